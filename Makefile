@@ -1,0 +1,64 @@
+# Every command a person types. `make up` runs the system; `make test` runs the tests.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+UV := .local/uv/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+INFRA := python3 deploy/local/infra.py
+PYTEST_ARGS ?=
+
+.PHONY: help install up infra-up infra-down infra-reset infra-status test test-unit lint format schemas clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv .local/uv
+	.local/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml contracts/pyproject.toml services/*/pyproject.toml
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-packages --python python3.11
+	touch $@
+
+install: $(VENV)/.synced ## create .venv with every package (editable) and fetch/build the infrastructure
+	$(INFRA) install
+
+up: install ## run the system in the foreground (Ctrl-C stops everything)
+	$(INFRA) run
+
+infra-up: ## start Kafka, the Mongo-wire server and Prometheus in the background
+	$(INFRA) up
+
+infra-down: ## stop the background infrastructure
+	$(INFRA) down
+
+infra-reset: ## stop the infrastructure and wipe its data and logs
+	$(INFRA) reset
+
+infra-status: ## show what is running
+	$(INFRA) status
+
+test: install ## run unit and integration tests against the real broker and database
+	$(INFRA) up kafka ferretdb
+	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: pytest collected no tests" >&2; exit $$rc; }
+
+test-unit: $(VENV)/.synced ## run the tests that need no broker or database
+	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+lint: $(VENV)/.synced ## ruff and mypy, as CI runs them
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.synced ## apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+schemas: $(VENV)/.synced ## regenerate JSON Schemas and the AsyncAPI document
+	$(VENV)/bin/gridcase-schemas
+
+clean: infra-down ## remove the virtual environment and every local artifact
+	rm -rf $(VENV) .local

@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""Local infrastructure without Docker: Apache Kafka (KRaft) from Maven Central jars,
+FerretDB on SQLite built with Go, and Prometheus from Debian's package.
+
+    infra.py install        fetch jars, build the Mongo-wire server, install Prometheus
+    infra.py up             install, then start whatever is not running and wait until ready
+    infra.py down           stop everything this script started
+    infra.py reset          stop, then wipe data and logs
+    infra.py status         what is running
+    infra.py run [-- CMD]   up in the foreground (plus CMD, e.g. the services); Ctrl-C stops all
+
+Only the standard library is used, so it runs before the virtual environment exists.
+Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
+GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
+KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017), PROMETHEUS_PORT (9090).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+LOCAL = ROOT / ".local"
+KAFKA_LIBS = LOCAL / "kafka-libs"
+BIN = LOCAL / "bin"
+STATE = Path(os.environ.get("GRIDCASE_INFRA_STATE", LOCAL))
+DATA = STATE / "data"
+LOGS = STATE / "logs"
+RUN = STATE / "run"
+FERRETDB_BIN = BIN / "gridcase-ferretdb"
+
+KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
+CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
+MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
+PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
+KAFKA_HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx768m")
+
+
+class InfraError(RuntimeError):
+    """A problem the person running the command must fix; printed without a traceback."""
+
+
+def say(message: str) -> None:
+    print(f"[infra] {message}", flush=True)
+
+
+def run_quietly(command: list[str], *, cwd: Path | None = None, what: str) -> None:
+    """Runs an install step; shows its output only when it fails."""
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+        raise InfraError(f"{what} failed (exit {result.returncode}): {' '.join(command)}")
+
+
+# --- installation -------------------------------------------------------------------
+
+
+def install_kafka() -> None:
+    pom = DEPLOY / "kafka" / "pom.xml"
+    stamp = KAFKA_LIBS / ".pom"
+    if stamp.exists() and stamp.read_text() == pom.read_text():
+        return
+    if not shutil.which("mvn"):
+        raise InfraError("Maven (mvn) is needed to fetch the Kafka jars; install it first")
+    say("fetching Apache Kafka jars from Maven Central ...")
+    shutil.rmtree(KAFKA_LIBS, ignore_errors=True)
+    run_quietly(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={KAFKA_LIBS}",
+        ],
+        cwd=pom.parent,
+        what="fetching Kafka jars",
+    )
+    stamp.write_text(pom.read_text())
+
+
+def install_ferretdb() -> None:
+    source = DEPLOY / "ferretdb"
+    newest_source = max(p.stat().st_mtime for p in source.iterdir())
+    if FERRETDB_BIN.exists() and FERRETDB_BIN.stat().st_mtime >= newest_source:
+        return
+    if not shutil.which("go"):
+        raise InfraError("Go is needed to build the Mongo-wire server (FerretDB); install it first")
+    say("building FerretDB (first build takes a few minutes) ...")
+    BIN.mkdir(parents=True, exist_ok=True)
+    run_quietly(["go", "build", "-o", str(FERRETDB_BIN), "."], cwd=source, what="building FerretDB")
+
+
+def install_prometheus() -> None:
+    if shutil.which("prometheus") and shutil.which("promtool"):
+        return
+    if not shutil.which("apt-get"):
+        raise InfraError("Prometheus is missing and apt-get is not available to install it")
+    say("installing Prometheus from Debian's package ...")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True, env=environment)
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr[-4000:])
+            raise InfraError(f"installing Prometheus failed: {' '.join(command)}")
+
+
+def install() -> None:
+    install_kafka()
+    install_ferretdb()
+    install_prometheus()
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Component:
+    name: str
+    ports: list[int]
+    command: Callable[[], list[str]]
+    ready: Callable[[], bool]
+    prepare: Callable[[], None] = lambda: None
+    timeout_s: float = 90.0
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pid_file(self) -> Path:
+        return RUN / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return LOGS / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def start(self) -> None:
+        if self.pid() is not None:
+            say(f"{self.name} is already running (pid {self.pid()})")
+            return
+        for port in self.ports:
+            if port_open(port):
+                raise InfraError(
+                    f"port {port} is already in use by another process; {self.name} needs it "
+                    f"(stop that process, or set another port in the environment)"
+                )
+        self.prepare()
+        LOGS.mkdir(parents=True, exist_ok=True)
+        RUN.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + self.timeout_s
+        while not self.ready():
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise InfraError(
+                    f"{self.name} exited with {process.returncode}; see {self.log_file}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise InfraError(
+                    f"{self.name} not ready after {self.timeout_s:.0f}s; see {self.log_file}"
+                )
+            time.sleep(0.25)
+        say(f"{self.name} ready on 127.0.0.1:{self.ports[0]} (pid {process.pid})")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while pid_alive(pid) and time.monotonic() < deadline:
+            reap(pid)
+            time.sleep(0.2)
+        if pid_alive(pid):
+            say(f"{self.name} did not stop in {timeout_s:.0f}s; killing it")
+            os.killpg(pid, signal.SIGKILL)
+            while pid_alive(pid):
+                reap(pid)
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        say(f"{self.name} stopped")
+
+
+def reap(pid: int) -> None:
+    """Collects a child that exited, so that it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+# --- Kafka --------------------------------------------------------------------------
+
+
+def kafka_java(main_class: str, *args: str) -> list[str]:
+    java = shutil.which("java")
+    if java is None:
+        raise InfraError("Java is needed to run Kafka; install a JDK (17 or newer)")
+    return [
+        java,
+        *KAFKA_HEAP.split(),
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
+        "-cp",
+        f"{KAFKA_LIBS}/*",
+        main_class,
+        *args,
+    ]
+
+
+def kafka_properties() -> Path:
+    template = (DEPLOY / "kafka" / "server.properties").read_text()
+    values = {
+        "KAFKA_PORT": str(KAFKA_PORT),
+        "CONTROLLER_PORT": str(CONTROLLER_PORT),
+        "DATA_DIR": str(DATA / "kafka"),
+    }
+    for key, value in values.items():
+        template = template.replace("${" + key + "}", value)
+    RUN.mkdir(parents=True, exist_ok=True)
+    path = RUN / "kafka-server.properties"
+    path.write_text(template)
+    return path
+
+
+def format_kafka_storage() -> None:
+    properties = kafka_properties()
+    if (DATA / "kafka" / "meta.properties").exists():
+        return
+    (DATA / "kafka").mkdir(parents=True, exist_ok=True)
+    run_quietly(
+        kafka_java(
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            "--ignore-formatted",
+            "-t",
+            str(uuid.uuid4()),
+            "-c",
+            str(properties),
+        ),
+        what="formatting Kafka storage",
+    )
+
+
+def kafka_ready() -> bool:
+    log = LOGS / "kafka.log"
+    return (
+        port_open(KAFKA_PORT)
+        and log.exists()
+        and "Kafka Server started" in log.read_text(errors="replace")[-200_000:]
+    )
+
+
+def ferretdb_ready() -> bool:
+    return port_open(MONGO_PORT)
+
+
+def prometheus_ready() -> bool:
+    return http_ok(f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready")
+
+
+def truncate_log(name: str) -> Callable[[], None]:
+    def prepare() -> None:
+        (LOGS / f"{name}.log").unlink(missing_ok=True)
+
+    return prepare
+
+
+def components() -> list[Component]:
+    def prepare_kafka() -> None:
+        truncate_log("kafka")()
+        format_kafka_storage()
+
+    return [
+        Component(
+            name="kafka",
+            ports=[KAFKA_PORT, CONTROLLER_PORT],
+            prepare=prepare_kafka,
+            command=lambda: kafka_java("kafka.Kafka", str(kafka_properties())),
+            ready=kafka_ready,
+            timeout_s=120,
+        ),
+        Component(
+            name="ferretdb",
+            ports=[MONGO_PORT],
+            prepare=lambda: (DATA / "ferretdb").mkdir(parents=True, exist_ok=True),
+            command=lambda: [
+                str(FERRETDB_BIN),
+                "-listen",
+                f"127.0.0.1:{MONGO_PORT}",
+                "-data",
+                str(DATA / "ferretdb"),
+            ],
+            ready=ferretdb_ready,
+        ),
+        Component(
+            name="prometheus",
+            ports=[PROMETHEUS_PORT],
+            command=lambda: [
+                "prometheus",
+                f"--config.file={DEPLOY / 'prometheus' / 'prometheus.yml'}",
+                f"--storage.tsdb.path={DATA / 'prometheus'}",
+                f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+                "--storage.tsdb.retention.time=7d",
+                "--web.enable-lifecycle",
+            ],
+            ready=prometheus_ready,
+        ),
+    ]
+
+
+def selected(names: list[str]) -> list[Component]:
+    chosen = [c for c in components() if not names or c.name in names]
+    unknown = set(names) - {c.name for c in chosen}
+    if unknown:
+        raise InfraError(f"unknown component(s): {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def up(names: list[str]) -> None:
+    install()
+    if all(c.pid() is not None for c in selected(names)):
+        say("infrastructure is already up; nothing to do")
+        return
+    for component in selected(names):
+        component.start()
+
+
+def down(names: list[str]) -> None:
+    for component in reversed(selected(names)):
+        component.stop()
+
+
+def reset() -> None:
+    down([])
+    shutil.rmtree(DATA, ignore_errors=True)
+    shutil.rmtree(LOGS, ignore_errors=True)
+    say("data and logs wiped")
+
+
+def status() -> None:
+    for component in components():
+        pid = component.pid()
+        state = f"running (pid {pid})" if pid else "stopped"
+        say(f"{component.name:<11} {state:<22} port {component.ports[0]}")
+
+
+def run_foreground(command: list[str]) -> int:
+    """Starts the infrastructure (and `command`, if given) and stops it all on Ctrl-C."""
+    up([])
+    stop_requested = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    child = subprocess.Popen(command, cwd=ROOT, start_new_session=True) if command else None
+    say("running; press Ctrl-C to stop everything")
+    exit_code = 0
+    try:
+        while not stop_requested:
+            if child is not None and child.poll() is not None:
+                exit_code = child.returncode
+                say(f"{command[0]} exited with {exit_code}")
+                break
+            if any(c.pid() is None for c in components()):
+                say("an infrastructure process died; stopping")
+                exit_code = 1
+                break
+            time.sleep(0.5)
+    finally:
+        if child is not None and child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        down([])
+    return exit_code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install")
+    for name in ("up", "down"):
+        sub.add_parser(name).add_argument("components", nargs="*")
+    sub.add_parser("reset")
+    sub.add_parser("status")
+    run_parser = sub.add_parser("run")
+    run_parser.add_argument("child", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    try:
+        if args.command == "install":
+            install()
+        elif args.command == "up":
+            up(args.components)
+        elif args.command == "down":
+            down(args.components)
+        elif args.command == "reset":
+            reset()
+        elif args.command == "status":
+            status()
+        elif args.command == "run":
+            child = args.child[1:] if args.child[:1] == ["--"] else args.child
+            return run_foreground(child)
+    except InfraError as error:
+        print(f"[infra] error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

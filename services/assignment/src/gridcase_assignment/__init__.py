@@ -1,0 +1,1 @@
+"""gridcase assignment service."""

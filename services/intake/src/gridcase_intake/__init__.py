@@ -1,0 +1,1 @@
+"""gridcase intake service."""

@@ -1,0 +1,1 @@
+"""gridcase remediation-tracking service."""

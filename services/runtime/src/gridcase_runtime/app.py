@@ -1,0 +1,48 @@
+"""Builds a service's FastAPI app with the shared middleware and routes, and serves it."""
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import uvicorn
+from fastapi import FastAPI
+
+from gridcase_runtime.health import ReadinessCheck, health_router
+from gridcase_runtime.logs import CorrelationIdMiddleware, configure_logging
+from gridcase_runtime.metrics import HttpMetricsMiddleware, metrics_router
+from gridcase_runtime.settings import ServiceSettings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_service_app(
+    *,
+    service: str,
+    settings: ServiceSettings,
+    lifespan: Lifespan,
+    title: str,
+    description: str,
+    readiness_checks: dict[str, ReadinessCheck],
+) -> FastAPI:
+    """An app with /healthz, /readyz, /metrics, correlation ids and HTTP metrics."""
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.readiness_checks = readiness_checks
+    app.include_router(health_router)
+    app.include_router(metrics_router)
+    app.add_middleware(HttpMetricsMiddleware, service=service)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
+    """Runs the app in one uvicorn worker; SIGTERM and Ctrl-C shut it down gracefully."""
+    configure_logging(service, settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+        lifespan="on",
+    )

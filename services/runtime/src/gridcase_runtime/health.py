@@ -1,0 +1,54 @@
+"""Liveness (/healthz) and readiness (/readyz) for every service."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises (or times out) when a dependency is not usable."""
+
+health_router = APIRouter(tags=["operations"])
+
+
+@health_router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Live: the process answers."""
+    return {"status": "ok"}
+
+
+@health_router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Ready: every dependency (Kafka, MongoDB, ...) answered within two seconds."""
+    checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
+    results = await asyncio.gather(
+        *(asyncio.wait_for(check(), timeout=2.0) for check in checks.values()),
+        return_exceptions=True,
+    )
+    report = {
+        name: "ok" if not isinstance(result, BaseException) else f"failing: {result!r}"[:300]
+        for name, result in zip(checks, results, strict=True)
+    }
+    ready = all(value == "ok" for value in report.values())
+    return JSONResponse({"ready": ready, "checks": report}, status_code=200 if ready else 503)
+
+
+def kafka_reachable(bootstrap_servers: str) -> ReadinessCheck:
+    """A check that some bootstrap server accepts a TCP connection."""
+
+    async def check() -> None:
+        errors = []
+        for server in bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+            except OSError as error:
+                errors.append(f"{server}: {error}")
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+        raise ConnectionError("; ".join(errors))
+
+    return check

@@ -1,0 +1,422 @@
+"""Kafka on kafka-python, following the delivery rules every service shares.
+
+- EventPublisher: acks=all, idempotent producer; `publish` returns only once Kafka has
+  acknowledged, and raises PublishError within a bounded time when it cannot.
+- EventConsumer: manual commit after the batch handler finished (its Mongo writes
+  acknowledged); unparsable or schema-violating records go to the dead-letter topic with
+  error headers; transient errors are retried with backoff; a record that fails on its own
+  with a non-transient error is dead-lettered so the partition keeps flowing.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pymongo.errors
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+
+from gridcase_contracts.codec import decode, encode
+from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import CaseEvent
+from gridcase_contracts.topics import Headers, TopicSpec
+from gridcase_runtime import metrics
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    pymongo.errors.AutoReconnect,
+    pymongo.errors.ConnectionFailure,
+    pymongo.errors.NetworkTimeout,
+    pymongo.errors.ServerSelectionTimeoutError,
+    pymongo.errors.WTimeoutError,
+    KafkaError,
+    TimeoutError,
+    ConnectionError,
+)
+"""Errors that say 'try again later', never 'this record is bad'."""
+
+
+class PublishError(Exception):
+    """Kafka did not acknowledge in time; the caller must not report success."""
+
+
+class PoisonEventError(Exception):
+    """A handler's verdict that one event can never be processed (it goes to the DLQ)."""
+
+
+def ensure_topics(
+    bootstrap_servers: str, specs: Sequence[TopicSpec], *, timeout_s: float = 30
+) -> None:
+    """Creates the topics with their declared partition counts, unless they exist."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap_servers,
+                client_id="gridcase-admin",
+                request_timeout_ms=10_000,
+            )
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(
+                spec.name,
+                spec.partitions,
+                1,
+                topic_configs={"retention.ms": str(spec.retention_ms)},
+            )
+            for spec in specs
+            if spec.name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing, timeout_ms=int(timeout_s * 1000))
+        for spec in specs:
+            _wait_for_partitions(admin, spec, deadline)
+    finally:
+        admin.close()
+
+
+def _wait_for_partitions(admin: KafkaAdminClient, spec: TopicSpec, deadline: float) -> None:
+    while True:
+        described = admin.describe_topics([spec.name])
+        partitions = len(described[0].get("partitions", [])) if described else 0
+        if partitions >= spec.partitions:
+            return
+        if time.monotonic() > deadline:
+            raise KafkaError(f"topic {spec.name} has {partitions} of {spec.partitions} partitions")
+        time.sleep(0.2)
+
+
+class EventPublisher:
+    """Sends case events and waits for Kafka's acknowledgement (acks=all, idempotent)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: TopicSpec,
+        *,
+        service: str,
+        ack_timeout_s: float = 10.0,
+        linger_ms: int = 2,
+    ) -> None:
+        self.topic = topic
+        self.service = service
+        self.ack_timeout_s = ack_timeout_s
+        self._config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "client_id": f"gridcase-{service}",
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": linger_ms,
+            "max_block_ms": int(ack_timeout_s * 1000),
+            "bootstrap_timeout_ms": int(ack_timeout_s * 1000),
+            "request_timeout_ms": int(ack_timeout_s * 1000),
+            "delivery_timeout_ms": int(ack_timeout_s * 1000) + 2 * linger_ms + 1,
+            "retry_backoff_ms": 100,
+            "reconnect_backoff_max_ms": 1000,
+            "compression_type": None,
+        }
+        self._producer: KafkaProducer | None = None
+        self._create_lock = asyncio.Lock()
+
+    async def _ready_producer(self) -> KafkaProducer:
+        """The producer, created on first use; creation needs a reachable broker."""
+        if self._producer is None:
+            async with self._create_lock:
+                if self._producer is None:
+                    try:
+                        self._producer = await asyncio.to_thread(KafkaProducer, **self._config)
+                    except KafkaError as error:
+                        raise PublishError(f"Kafka unreachable: {error}") from error
+        return self._producer
+
+    async def publish(self, event: Envelope, *, ingest_ts_ns: int | None = None) -> None:
+        await self.publish_many([event], ingest_ts_ns=ingest_ts_ns)
+
+    async def publish_many(
+        self, events: Sequence[Envelope], *, ingest_ts_ns: int | None = None
+    ) -> None:
+        """Sends all `events`; returns when every one is acknowledged, else raises PublishError."""
+        if not events:
+            return
+        producer = await self._ready_producer()
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        acknowledgements: list[asyncio.Future[None]] = []
+        try:
+            for event in events:
+                key, value, headers = encode(event, ingest_ts_ns=ingest_ts_ns)
+                acknowledged: asyncio.Future[None] = loop.create_future()
+                record = producer.send(self.topic.name, key=key, value=value, headers=headers)
+                record.add_callback(_resolve_threadsafe, loop, acknowledged, None)
+                record.add_errback(_fail_threadsafe, loop, acknowledged)
+                acknowledgements.append(acknowledged)
+            async with asyncio.timeout(self.ack_timeout_s + 1):
+                await asyncio.gather(*acknowledgements)
+        except (KafkaError, TimeoutError) as error:
+            metrics.PUBLISH_FAILURES.labels(self.service).inc()
+            raise PublishError(f"Kafka did not acknowledge: {error!r}") from error
+        metrics.PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
+        for event in events:
+            metrics.EVENTS_PUBLISHED.labels(self.service, event.event_type).inc()
+
+    async def send_raw(
+        self, topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Sends one record as is (the dead-letter path) and waits for its acknowledgement."""
+        producer = await self._ready_producer()
+        future = producer.send(topic, key=key, value=value, headers=headers)
+        await asyncio.to_thread(future.get, self.ack_timeout_s)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=timeout_s)
+            self._producer = None
+
+
+def _resolve_threadsafe(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], value: None, _metadata: object
+) -> None:
+    loop.call_soon_threadsafe(_set_result, future, value)
+
+
+def _fail_threadsafe(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], error: BaseException
+) -> None:
+    loop.call_soon_threadsafe(_set_exception, future, error)
+
+
+def _set_result(future: asyncio.Future[None], value: None) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[None], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error if isinstance(error, Exception) else KafkaError(str(error)))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One consumed, validated event with where it came from."""
+
+    event: CaseEvent
+    topic: str
+    partition: int
+    offset: int
+    ingest_ts_ns: int | None = None
+
+
+BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+
+
+class EventConsumer:
+    """Consumes case events in batches, at least once, committing after each handled batch."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: TopicSpec,
+        dlq_topic: TopicSpec,
+        *,
+        group_id: str,
+        service: str,
+        handle_batch: BatchHandler,
+        dead_letters: EventPublisher,
+        max_batch: int = 500,
+        poll_timeout_ms: int = 200,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self.topic = topic
+        self.dlq_topic = dlq_topic
+        self.group_id = group_id
+        self.service = service
+        self.handle_batch = handle_batch
+        self.dead_letters = dead_letters
+        self.max_batch = max_batch
+        self.poll_timeout_ms = poll_timeout_ms
+        self.max_backoff_s = max_backoff_s
+        self._config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": group_id,
+            "client_id": f"gridcase-{service}",
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_records": max_batch,
+            "max_poll_interval_ms": 300_000,
+            "session_timeout_ms": 10_000,
+            "heartbeat_interval_ms": 3_000,
+            "fetch_max_wait_ms": 50,
+            "reconnect_backoff_max_ms": 1000,
+        }
+        self._consumer: KafkaConsumer | None = None
+        self._next_offset: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.started = asyncio.Event()
+        """Set once the consumer has joined its group and holds partitions."""
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consumes until `stop()`; never returns early on errors it can retry."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                self._consumer = await asyncio.to_thread(
+                    KafkaConsumer, self.topic.name, **self._config
+                )
+                break
+            except KafkaError as error:
+                log.warning("Kafka unreachable for %s, retrying: %s", self.group_id, error)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        consumer = self._consumer
+        if consumer is None:
+            return
+        try:
+            while not self._stopping.is_set():
+                try:
+                    polled = await asyncio.to_thread(
+                        consumer.poll, timeout_ms=self.poll_timeout_ms, max_records=self.max_batch
+                    )
+                except KafkaError as error:
+                    log.warning("poll failed for %s: %s", self.group_id, error)
+                    await self._sleep(1.0)
+                    continue
+                if consumer.assignment():
+                    self.started.set()
+                if polled:
+                    await self._process(
+                        consumer, [r for records in polled.values() for r in records]
+                    )
+                self._report_lag(consumer)
+        finally:
+            await asyncio.to_thread(consumer.close)
+            self._consumer = None
+
+    async def _process(self, consumer: KafkaConsumer, records: list[Any]) -> None:
+        started = time.perf_counter()
+        deliveries: list[Delivery] = []
+        for record in records:
+            try:
+                event = decode(record.value)
+            except ValueError as error:
+                await self._dead_letter(record, error, reason="invalid")
+                continue
+            deliveries.append(
+                Delivery(
+                    event, record.topic, record.partition, record.offset, _ingest_ts(record.headers)
+                )
+            )
+        if deliveries:
+            await self._handle_with_retries(deliveries, records)
+            finished_ns = time.time_ns()
+            for delivery in deliveries:
+                metrics.EVENTS_CONSUMED.labels(self.service, delivery.event.event_type).inc()
+                if delivery.ingest_ts_ns:
+                    metrics.END_TO_END_LATENCY.labels(self.service).observe(
+                        max(0, finished_ns - delivery.ingest_ts_ns) / 1e9
+                    )
+        metrics.PROCESSING_LATENCY.labels(self.service).observe(time.perf_counter() - started)
+        await self._commit(consumer, records)
+
+    async def _handle_with_retries(self, deliveries: list[Delivery], records: list[Any]) -> None:
+        by_offset = {(r.topic, r.partition, r.offset): r for r in records}
+        try:
+            await self._retry_transient(lambda: self.handle_batch(deliveries))
+            return
+        except PoisonEventError:
+            pass
+        except Exception:
+            log.exception("batch failed in %s; handling its events one by one", self.group_id)
+        for delivery in deliveries:
+            try:
+                await self._retry_transient(lambda d=delivery: self.handle_batch([d]))  # type: ignore[misc]
+            except Exception as error:
+                record = by_offset[(delivery.topic, delivery.partition, delivery.offset)]
+                reason = "poison" if isinstance(error, PoisonEventError) else "handler-error"
+                await self._dead_letter(record, error, reason=reason)
+
+    async def _retry_transient(self, attempt: Callable[[], Awaitable[None]]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await attempt()
+                return
+            except TRANSIENT_ERRORS as error:
+                if self._stopping.is_set():
+                    raise
+                metrics.PROCESSING_RETRIES.labels(self.service).inc()
+                log.warning(
+                    "transient error in %s, retrying in %.1fs: %r", self.group_id, backoff, error
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    async def _dead_letter(self, record: Any, error: BaseException, *, reason: str) -> None:
+        headers = [
+            *(record.headers or []),
+            (Headers.DLQ_ERROR, str(error)[:2000].encode()),
+            (Headers.DLQ_ERROR_TYPE, type(error).__name__.encode()),
+            (Headers.DLQ_SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            (Headers.DLQ_CONSUMER, self.group_id.encode()),
+        ]
+        log.error(
+            "dead-lettering %s/%s/%s: %s", record.topic, record.partition, record.offset, error
+        )
+        await self._retry_transient(
+            lambda: self.dead_letters.send_raw(
+                self.dlq_topic.name, record.value or b"", key=record.key, headers=headers
+            )
+        )
+        metrics.DLQ_RECORDS.labels(self.service, reason).inc()
+
+    async def _commit(self, consumer: KafkaConsumer, records: list[Any]) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            offsets[partition] = OffsetAndMetadata(record.offset + 1)
+        try:
+            await asyncio.to_thread(consumer.commit, offsets)
+            self._next_offset.update({tp: meta.offset for tp, meta in offsets.items()})
+        except CommitFailedError as error:
+            log.warning("commit failed after a rebalance; the batch will be redelivered: %s", error)
+
+    def _report_lag(self, consumer: KafkaConsumer) -> None:
+        assigned = consumer.assignment()
+        for partition in list(self._next_offset):
+            if partition not in assigned:
+                del self._next_offset[partition]
+        for partition, next_offset in self._next_offset.items():
+            end = consumer.highwater(partition)
+            if end is not None:
+                metrics.CONSUMER_LAG.labels(
+                    self.service, partition.topic, str(partition.partition)
+                ).set(max(0, end - next_offset))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def _ingest_ts(headers: list[tuple[str, bytes]] | None) -> int | None:
+    for name, value in headers or []:
+        if name == Headers.INGEST_TS:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,32 @@
+"""Settings for faust-streaming apps, consistent with the Kafka delivery rules."""
+
+from typing import Any
+
+from gridcase_contracts.topics import CASE_EVENTS
+from gridcase_runtime.settings import ServiceSettings
+
+
+def faust_app_settings(
+    settings: ServiceSettings, *, app_id: str, web_port: int | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for `faust.App`: Kafka broker, changelog-backed in-memory tables
+    with the case-events topic's partition count, and exactly the acks/idempotence
+    producer settings the other services use."""
+    return {
+        "id": app_id,
+        "broker": [
+            f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
+        ],
+        "store": "memory://",
+        "topic_partitions": CASE_EVENTS.partitions,
+        "topic_replication_factor": 1,
+        "topic_allow_declare": True,
+        "producer_acks": -1,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_commit_every": 100,
+        "broker_commit_interval": 1.0,
+        "table_standby_replicas": 0,
+        "web_enabled": web_port is not None,
+        "web_port": web_port or 6066,
+        "web_bind": settings.host,
+    }

@@ -1,0 +1,92 @@
+"""Fixtures for tests that need the real Kafka broker and Mongo-wire server.
+
+Where they come from, in order:
+1. KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL from the environment;
+2. testcontainers (Kafka, and MongoDB with the real mongo image) when a Docker engine answers;
+3. the local infrastructure (deploy/local/infra.py: Kafka from jars, FerretDB), started here.
+
+Every test module gets its own topic namespace and database, so tests never see each
+other's events or documents.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[dict[str, str]]:
+    """Kafka bootstrap servers and a MongoDB URL of real, running servers."""
+    found = {
+        "kafka": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""),
+        "mongo": os.environ.get("MONGODB_URL", ""),
+    }
+    with ExitStack() as stack:
+        if not (found["kafka"] and found["mongo"]) and _docker_answers():
+            from testcontainers.community.kafka import KafkaContainer
+            from testcontainers.community.mongodb import MongoDbContainer
+
+            if not found["kafka"]:
+                kafka = stack.enter_context(KafkaContainer().with_kraft())
+                found["kafka"] = kafka.get_bootstrap_server()
+            if not found["mongo"]:
+                mongo = stack.enter_context(MongoDbContainer("mongo:8"))
+                found["mongo"] = mongo.get_connection_url()
+        if not (found["kafka"] and found["mongo"]):
+            needed = [
+                name
+                for name, value in (("kafka", found["kafka"]), ("ferretdb", found["mongo"]))
+                if not value
+            ]
+            subprocess.run(
+                [sys.executable, str(ROOT / "deploy/local/infra.py"), "up", *needed], check=True
+            )
+            found["kafka"] = found["kafka"] or "127.0.0.1:9092"
+            found["mongo"] = found["mongo"] or "mongodb://127.0.0.1:27017"
+        yield found
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infrastructure: dict[str, str]) -> str:
+    return infrastructure["kafka"]
+
+
+@pytest.fixture(scope="session")
+def mongo_url(infrastructure: dict[str, str]) -> str:
+    return infrastructure["mongo"]
+
+
+@pytest.fixture(scope="module")
+def namespace(request: pytest.FixtureRequest) -> str:
+    """A unique topic namespace and database name for one test module."""
+    stem = Path(str(request.node.path)).stem.replace("_", "-")[:20]
+    return f"t-{stem}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def service_env(kafka_bootstrap: str, mongo_url: str, namespace: str) -> dict[str, str]:
+    """Environment for a service under test: real servers, isolated topics and database."""
+    return {
+        "GRIDCASE_ENV": "test",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "MONGODB_URL": mongo_url,
+        "GRIDCASE_TOPIC_NAMESPACE": namespace,
+    }

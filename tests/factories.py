@@ -1,0 +1,45 @@
+"""Builders of valid events for tests."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from gridcase_contracts.codes import Category, District, Severity
+from gridcase_contracts.events import (
+    CaseReported,
+    CaseReportedPayload,
+    Location,
+    Reporter,
+    new_event,
+)
+
+
+def case_reported(
+    case_id: str | None = None,
+    *,
+    category: Category = Category.HOUSING_SAFETY,
+    district: District = District.D03,
+    lat: float = 26.89,
+    lon: float = 112.57,
+    reporter_id: str = "volunteer-1",
+    team: str | None = "team-01",
+    occurred_at: datetime | None = None,
+) -> CaseReported:
+    return new_event(
+        CaseReported,
+        case_id=case_id or f"GC-{uuid4().hex[:12]}",
+        occurred_at=occurred_at or datetime.now(UTC),
+        payload=CaseReportedPayload(
+            category=category,
+            severity=Severity.HIGH,
+            description="Cracked load-bearing wall in a self-built house",
+            location=Location(
+                lat=lat,
+                lon=lon,
+                address="12 Riverside Rd",
+                district=district,
+                community="Riverside",
+            ),
+            reporter=Reporter(reporter_id=reporter_id),
+            team=team,
+        ),
+    )

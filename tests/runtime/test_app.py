@@ -1,0 +1,89 @@
+"""The shared app shell: health, readiness, metrics, correlation ids, role checks."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from gridcase_runtime.app import create_service_app
+from gridcase_runtime.auth import Principal, Role, mint_token, require_roles
+from gridcase_runtime.settings import ServiceSettings
+
+
+@asynccontextmanager
+async def nothing(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+async def healthy() -> None:
+    return None
+
+
+async def broken() -> None:
+    raise ConnectionError("mongo down")
+
+
+def build(checks: dict[str, object]) -> FastAPI:
+    app = create_service_app(
+        service="probe",
+        settings=ServiceSettings(),
+        lifespan=nothing,
+        title="probe",
+        description="probe",
+        readiness_checks=checks,  # type: ignore[arg-type]
+    )
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"item_id": item_id}
+
+    @app.get("/supervision")
+    async def supervision(
+        principal: Annotated[Principal, require_roles(Role.SUPERVISOR)],
+    ) -> dict[str, str]:
+        return {"who": principal.subject}
+
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+
+
+async def test_readiness_reports_each_dependency() -> None:
+    async with client(build({"kafka": healthy, "mongo": broken})) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["kafka"] == "ok"
+    assert "mongo down" in response.json()["checks"]["mongo"]
+
+
+async def test_metrics_count_requests_per_route_template() -> None:
+    async with client(build({})) as http:
+        await http.get("/items/1")
+        await http.get("/items/2", headers={"X-Correlation-ID": "abc"})
+        echoed = (await http.get("/items/3", headers={"X-Correlation-ID": "abc"})).headers
+        exposition = (await http.get("/metrics")).text
+    assert echoed["x-correlation-id"] == "abc"
+    line = next(
+        line
+        for line in exposition.splitlines()
+        if line.startswith("gridcase_http_requests_total{")
+        and 'route="/items/{item_id}"' in line
+        and 'service="probe"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 3
+
+
+@pytest.mark.parametrize(("role", "status"), [(Role.SUPERVISOR, 200), (Role.VOLUNTEER, 403)])
+async def test_roles_are_checked(role: Role, status: int) -> None:
+    token = mint_token(ServiceSettings(), subject="u-1", role=role)
+    async with client(build({})) as http:
+        response = await http.get("/supervision", headers={"Authorization": f"Bearer {token}"})
+        anonymous = await http.get("/supervision")
+    assert response.status_code == status
+    assert anonymous.status_code == 401
