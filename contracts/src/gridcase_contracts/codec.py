@@ -17,13 +17,15 @@ Adding an optional field keeps the version; any other change bumps `current_vers
 event class and registers the upcaster from the previous version here."""
 
 
+EncodedEvent = tuple[bytes, bytes, list[tuple[str, bytes]]]
+"""A Kafka record's key, value and headers."""
+
+
 class UnknownEventError(ValueError):
     """The record names an event type or version this code does not know."""
 
 
-def encode(
-    event: Envelope, *, ingest_ts_ns: int | None = None
-) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+def encode(event: Envelope, *, ingest_ts_ns: int | None = None) -> EncodedEvent:
     """Returns the Kafka key, value and headers of an event."""
     headers = [
         (Headers.EVENT_TYPE, event.event_type.encode()),

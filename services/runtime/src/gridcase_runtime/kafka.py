@@ -21,7 +21,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetad
 from kafka.admin import NewTopic
 from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
-from gridcase_contracts.codec import decode, encode
+from gridcase_contracts.codec import EncodedEvent, decode, encode
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
@@ -149,15 +149,23 @@ class EventPublisher:
         self, events: Sequence[Envelope], *, ingest_ts_ns: int | None = None
     ) -> None:
         """Sends all `events`; returns when every one is acknowledged, else raises PublishError."""
-        if not events:
+        await self.publish_encoded(
+            [encode(event, ingest_ts_ns=ingest_ts_ns) for event in events],
+            [event.event_type for event in events],
+        )
+
+    async def publish_encoded(
+        self, records: Sequence[EncodedEvent], event_types: Sequence[str]
+    ) -> None:
+        """Sends already-encoded events (an outbox's) in order and waits for every ack."""
+        if not records:
             return
         producer = await self._ready_producer()
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         acknowledgements: list[asyncio.Future[None]] = []
         try:
-            for event in events:
-                key, value, headers = encode(event, ingest_ts_ns=ingest_ts_ns)
+            for key, value, headers in records:
                 acknowledged: asyncio.Future[None] = loop.create_future()
                 record = producer.send(self.topic.name, key=key, value=value, headers=headers)
                 record.add_callback(_resolve_threadsafe, loop, acknowledged, None)
@@ -169,8 +177,8 @@ class EventPublisher:
             metrics.PUBLISH_FAILURES.labels(self.service).inc()
             raise PublishError(f"Kafka did not acknowledge: {error!r}") from error
         metrics.PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
-        for event in events:
-            metrics.EVENTS_PUBLISHED.labels(self.service, event.event_type).inc()
+        for event_type in event_types:
+            metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc()
 
     async def send_raw(
         self, topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]
