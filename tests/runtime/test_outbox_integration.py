@@ -92,7 +92,8 @@ async def test_nothing_is_lost_while_kafka_is_unreachable(
     stuck.stop()
     await task
     pending = await cases.find_one({"_id": "GC-outbox-2"})
-    assert pending is not None and len(pending["outbox"]) == 1
+    assert pending is not None
+    assert len(pending["outbox"]) == 1
 
     publisher = EventPublisher(kafka_bootstrap, topic, service="test")
     assert await OutboxRelay(cases, publisher, service="test").relay_once() == 1

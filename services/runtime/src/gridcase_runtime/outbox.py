@@ -31,6 +31,7 @@ OUTBOX_BACKLOG = Gauge(
 )
 
 Collection = AsyncIOMotorCollection[dict[str, Any]]
+RELAY_RETRY_ERRORS: tuple[type[BaseException], ...] = (PublishError, *TRANSIENT_ERRORS)
 
 
 def outbox_update(events: Sequence[Envelope], *, ingest_ts_ns: int | None = None) -> dict[str, Any]:
@@ -121,7 +122,7 @@ class OutboxRelay:
             try:
                 if await self.relay_once():
                     continue
-            except (PublishError, *TRANSIENT_ERRORS) as error:
+            except RELAY_RETRY_ERRORS as error:
                 log.warning("outbox relay of %s will retry: %r", self.service, error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
