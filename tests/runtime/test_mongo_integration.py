@@ -73,3 +73,26 @@ async def test_aggregation_within_the_supported_subset(database: MongoDatabase) 
     assert grouped == [{"_id": "D01", "n": 1}, {"_id": "D02", "n": 1}, {"_id": "D03", "n": 1}]
     counted = await cases.aggregate([{"$match": {"open": False}}, {"$count": "n"}]).to_list(None)
     assert counted == [{"n": 3}]
+
+
+async def test_photos_round_trip_in_chunks(database: MongoDatabase) -> None:
+    import io
+
+    from PIL import Image
+
+    from gridcase_runtime.photos import CHUNK_BYTES, PhotoStore, check_photo
+
+    output = io.BytesIO()
+    Image.effect_noise((400, 400), 80).convert("RGB").save(output, "PNG")
+    photo = check_photo(output.getvalue())
+    assert len(photo.data) > CHUNK_BYTES
+    store = PhotoStore(database)
+    await store.create_indexes()
+    stored = await store.save(photo, owner="v-1")
+    again = await store.save(photo, owner="v-1", photo_id=stored.photo_id)
+    assert again == stored
+    loaded = await store.load(stored.photo_id)
+    assert loaded is not None
+    assert loaded[1] == photo.data
+    assert loaded[0].sha256 == photo.sha256
+    assert await store.load("missing") is None
