@@ -1,0 +1,30 @@
+"""Workers start with the service and stop with it."""
+
+import asyncio
+
+from gridcase_runtime.workers import Worker, running
+
+
+async def test_workers_run_until_the_block_ends() -> None:
+    stop = asyncio.Event()
+    ticks: list[int] = []
+
+    async def run() -> None:
+        while not stop.is_set():
+            ticks.append(1)
+            await asyncio.sleep(0.01)
+
+    async with running([Worker("ticker", run, stop.set)]):
+        await asyncio.sleep(0.1)
+    count = len(ticks)
+    await asyncio.sleep(0.05)
+    assert count > 0
+    assert len(ticks) == count
+
+
+async def test_a_worker_that_ignores_stop_is_cancelled() -> None:
+    async def stubborn() -> None:
+        await asyncio.sleep(3600)
+
+    async with running([Worker("stubborn", stubborn, lambda: None)], stop_timeout_s=0.1):
+        pass
