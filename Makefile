@@ -26,13 +26,13 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml contracts/pyproject.toml services/
 install: $(VENV)/.synced ## create .venv with every package (editable) and fetch/build the infrastructure
 	$(INFRA) install
 
-up: install ## run the system in the foreground (Ctrl-C stops everything)
+up: install ## run everything (infrastructure and the four services) in the foreground; Ctrl-C stops it
 	$(INFRA) run
 
 infra-up: ## start Kafka, the Mongo-wire server and Prometheus in the background
 	$(INFRA) up
 
-infra-down: ## stop the background infrastructure
+infra-down: ## stop everything started in the background (services included)
 	$(INFRA) down
 
 infra-reset: ## stop the infrastructure and wipe its data and logs

@@ -59,8 +59,10 @@ def infrastructure() -> Iterator[dict[str, str]]:
             subprocess.run(
                 [sys.executable, str(ROOT / "deploy/local/infra.py"), "up", *needed], check=True
             )
-            found["kafka"] = found["kafka"] or "127.0.0.1:9092"
-            found["mongo"] = found["mongo"] or "mongodb://127.0.0.1:27017"
+            found["kafka"] = found["kafka"] or f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+            found["mongo"] = found["mongo"] or (
+                f"mongodb://127.0.0.1:{os.environ.get('MONGO_PORT', '27017')}"
+            )
         yield found
 
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Local infrastructure without Docker: Apache Kafka (KRaft) from Maven Central jars,
-FerretDB on SQLite built with Go, and Prometheus from Debian's package.
+"""Runs gridcase locally without Docker: Apache Kafka (KRaft) from Maven Central jars,
+FerretDB on SQLite built with Go, Prometheus from Debian's package, and the four services.
 
     infra.py install        fetch jars, build the Mongo-wire server, install Prometheus
-    infra.py up             install, then start whatever is not running and wait until ready
-    infra.py down           stop everything this script started
-    infra.py reset          stop, then wipe data and logs
+    infra.py up [NAME...]   install, then start what is not running and wait until ready
+                            (no names: kafka, ferretdb, prometheus; "all": and the services)
+    infra.py down [NAME...] stop the named components (no names: everything)
+    infra.py reset          stop everything, then wipe data and logs
     infra.py status         what is running
-    infra.py run [-- CMD]   up in the foreground (plus CMD, e.g. the services); Ctrl-C stops all
+    infra.py run            everything in the foreground, supervised; Ctrl-C stops all
 
 Only the standard library is used, so it runs before the virtual environment exists.
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
@@ -30,6 +31,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -369,8 +371,40 @@ def components() -> list[Component]:
     ]
 
 
+SERVICES = {"intake": 8001, "assignment": 8002, "remediation-tracking": 8003, "statistics": 8004}
+SERVICE_COMMANDS = {
+    "intake": "gridcase-intake",
+    "assignment": "gridcase-assignment",
+    "remediation-tracking": "gridcase-remediation",
+    "statistics": "gridcase-statistics",
+}
+
+
+def service_components() -> list[Component]:
+    """The four gridcase services, run from the virtual environment with the caller's
+    environment (so tests can point them at their own topics and databases)."""
+    return [
+        Component(
+            name=name,
+            ports=[port],
+            command=partial(
+                lambda name: [str(ROOT / ".venv" / "bin" / SERVICE_COMMANDS[name])], name
+            ),
+            ready=partial(http_ok, f"http://127.0.0.1:{port}/readyz"),
+            timeout_s=120,
+        )
+        for name, port in SERVICES.items()
+    ]
+
+
 def selected(names: list[str]) -> list[Component]:
-    chosen = [c for c in components() if not names or c.name in names]
+    """The named components; no names means the infrastructure without the services."""
+    everything = components() + service_components()
+    if not names:
+        return components()
+    if names == ["all"]:
+        return everything
+    chosen = [c for c in everything if c.name in names]
     unknown = set(names) - {c.name for c in chosen}
     if unknown:
         raise InfraError(f"unknown component(s): {', '.join(sorted(unknown))}")
@@ -380,14 +414,16 @@ def selected(names: list[str]) -> list[Component]:
 def up(names: list[str]) -> None:
     install()
     if all(c.pid() is not None for c in selected(names)):
-        say("infrastructure is already up; nothing to do")
+        say("already up; nothing to do")
         return
     for component in selected(names):
         component.start()
 
 
 def down(names: list[str]) -> None:
-    for component in reversed(selected(names)):
+    """Stops the named components; no names stops everything, services first."""
+    chosen = selected(names) if names else components() + service_components()
+    for component in reversed(chosen):
         component.stop()
 
 
@@ -399,15 +435,44 @@ def reset() -> None:
 
 
 def status() -> None:
-    for component in components():
+    for component in components() + service_components():
         pid = component.pid()
         state = f"running (pid {pid})" if pid else "stopped"
-        say(f"{component.name:<11} {state:<22} port {component.ports[0]}")
+        say(f"{component.name:<21} {state:<22} port {component.ports[0]}")
 
 
-def run_foreground(command: list[str]) -> int:
-    """Starts the infrastructure (and `command`, if given) and stops it all on Ctrl-C."""
-    up([])
+def banner() -> str:
+    gridcase = ROOT / ".venv" / "bin" / "gridcase"
+    api_key = subprocess.run(
+        [str(gridcase), "api-key", "create", "--name", "demo-app"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    urls = "\n".join(
+        f"  {name:<21} http://127.0.0.1:{port}  (API docs: /docs, metrics: /metrics)"
+        for name, port in SERVICES.items()
+    )
+    return f"""
+gridcase is running.
+{urls}
+  prometheus            http://127.0.0.1:{PROMETHEUS_PORT}
+  kafka                 127.0.0.1:{KAFKA_PORT}   mongo-wire: mongodb://127.0.0.1:{MONGO_PORT}
+
+Demo Open311 api_key:  {api_key}
+Tokens (Authorization: Bearer ...):
+  .venv/bin/gridcase token --role volunteer --sub v-demo-1 --team team-01
+  .venv/bin/gridcase token --role handler --department housing-bureau --sub h-housing-1
+  .venv/bin/gridcase token --role supervisor --sub s-demo-1
+  .venv/bin/gridcase token --role admin --sub a-demo-1
+Feed a month of demo cases:  make demo      Logs: {LOGS}
+Press Ctrl-C to stop everything.
+"""
+
+
+def run_foreground() -> int:
+    """Starts the infrastructure and the four services, supervises them, and stops all of
+    them on Ctrl-C (or when any one dies)."""
     stop_requested = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -416,28 +481,23 @@ def run_foreground(command: list[str]) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    child = subprocess.Popen(command, cwd=ROOT, start_new_session=True) if command else None
-    say("running; press Ctrl-C to stop everything")
+    everything = components() + service_components()
     exit_code = 0
     try:
+        up(["all"])
+        print(banner(), flush=True)
         while not stop_requested:
-            if child is not None and child.poll() is not None:
-                exit_code = child.returncode
-                say(f"{command[0]} exited with {exit_code}")
-                break
-            if any(c.pid() is None for c in components()):
-                say("an infrastructure process died; stopping")
+            dead = [c.name for c in everything if c.pid() is None]
+            if dead:
+                say(f"{', '.join(dead)} stopped unexpectedly; stopping everything")
                 exit_code = 1
                 break
             time.sleep(0.5)
+    except InfraError as error:
+        print(f"[infra] error: {error}", file=sys.stderr)
+        exit_code = 2
     finally:
-        if child is not None and child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         down([])
     return exit_code
 
@@ -450,8 +510,7 @@ def main() -> int:
         sub.add_parser(name).add_argument("components", nargs="*")
     sub.add_parser("reset")
     sub.add_parser("status")
-    run_parser = sub.add_parser("run")
-    run_parser.add_argument("child", nargs=argparse.REMAINDER)
+    sub.add_parser("run")
     args = parser.parse_args()
     try:
         if args.command == "install":
@@ -465,8 +524,7 @@ def main() -> int:
         elif args.command == "status":
             status()
         elif args.command == "run":
-            child = args.child[1:] if args.child[:1] == ["--"] else args.child
-            return run_foreground(child)
+            return run_foreground()
     except InfraError as error:
         print(f"[infra] error: {error}", file=sys.stderr)
         return 2
