@@ -1,0 +1,3 @@
+from gridcase_stats.entrypoints.api import main
+
+main()

@@ -1,0 +1,1 @@
+"""Kafka (faust and plain), Prometheus, charts and CSV."""

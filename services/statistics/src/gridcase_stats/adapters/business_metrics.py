@@ -1,0 +1,107 @@
+"""Prometheus gauges of the business figures, computed from the case states on scrape."""
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from gridcase_stats.domain.case_state import CaseState
+from gridcase_stats.domain.figures import (
+    Dimension,
+    Metric,
+    Scope,
+    TableQuery,
+    backlog_table,
+    escalations_table,
+    facts,
+    leaderboard,
+    on_time_rates,
+    open_overdue_stages,
+    open_table,
+    overdue_open_table,
+)
+
+StatesReader = Callable[[], list[CaseState] | None]
+"""The current states, or None while they are incomplete (tables recovering)."""
+
+
+class BusinessMetrics(Collector):
+    """Reads the states of whichever source is bound; yields nothing while none is."""
+
+    def __init__(self) -> None:
+        self.read_states: StatesReader | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        states = self.read_states() if self.read_states else None
+        if states is None:
+            return
+        query = TableQuery(now=time.time())
+
+        def gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, doc, labels=labels)
+
+        open_cases = gauge("gridcase_open_cases", "Open cases.", ["category", "district"])
+        for row in open_table(states, query):
+            open_cases.add_metric([row["category"], row["district"]], row["open"])
+        yield open_cases
+
+        overdue = gauge(
+            "gridcase_overdue_open_cases",
+            "Open cases overdue in a stage not yet completed.",
+            ["stage", "department"],
+        )
+        for row in overdue_open_table(states, query):
+            overdue.add_metric([row["stage"], row["department"]], row["overdue_open"])
+        yield overdue
+
+        by_department = Counter(state.department for state in states if open_overdue_stages(state))
+        overdue_cases = gauge(
+            "gridcase_overdue_cases_by_department",
+            "Open cases overdue in any stage, per current department.",
+            ["department"],
+        )
+        for department, count in sorted(by_department.items()):
+            overdue_cases.add_metric([department], count)
+        yield overdue_cases
+
+        resolution = gauge("gridcase_resolution_rate", "Resolved / found, all time.", ["district"])
+        for row in leaderboard(states, Scope(), Dimension.DISTRICT):
+            if row["resolution_rate"] is not None:
+                resolution.add_metric([row["district"]], row["resolution_rate"])
+        yield resolution
+
+        on_time = gauge("gridcase_on_time_rate", "Stages done by their due date.", ["stage"])
+        for stage, entry in on_time_rates(states).items():
+            if entry["on_time_rate"] is not None:
+                on_time.add_metric([stage], entry["on_time_rate"])
+        yield on_time
+
+        escalations = gauge("gridcase_escalations", "Escalations, all time.", ["level"])
+        for row in escalations_table(states, query):
+            escalations.add_metric([str(row["level"])], row["escalations"])
+        yield escalations
+
+        found = gauge("gridcase_found_cases", "Hazards found, all time.", ["category"])
+        resolved = gauge("gridcase_resolved_cases", "Cases resolved, all time.", ["category"])
+        counted = Counter(
+            (metric, state.category)
+            for state in states
+            for metric, _ in facts(state)
+            if metric in (Metric.FOUND, Metric.RESOLVED)
+        )
+        for (metric, category), count in sorted(counted.items()):
+            (found if metric is Metric.FOUND else resolved).add_metric([category], count)
+        yield found
+        yield resolved
+
+        backlog = gauge("gridcase_backlog_cases", "Open cases by age.", ["age_bucket"])
+        for row in backlog_table(states, query):
+            backlog.add_metric([row["age_bucket"]], row["open"])
+        yield backlog
+
+
+BUSINESS_METRICS = BusinessMetrics()
+REGISTRY.register(BUSINESS_METRICS)

@@ -1,0 +1,111 @@
+"""The faust-streaming app: one agent over the case events, one changelog-backed table.
+
+The table `case-stats` maps case_id to the case's whole statistical state (see
+domain.case_state), written once per event. faust flushes the changelog before it commits
+source offsets, so after a crash the recovered table holds every event whose offset was
+committed; events replayed beyond that are recognised by their event_id and skipped."""
+
+import logging
+import time
+from typing import Any, cast
+
+import faust
+
+from gridcase_contracts.codec import decode
+from gridcase_contracts.topics import CASE_EVENTS, Headers
+from gridcase_runtime import metrics
+from gridcase_runtime.streams import faust_app_settings
+from gridcase_stats.config import SERVICE, StatsSettings
+from gridcase_stats.domain.case_state import CaseState
+from gridcase_stats.handlers import record_event
+
+log = logging.getLogger(__name__)
+
+CASES_TABLE = "case-stats"
+
+
+def _headers(message: Any) -> dict[str, bytes]:
+    return {key: value for key, value in (message.headers or ()) if value is not None}
+
+
+class CaseStream:
+    """Owns the faust app; `states()` reads the table, `recovered` says it is complete."""
+
+    def __init__(self, settings: StatsSettings) -> None:
+        data_dir = settings.data_dir / settings.app_id
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.app = faust.App(
+            **faust_app_settings(settings, app_id=settings.app_id), datadir=str(data_dir)
+        )
+        self.source = self.app.topic(
+            settings.case_events_topic.name,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=CASE_EVENTS.partitions,
+        )
+        self.dlq = self.app.topic(
+            settings.dlq_topic.name, key_serializer="raw", value_serializer="raw"
+        )
+        self.cases = self.app.Table(
+            CASES_TABLE,
+            partitions=CASE_EVENTS.partitions,
+            key_type=str,
+            help="case_id -> the case's statistical state with the ids of its applied events",
+        )
+        self.agent = self.app.agent(self.source, name="case-statistics")(self._process)
+
+    async def _process(self, stream: Any) -> None:
+        async for record in stream.events():
+            message = record.message
+            try:
+                event = decode(record.value)
+            except ValueError as error:
+                await self._dead_letter(message, error)
+                continue
+            if record_event(self.cases, event):
+                metrics.EVENTS_CONSUMED.labels(SERVICE, event.event_type).inc()
+                ingest_ts = _headers(message).get(Headers.INGEST_TS)
+                if ingest_ts:
+                    metrics.END_TO_END_LATENCY.labels(SERVICE).observe(
+                        max(time.time() - int(ingest_ts) / 1e9, 0.0)
+                    )
+
+    async def _dead_letter(self, message: Any, error: Exception) -> None:
+        log.warning(
+            "dead-lettering %s/%s/%s: %s", message.topic, message.partition, message.offset, error
+        )
+        await self.dlq.send(
+            key=message.key,
+            value=message.value,
+            headers=[
+                *_headers(message).items(),
+                (Headers.DLQ_ERROR, str(error)[:1000].encode()),
+                (Headers.DLQ_ERROR_TYPE, type(error).__name__.encode()),
+                (
+                    Headers.DLQ_SOURCE,
+                    f"{message.topic}/{message.partition}/{message.offset}".encode(),
+                ),
+                (Headers.DLQ_CONSUMER, SERVICE.encode()),
+            ],
+        )
+        metrics.DLQ_RECORDS.labels(SERVICE, type(error).__name__).inc()
+
+    @property
+    def recovered(self) -> bool:
+        """True once the table is recovered from its changelog and events flow."""
+        app = self.app
+        return bool(
+            app.started
+            and not app.crashed
+            and not app.rebalancing
+            and cast(Any, app.tables).recovery.completed.is_set()
+        )
+
+    def states(self) -> list[CaseState]:
+        return [CaseState.from_json(value) for value in self.cases.values()]
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        await self.app.stop()

@@ -1,0 +1,29 @@
+"""Settings of the statistics service (env prefix STATISTICS_)."""
+
+import tempfile
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from gridcase_runtime.settings import ServiceSettings
+
+SERVICE = "statistics"
+
+
+class StatsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STATISTICS_", extra="ignore", populate_by_name=True
+    )
+
+    port: int = 8004
+    mongodb_database: str = "gridcase_statistics"
+    consumer_group: str = "gridcase-statistics"
+    data_dir: Path = Path(tempfile.gettempdir()) / "gridcase-statistics"
+    """Where faust keeps its (small) working files; the tables live in changelog topics."""
+
+    @property
+    def app_id(self) -> str:
+        """The faust app id: consumer group and prefix of the changelog topics."""
+        if self.topic_namespace:
+            return f"{self.topic_namespace}.{self.consumer_group}"
+        return self.consumer_group

@@ -1,0 +1,1 @@
+"""Pure statistics logic: a case's statistical state, periods, figures, report sentences."""
