@@ -1,0 +1,3 @@
+from gridcase_remediation.entrypoints.api import main
+
+main()

@@ -1,0 +1,1 @@
+"""Adapters: the Mongo case repository, and fakes for unit tests."""

@@ -1,0 +1,44 @@
+"""An in-memory case repository for unit tests, with the real one's save semantics."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from gridcase_contracts.envelope import Envelope
+from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+
+
+class FakeCaseRepository:
+    def __init__(self) -> None:
+        self.records: dict[str, CaseRecord] = {}
+        self.outbox: list[Envelope] = []
+
+    async def get(self, case_id: str) -> CaseRecord | None:
+        return self.records.get(case_id)
+
+    async def save(
+        self,
+        before: CaseRecord | None,
+        after: CaseRecord,
+        appended: Sequence[Envelope],
+        *,
+        emit: bool,
+    ) -> bool:
+        current = self.records.get(after.case.case_id)
+        if (current is None) != (before is None) or (
+            current is not None and before is not None and current.version != before.version
+        ):
+            return False
+        if current is not None and any(current.has(str(e.event_id)) for e in appended):
+            return False
+        ledger = (current.ledger if current else ()) + tuple(LedgerEntry.of(e) for e in appended)
+        self.records[after.case.case_id] = CaseRecord(after.case, after.version, ledger)
+        if emit:
+            self.outbox.extend(appended)
+        return True
+
+    async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]:
+        return [
+            case_id
+            for case_id, record in self.records.items()
+            if (due := record.case.next_due_at()) is not None and due <= now
+        ][:limit]

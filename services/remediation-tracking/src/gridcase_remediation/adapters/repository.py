@@ -1,0 +1,232 @@
+"""The case history in MongoDB: one document per case holding its ledger, projection,
+version and outbox, so an event's append, the projection change and the events it emits
+are one atomic single-document write. Every motor call of the service lives here."""
+
+import base64
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from gridcase_contracts.envelope import Envelope
+from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+from gridcase_remediation.domain.case import Case
+from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.outbox import Collection, outbox_update
+
+SORT_FIELDS = ("reported_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters of the case list; None means 'any'."""
+
+    departments: str | None = None
+    """Cases whose department or co-departments include this one."""
+    reporter_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    category: str | None = None
+    district: str | None = None
+    department: str | None = None
+    handler: str | None = None
+    overdue: bool | None = None
+    sort: str = "-reported_at"
+    limit: int = 50
+    cursor: str | None = None
+
+
+class CursorError(ValueError):
+    """A pagination cursor that this service did not issue."""
+
+
+def _document(record: CaseRecord) -> dict[str, Any]:
+    """The top-level fields derived from the projection (for queries and the SLA timer)."""
+    case = record.case
+    return {
+        "version": record.version,
+        "state": case.model_dump(mode="json"),
+        "reported_at": case.reported_at,
+        "updated_at": case.updated_at,
+        "next_due_at": case.next_due_at(),
+        "overdue": bool(case.overdue_stages()),
+    }
+
+
+def _record(document: dict[str, Any]) -> CaseRecord:
+    return CaseRecord(
+        Case.model_validate(document["state"]),
+        document["version"],
+        tuple(LedgerEntry.from_document(entry) for entry in document.get("ledger", [])),
+    )
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, case_id = json.loads(base64.urlsafe_b64decode(padded))
+        return (datetime.fromisoformat(value) if value else None), str(case_id)
+    except (ValueError, TypeError) as error:
+        raise CursorError("cursor is not one this service issued") from error
+
+
+class CaseRepository:
+    """Cases in the `cases` collection."""
+
+    def __init__(self, database: MongoDatabase) -> None:
+        self.cases: Collection = database["cases"]
+
+    async def create_indexes(self) -> None:
+        for keys in (
+            [("state.department", ASCENDING), ("reported_at", DESCENDING)],
+            [("state.co_departments", ASCENDING)],
+            [("state.reporter_id", ASCENDING)],
+            [("next_due_at", ASCENDING)],
+            [("reported_at", DESCENDING)],
+            [("updated_at", DESCENDING)],
+        ):
+            await self.cases.create_index(keys)
+
+    async def get(self, case_id: str) -> CaseRecord | None:
+        document = await self.cases.find_one({"_id": case_id}, {"outbox": 0, "event_ids": 0})
+        return None if document is None else _record(document)
+
+    async def save(
+        self,
+        before: CaseRecord | None,
+        after: CaseRecord,
+        appended: Sequence[Envelope],
+        *,
+        emit: bool,
+    ) -> bool:
+        """Appends `appended` to the ledger and stores `after` in one write, provided the
+        case is still at `before`'s version and holds none of the events; with `emit`, the
+        events also enter the outbox in that same write. False if another write came first."""
+        entries = [LedgerEntry.of(event).to_document() for event in appended]
+        event_ids = [entry["event_id"] for entry in entries]
+        outbox = outbox_update(appended) if emit else {"$push": {}, "$set": {}}
+        if before is None:
+            document = {
+                "_id": after.case.case_id,
+                **_document(after),
+                "ledger": entries,
+                "event_ids": event_ids,
+                "outbox": outbox["$push"].get("outbox", {}).get("$each", []),
+                "outbox_pending": emit,
+            }
+            try:
+                await self.cases.insert_one(document)
+            except DuplicateKeyError:
+                return False
+            return True
+        update = {
+            "$set": {**_document(after), **outbox["$set"]},
+            "$push": {
+                "ledger": {"$each": entries},
+                "event_ids": {"$each": event_ids},
+                **outbox["$push"],
+            },
+        }
+        found = await self.cases.find_one_and_update(
+            {
+                "_id": after.case.case_id,
+                "version": before.version,
+                "event_ids": {"$nin": event_ids},
+            },
+            update,
+            projection={"_id": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return found is not None
+
+    async def replace_projection(self, record: CaseRecord, rebuilt: Case) -> bool:
+        """Stores a projection rebuilt from the ledger, unless the case moved meanwhile."""
+        found = await self.cases.find_one_and_update(
+            {"_id": record.case.case_id, "version": record.version},
+            {"$set": _document(CaseRecord(rebuilt, record.version))},
+            projection={"_id": 1},
+        )
+        return found is not None
+
+    async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]:
+        cursor = self.cases.find({"next_due_at": {"$lte": now}}, {"_id": 1}, limit=limit)
+        return [document["_id"] async for document in cursor]
+
+    async def case_ids(self) -> AsyncIterator[str]:
+        async for document in self.cases.find({}, {"_id": 1}).sort("_id", ASCENDING):
+            yield document["_id"]
+
+    async def count_by_status(self) -> dict[str, int]:
+        pipeline = [{"$group": {"_id": "$state.status", "count": {"$sum": 1}}}]
+        rows = await self.cases.aggregate(pipeline).to_list(None)
+        return {str(row["_id"]): row["count"] for row in rows if row["_id"]}
+
+    async def reported_between(self, start: datetime, end: datetime) -> AsyncIterator[CaseRecord]:
+        """Cases reported in [start, end), oldest first, without their ledgers."""
+        cursor = self.cases.find(
+            {"reported_at": {"$gte": start, "$lt": end}}, {"state": 1, "version": 1}
+        ).sort([("reported_at", ASCENDING), ("_id", ASCENDING)])
+        async for document in cursor:
+            yield _record(document)
+
+    async def search(self, query: CaseQuery) -> tuple[list[CaseRecord], str | None]:
+        """One page of cases and the cursor of the next page (None on the last page)."""
+        descending = query.sort.startswith("-")
+        sort_field = query.sort.lstrip("-")
+        conditions: list[dict[str, Any]] = []
+        if query.departments:
+            conditions.append(
+                {
+                    "$or": [
+                        {"state.department": query.departments},
+                        {"state.co_departments": query.departments},
+                    ]
+                }
+            )
+        for field, value in (
+            ("state.reporter_id", query.reporter_id),
+            ("state.category", query.category),
+            ("state.district", query.district),
+            ("state.department", query.department),
+            ("state.handler", query.handler),
+            ("overdue", query.overdue),
+        ):
+            if value is not None:
+                conditions.append({field: value})
+        if query.statuses:
+            conditions.append({"state.status": {"$in": list(query.statuses)}})
+        if query.cursor:
+            after_value, after_id = _decode_cursor(query.cursor)
+            beyond = "$lt" if descending else "$gt"
+            conditions.append(
+                {
+                    "$or": [
+                        {sort_field: {beyond: after_value}},
+                        {sort_field: after_value, "_id": {beyond: after_id}},
+                    ]
+                }
+            )
+        direction = DESCENDING if descending else ASCENDING
+        cursor = (
+            self.cases.find(
+                {"$and": conditions} if conditions else {},
+                {"state": 1, "version": 1, sort_field: 1},
+            )
+            .sort([(sort_field, direction), ("_id", direction)])
+            .limit(query.limit + 1)
+        )
+        documents = await cursor.to_list(None)
+        page = documents[: query.limit]
+        next_cursor = None
+        if len(documents) > query.limit:
+            last = page[-1]
+            next_cursor = encode_cursor([last.get(sort_field), last["_id"]])
+        return [_record(document) for document in page], next_cursor

@@ -1,0 +1,115 @@
+"""Builds the service's parts from settings: real adapters, the workers beside the API."""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from gridcase_remediation import metrics
+from gridcase_remediation.adapters.repository import CaseRepository
+from gridcase_remediation.config import RemediationSettings
+from gridcase_remediation.domain.lifecycle import S
+from gridcase_remediation.handlers import flag_overdue, record_events
+from gridcase_runtime.kafka import TRANSIENT_ERRORS, Delivery, EventConsumer, EventPublisher
+from gridcase_runtime.mongo import MongoDatabase, connect
+from gridcase_runtime.outbox import OutboxRelay
+from gridcase_runtime.photos import PhotoStore
+from gridcase_runtime.workers import Worker
+
+SERVICE = "remediation-tracking"
+log = logging.getLogger(__name__)
+
+
+class SlaTimer:
+    """Every `interval_s`: flags stages past their due date, refreshes the cases gauge."""
+
+    def __init__(
+        self, repository: CaseRepository, relay: OutboxRelay, *, interval_s: float
+    ) -> None:
+        self.repository = repository
+        self.relay = relay
+        self.interval_s = interval_s
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def tick(self) -> int:
+        flagged = await flag_overdue(self.repository, datetime.now(UTC))
+        if flagged:
+            self.relay.notify()
+        counts = await self.repository.count_by_status()
+        for status in S:
+            metrics.CASES.labels(status.value).set(counts.get(status.value, 0))
+        return flagged
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except TRANSIENT_ERRORS as error:
+                log.warning("SLA scan will retry: %r", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
+
+
+@dataclass
+class Components:
+    settings: RemediationSettings
+    database: MongoDatabase
+    repository: CaseRepository
+    photos: PhotoStore
+    publisher: EventPublisher
+    relay: OutboxRelay
+    consumer: EventConsumer
+    sla_timer: SlaTimer
+    workers: list[Worker] = field(default_factory=list)
+
+
+WORKERS = ("consumer", "relay", "sla-timer")
+
+
+def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) -> Components:
+    """Real adapters for `settings`; `workers` picks which background loops run."""
+    database = connect(settings.mongodb_url, settings.mongodb_database)
+    repository = CaseRepository(database)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, settings.case_events_topic, service=SERVICE
+    )
+    relay = OutboxRelay(
+        repository.cases,
+        publisher,
+        service=SERVICE,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+    sla_timer = SlaTimer(repository, relay, interval_s=settings.sla_scan_interval_s)
+
+    async def handle(deliveries: list[Delivery]) -> None:
+        await record_events(repository, [delivery.event for delivery in deliveries])
+
+    consumer = EventConsumer(
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        settings.dlq_topic,
+        group_id=settings.consumer_group,
+        service=SERVICE,
+        handle_batch=handle,
+        dead_letters=publisher,
+    )
+    available = {
+        "consumer": Worker("consumer", consumer.run, consumer.stop),
+        "relay": Worker("outbox-relay", relay.run, relay.stop),
+        "sla-timer": Worker("sla-timer", sla_timer.run, sla_timer.stop),
+    }
+    return Components(
+        settings,
+        database,
+        repository,
+        PhotoStore(database),
+        publisher,
+        relay,
+        consumer,
+        sla_timer,
+        [available[name] for name in workers],
+    )

@@ -1,0 +1,156 @@
+"""The case lifecycle as one transition table: (status, action) -> status.
+
+The same table decides whether a handler, inspector or reporter may act now and how a
+consumed event moves the case, so the API and the projection can never disagree."""
+
+from enum import StrEnum
+
+from gridcase_contracts.codes import CaseStatus
+
+Status = CaseStatus | None
+"""None: no event of the case has been seen yet."""
+
+
+class Action(StrEnum):
+    # driven by other services' events
+    REPORT = "report"
+    ASSIGN = "assign"
+    REASSIGN = "reassign"
+    MARK_DUPLICATE = "mark_duplicate"
+    SPLIT = "split"
+    ESCALATE = "escalate"
+    # commands of this service (each recorded as the event of the same name)
+    ACCEPT = "accept"
+    ORDER_RECTIFICATION = "order_rectification"
+    RECORD_PROGRESS = "record_progress"
+    RESOLVE = "resolve"
+    VERIFY = "verify"
+    REOPEN = "reopen"
+    CLOSE = "close"
+    REJECT = "reject"
+    RETURN = "return"
+    CONFIRM = "confirm"
+    # the SLA timer of this service
+    FLAG_OVERDUE = "flag_overdue"
+
+
+S = CaseStatus
+NOT_FINAL: tuple[CaseStatus, ...] = (
+    S.REPORTED,
+    S.ASSIGNED,
+    S.ACCEPTED,
+    S.IN_REMEDIATION,
+    S.RESOLVED,
+    S.VERIFIED,
+    S.RETURNED,
+    S.REOPENED,
+)
+
+
+def _stays(*statuses: CaseStatus) -> dict[Status, CaseStatus]:
+    """An action that sets a flag or records something without moving the case."""
+    return {status: status for status in statuses}
+
+
+TRANSITIONS: dict[Action, dict[Status, CaseStatus]] = {
+    Action.REPORT: {None: S.REPORTED},
+    Action.ASSIGN: {S.REPORTED: S.ASSIGNED, S.RETURNED: S.ASSIGNED, S.REOPENED: S.REOPENED},
+    Action.REASSIGN: {
+        status: S.ASSIGNED
+        for status in (
+            S.REPORTED,
+            S.ASSIGNED,
+            S.ACCEPTED,
+            S.IN_REMEDIATION,
+            S.RETURNED,
+            S.REOPENED,
+        )
+    },
+    Action.MARK_DUPLICATE: {
+        S.REPORTED: S.DUPLICATE,
+        S.ASSIGNED: S.DUPLICATE,
+        S.RETURNED: S.DUPLICATE,
+    },
+    Action.SPLIT: {S.DUPLICATE: S.REPORTED},
+    Action.ESCALATE: _stays(*NOT_FINAL),
+    Action.ACCEPT: {S.ASSIGNED: S.ACCEPTED},
+    Action.ORDER_RECTIFICATION: {
+        S.ACCEPTED: S.IN_REMEDIATION,
+        S.IN_REMEDIATION: S.IN_REMEDIATION,
+        S.REOPENED: S.IN_REMEDIATION,
+    },
+    Action.RECORD_PROGRESS: {
+        S.ACCEPTED: S.IN_REMEDIATION,
+        S.IN_REMEDIATION: S.IN_REMEDIATION,
+        S.REOPENED: S.IN_REMEDIATION,
+    },
+    Action.RESOLVE: {
+        S.ACCEPTED: S.RESOLVED,
+        S.IN_REMEDIATION: S.RESOLVED,
+        S.REOPENED: S.RESOLVED,
+    },
+    Action.VERIFY: {S.RESOLVED: S.VERIFIED},
+    Action.REOPEN: {S.RESOLVED: S.REOPENED},
+    Action.CLOSE: {S.VERIFIED: S.CLOSED},
+    Action.REJECT: {S.ASSIGNED: S.REJECTED, S.ACCEPTED: S.REJECTED},
+    Action.RETURN: {S.ASSIGNED: S.RETURNED, S.ACCEPTED: S.RETURNED},
+    Action.CONFIRM: _stays(S.RESOLVED, S.VERIFIED, S.CLOSED),
+    Action.FLAG_OVERDUE: _stays(*NOT_FINAL),
+}
+
+COMMANDS: tuple[Action, ...] = (
+    Action.ACCEPT,
+    Action.ORDER_RECTIFICATION,
+    Action.RECORD_PROGRESS,
+    Action.RESOLVE,
+    Action.VERIFY,
+    Action.REOPEN,
+    Action.CLOSE,
+    Action.REJECT,
+    Action.RETURN,
+    Action.CONFIRM,
+)
+"""The actions people take through the API."""
+
+ACTION_OF_EVENT: dict[str, Action] = {
+    "CaseReported": Action.REPORT,
+    "CaseAssigned": Action.ASSIGN,
+    "CaseReassigned": Action.REASSIGN,
+    "CaseMarkedDuplicate": Action.MARK_DUPLICATE,
+    "CaseSplit": Action.SPLIT,
+    "CaseEscalated": Action.ESCALATE,
+    "CaseAccepted": Action.ACCEPT,
+    "RectificationOrdered": Action.ORDER_RECTIFICATION,
+    "ProgressRecorded": Action.RECORD_PROGRESS,
+    "CaseResolved": Action.RESOLVE,
+    "CaseVerified": Action.VERIFY,
+    "CaseReopened": Action.REOPEN,
+    "CaseClosed": Action.CLOSE,
+    "CaseRejected": Action.REJECT,
+    "CaseReturned": Action.RETURN,
+    "CaseOverdue": Action.FLAG_OVERDUE,
+    "CaseConfirmed": Action.CONFIRM,
+}
+
+
+def next_status(status: Status, action: Action) -> CaseStatus | None:
+    """The status after `action`, or None when the table does not allow it."""
+    return TRANSITIONS[action].get(status)
+
+
+def allowed_commands(status: Status) -> list[Action]:
+    """The API actions the table allows in `status`."""
+    return [action for action in COMMANDS if status in TRANSITIONS[action]]
+
+
+class ActionNotAllowedError(Exception):
+    """The table does not allow `action` in `status`."""
+
+    def __init__(self, status: Status, action: Action, *, reason: str | None = None) -> None:
+        self.status = status
+        self.action = action
+        self.allowed = [a for a in allowed_commands(status) if reason is None or a != action]
+        super().__init__(
+            reason
+            or f"{action.value} is not allowed in status {status.value if status else 'none'}"
+        )

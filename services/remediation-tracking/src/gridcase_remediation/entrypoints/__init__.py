@@ -1,0 +1,1 @@
+"""Entrypoints: the HTTP API and the command line."""

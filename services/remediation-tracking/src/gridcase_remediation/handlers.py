@@ -1,0 +1,186 @@
+"""One function per command or event; the store and the clock are parameters."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import Actor, CaseOverdue, CaseOverduePayload, new_event
+from gridcase_remediation import metrics
+from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+from gridcase_remediation.domain.actions import Decider
+from gridcase_remediation.domain.case import Case, apply, fold
+from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT
+from gridcase_runtime.auth import Principal, Role
+
+
+class CaseStore(Protocol):
+    async def get(self, case_id: str) -> CaseRecord | None: ...
+
+    async def save(
+        self,
+        before: CaseRecord | None,
+        after: CaseRecord,
+        appended: Sequence[Envelope],
+        *,
+        emit: bool,
+    ) -> bool: ...
+
+    async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]: ...
+
+
+class CaseNotFoundError(Exception):
+    """No such case, or none the caller may see (the two are not told apart)."""
+
+
+class VersionRequiredError(Exception):
+    """An action arrived without the version it expects (HTTP 428)."""
+
+
+class VersionConflictError(Exception):
+    """The case moved on since the caller read it; nothing was changed."""
+
+    def __init__(self, current: int, *, precondition: bool) -> None:
+        self.current = current
+        self.precondition = precondition
+        """True when the stale version came in If-Match (HTTP 412), else 409."""
+        super().__init__(f"the case is at version {current}")
+
+
+@dataclass(frozen=True)
+class ExpectedVersion:
+    value: int
+    from_if_match: bool
+
+
+Decision = Callable[[Decider], Envelope]
+"""Picks the action of a request, e.g. `lambda d: d.accept()`."""
+
+
+def visible(case: Case, principal: Principal) -> bool:
+    """Handlers see their department's cases, volunteers their own reports."""
+    if principal.role in (Role.SUPERVISOR, Role.ADMIN):
+        return True
+    if principal.role == Role.HANDLER:
+        return principal.department is not None and case.may_see(principal.department)
+    return case.reporter_id == principal.subject
+
+
+def actor(principal: Principal) -> Actor:
+    return Actor(
+        actor_id=principal.subject, role=principal.role.value, department=principal.department
+    )
+
+
+async def get_case(store: CaseStore, case_id: str, principal: Principal) -> CaseRecord:
+    record = await store.get(case_id)
+    if record is None or not visible(record.case, principal):
+        raise CaseNotFoundError(case_id)
+    return record
+
+
+def _appended(record: CaseRecord | None, case: Case, events: Sequence[Envelope]) -> CaseRecord:
+    before = record.ledger if record else ()
+    return CaseRecord(case, len(before) + len(events), before + tuple(map(LedgerEntry.of, events)))
+
+
+def _count(events: Sequence[Envelope]) -> None:
+    for event in events:
+        metrics.TRANSITIONS.labels(ACTION_OF_EVENT[event.event_type].value).inc()
+
+
+async def take_action(
+    store: CaseStore,
+    *,
+    case_id: str,
+    principal: Principal,
+    expected: ExpectedVersion | None,
+    decide: Decision,
+    now: datetime,
+    correlation_id: str | None = None,
+) -> CaseRecord:
+    """Decides an action on the case at the expected version and stores the event with
+    the new projection and in the outbox, atomically."""
+    record = await get_case(store, case_id, principal)
+    if expected is None:
+        raise VersionRequiredError
+    if expected.value != record.version:
+        raise VersionConflictError(record.version, precondition=expected.from_if_match)
+    decider = Decider(record.case, by=actor(principal), now=now, correlation_id=correlation_id)
+    event = decide(decider)
+    after = _appended(record, apply(record.case, event), [event])
+    if not await store.save(record, after, [event], emit=True):
+        current = await store.get(case_id)
+        raise VersionConflictError(
+            current.version if current else record.version,
+            precondition=expected.from_if_match,
+        )
+    _count([event])
+    return after
+
+
+async def record_events(store: CaseStore, events: Sequence[Envelope]) -> int:
+    """Stores consumed events in their cases' ledgers, each exactly once, in order;
+    returns how many were new."""
+    by_case: dict[str, list[Envelope]] = {}
+    for event in events:
+        by_case.setdefault(event.case_id, []).append(event)
+    recorded = 0
+    for case_id, case_events in by_case.items():
+        recorded += await _record_case_events(store, case_id, case_events)
+    return recorded
+
+
+async def _record_case_events(store: CaseStore, case_id: str, events: list[Envelope]) -> int:
+    while True:
+        record = await store.get(case_id)
+        seen = {entry.event_id for entry in record.ledger} if record else set()
+        fresh: list[Envelope] = []
+        for event in events:
+            if str(event.event_id) not in seen:
+                seen.add(str(event.event_id))
+                fresh.append(event)
+        if not fresh:
+            return 0
+        case = record.case if record else Case(case_id=case_id)
+        for event in fresh:
+            case = apply(case, event)
+        if await store.save(record, _appended(record, case, fresh), fresh, emit=False):
+            _count(fresh)
+            return len(fresh)
+        # Another write (an action, the SLA timer) came first: read the case again.
+
+
+async def flag_overdue(store: CaseStore, now: datetime) -> int:
+    """Raises CaseOverdue for every open stage past its due date that was not flagged for
+    that due date yet; the flag and the outbox entry are one write, so once per stage."""
+    flagged = 0
+    for case_id in await store.due_case_ids(now):
+        while (record := await store.get(case_id)) is not None:
+            events: list[Envelope] = [
+                new_event(
+                    CaseOverdue,
+                    case_id=case_id,
+                    payload=CaseOverduePayload(stage=stage, due_at=record.case.due[stage]),
+                    occurred_at=now,
+                )
+                for stage in record.case.stages_due_by(now)
+            ]
+            if not events:
+                break
+            case = record.case
+            for event in events:
+                case = apply(case, event)
+            if await store.save(record, _appended(record, case, events), events, emit=True):
+                _count(events)
+                for event in events:
+                    metrics.OVERDUE_DETECTED.labels(event.payload.stage.value).inc()
+                flagged += len(events)
+                break
+    return flagged
+
+
+def rebuilt(record: CaseRecord) -> Case:
+    """The projection folded afresh from the case's ledger."""
+    return fold(record.case.case_id, (entry.event() for entry in record.ledger))
