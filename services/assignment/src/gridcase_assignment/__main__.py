@@ -1,0 +1,3 @@
+from gridcase_assignment.entrypoints.api import main
+
+main()

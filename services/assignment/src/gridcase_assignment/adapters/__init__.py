@@ -1,0 +1,1 @@
+"""Assignment's adapters: the Mongo repository and the seed files."""

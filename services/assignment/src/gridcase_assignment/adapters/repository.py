@@ -1,0 +1,441 @@
+"""Every MongoDB call of the assignment service.
+
+Collections:
+  cases        one document per case: assignment state, ladders, processed event ids and
+               the transactional outbox; written with optimistic concurrency (`version`)
+  catalogue    dispatch catalogue entries, `_id` "category/district"
+  departments  departments, `_id` the code
+  handlers     handlers, `_id` the handler id
+The registry collections keep every change in the document itself (`history`: who,
+when, before, after), so a change and its record are one atomic write.
+"""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from gridcase_assignment.domain.duplicates import BoundingBox, NearbyCase
+from gridcase_assignment.domain.ladder import StageLadder
+from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES, Case
+from gridcase_assignment.domain.registry import Department, Handler
+from gridcase_assignment.domain.routing import (
+    ANY_DISTRICT,
+    SUPERVISION_OFFICE,
+    CatalogueEntry,
+    HandlerLoad,
+    catalogue_key,
+)
+from gridcase_contracts.codes import Category, District, Severity, Stage
+from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import StageDue
+from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.outbox import Collection, outbox_update
+
+Document = dict[str, Any]
+
+DERIVED_FIELDS = ("priority", "cluster_size")
+"""Kept by `set_cluster` alone, never by a case's own versioned writes."""
+
+
+class ConcurrentChangeError(Exception):
+    """The record changed between read and write; read it again and retry."""
+
+
+class LoadedCase(NamedTuple):
+    case: Case
+    processed: frozenset[str]
+
+
+class Change(NamedTuple):
+    kind: str
+    key: str
+    at: datetime
+    by: str
+    before: Document | None
+    after: Document | None
+
+
+def _case_document(case: Case) -> Document:
+    document = {
+        "category": case.category.value,
+        "severity": case.severity.value,
+        "district": case.district.value,
+        "reported_at": case.reported_at,
+        "lat": case.lat,
+        "lon": case.lon,
+        "correlation_id": case.correlation_id,
+        "status": case.status,
+        "department": case.department,
+        "co_departments": list(case.co_departments),
+        "handler": case.handler,
+        "candidates": list(case.candidates),
+        "tried": list(case.tried),
+        "returns": case.returns,
+        "due": case.due.model_dump() if case.due else None,
+        "primary_case_id": case.primary_case_id,
+        "assigned_at": case.assigned_at,
+        "ladders": {
+            stage.value: {
+                "due_at": ladder.due_at,
+                "overdue_at": ladder.overdue_at,
+                "fired": list(ladder.fired),
+                "done": ladder.done,
+            }
+            for stage, ladder in case.ladders.items()
+        },
+    }
+    return document
+
+
+def _case(document: Document) -> Case:
+    return Case(
+        case_id=document["_id"],
+        category=Category(document["category"]),
+        severity=Severity(document["severity"]),
+        district=District(document["district"]),
+        reported_at=document["reported_at"],
+        lat=document.get("lat"),
+        lon=document.get("lon"),
+        correlation_id=document.get("correlation_id"),
+        status=document["status"],
+        department=document.get("department"),
+        co_departments=tuple(document.get("co_departments") or ()),
+        handler=document.get("handler"),
+        candidates=tuple(document.get("candidates") or ()),
+        tried=tuple(document.get("tried") or ()),
+        returns=document.get("returns", 0),
+        due=StageDue.model_validate(document["due"]) if document.get("due") else None,
+        priority=document.get("priority", 0),
+        primary_case_id=document.get("primary_case_id"),
+        cluster_size=document.get("cluster_size", 1),
+        assigned_at=document.get("assigned_at"),
+        ladders={
+            Stage(stage): StageLadder(
+                stage=Stage(stage),
+                due_at=ladder["due_at"],
+                overdue_at=ladder["overdue_at"],
+                fired=tuple(ladder.get("fired") or ()),
+                done=ladder.get("done", False),
+            )
+            for stage, ladder in (document.get("ladders") or {}).items()
+        },
+        version=document.get("version", 0),
+    )
+
+
+def _entry(document: Document) -> CatalogueEntry:
+    return CatalogueEntry(
+        Category(document["category"]),
+        document["district"],
+        document["lead"],
+        tuple(document.get("co_departments") or ()),
+    )
+
+
+def _department(document: Document) -> Department:
+    return Department(document["_id"], document["name"], document.get("head"))
+
+
+def _handler(document: Document) -> Handler:
+    return Handler(
+        document["_id"], document["department"], document["name"], document.get("on_duty", False)
+    )
+
+
+class AssignmentRepository:
+    def __init__(self, database: MongoDatabase) -> None:
+        self.database = database
+        self.cases: Collection = database["cases"]
+        self.catalogue: Collection = database["catalogue"]
+        self.departments: Collection = database["departments"]
+        self.handlers: Collection = database["handlers"]
+
+    async def create_indexes(self) -> None:
+        await self.cases.create_index([("category", ASCENDING), ("lat", ASCENDING)])
+        await self.cases.create_index([("handler", ASCENDING), ("status", ASCENDING)])
+        await self.cases.create_index([("department", ASCENDING), ("status", ASCENDING)])
+        await self.cases.create_index([("primary_case_id", ASCENDING)])
+        await self.cases.create_index([("ladder_next_at", ASCENDING)])
+        await self.cases.create_index([("escalated_at", DESCENDING)])
+        await self.handlers.create_index([("department", ASCENDING)])
+
+    # --- seeding ------------------------------------------------------------------
+
+    async def seed(
+        self,
+        entries: list[CatalogueEntry],
+        departments: list[Department],
+        handlers: list[Handler],
+    ) -> None:
+        """Inserts what is missing; never overwrites what an admin changed."""
+        for collection, key, fields in (
+            *((self.catalogue, e.key, self._entry_fields(e)) for e in entries),
+            *((self.departments, d.code, self._department_fields(d)) for d in departments),
+            *((self.handlers, h.handler_id, self._handler_fields(h)) for h in handlers),
+        ):
+            try:
+                await collection.insert_one(
+                    {"_id": key, **fields, "active": True, "version": 1, "history": []}
+                )
+            except DuplicateKeyError:
+                continue
+
+    # --- the audited registry -----------------------------------------------------
+
+    @staticmethod
+    def _entry_fields(entry: CatalogueEntry) -> Document:
+        return {
+            "category": entry.category.value,
+            "district": entry.district,
+            "lead": entry.lead,
+            "co_departments": list(entry.co_departments),
+        }
+
+    @staticmethod
+    def _department_fields(department: Department) -> Document:
+        return {"name": department.name, "head": department.head}
+
+    @staticmethod
+    def _handler_fields(handler: Handler) -> Document:
+        fields = asdict(handler)
+        del fields["handler_id"]
+        return fields
+
+    async def _put_audited(
+        self, collection: Collection, key: str, after: Document | None, *, by: str, at: datetime
+    ) -> None:
+        """Sets (or, with `after` None, retires) a record and appends the change to its
+        history in the same write; ConcurrentChangeError if someone changed it meanwhile."""
+        current = await collection.find_one({"_id": key})
+        before = None
+        if current is not None and current.get("active"):
+            before = {
+                k: v for k, v in current.items() if k not in ("_id", "active", "version", "history")
+            }
+        record = {"at": at, "by": by, "before": before, "after": after}
+        if current is None:
+            if after is None:
+                return
+            try:
+                await collection.insert_one(
+                    {"_id": key, **after, "active": True, "version": 1, "history": [record]}
+                )
+            except DuplicateKeyError as error:
+                raise ConcurrentChangeError(key) from error
+            return
+        changes: Document = {"active": after is not None, **(after or {})}
+        result = await collection.update_one(
+            {"_id": key, "version": current.get("version", 0)},
+            {"$set": changes, "$inc": {"version": 1}, "$push": {"history": record}},
+        )
+        if result.matched_count != 1:
+            raise ConcurrentChangeError(key)
+
+    async def catalogue_entries(self) -> list[CatalogueEntry]:
+        documents = await self.catalogue.find({"active": True}).sort("_id").to_list(None)
+        return [_entry(d) for d in documents]
+
+    async def catalogue_for(
+        self, category: Category, district: District
+    ) -> dict[str, CatalogueEntry]:
+        """The entries that may route `category` in `district`, by key."""
+        keys = [catalogue_key(category, district.value), catalogue_key(category, ANY_DISTRICT)]
+        documents = await self.catalogue.find({"_id": {"$in": keys}, "active": True}).to_list(None)
+        return {d["_id"]: _entry(d) for d in documents}
+
+    async def put_catalogue_entry(self, entry: CatalogueEntry, *, by: str, at: datetime) -> None:
+        await self._put_audited(self.catalogue, entry.key, self._entry_fields(entry), by=by, at=at)
+
+    async def remove_catalogue_entry(self, key: str, *, by: str, at: datetime) -> bool:
+        if await self.catalogue.find_one({"_id": key, "active": True}, {"_id": 1}) is None:
+            return False
+        await self._put_audited(self.catalogue, key, None, by=by, at=at)
+        return True
+
+    async def list_departments(self) -> list[Department]:
+        documents = await self.departments.find({"active": True}).sort("_id").to_list(None)
+        return [_department(d) for d in documents]
+
+    async def get_department(self, code: str) -> Department | None:
+        document = await self.departments.find_one({"_id": code, "active": True})
+        return _department(document) if document else None
+
+    async def put_department(self, department: Department, *, by: str, at: datetime) -> None:
+        await self._put_audited(
+            self.departments, department.code, self._department_fields(department), by=by, at=at
+        )
+
+    async def list_handlers(self, department: str | None = None) -> list[Handler]:
+        query: Document = {"active": True}
+        if department:
+            query["department"] = department
+        documents = await self.handlers.find(query).sort("_id").to_list(None)
+        return [_handler(d) for d in documents]
+
+    async def get_handler(self, handler_id: str) -> Handler | None:
+        document = await self.handlers.find_one({"_id": handler_id, "active": True})
+        return _handler(document) if document else None
+
+    async def put_handler(self, handler: Handler, *, by: str, at: datetime) -> None:
+        await self._put_audited(
+            self.handlers, handler.handler_id, self._handler_fields(handler), by=by, at=at
+        )
+
+    async def changes(self, kind: str | None = None, limit: int = 100) -> list[Change]:
+        """Recorded registry changes, newest first."""
+        collections = {
+            "catalogue": self.catalogue,
+            "department": self.departments,
+            "handler": self.handlers,
+        }
+        found: list[Change] = []
+        for name, collection in collections.items():
+            if kind and kind != name:
+                continue
+            async for document in collection.find({}, {"history": 1}):
+                found += [
+                    Change(name, document["_id"], r["at"], r["by"], r["before"], r["after"])
+                    for r in document.get("history", [])
+                ]
+        found.sort(key=lambda change: (change.at, change.kind, change.key), reverse=True)
+        return found[:limit]
+
+    # --- handler workload ---------------------------------------------------------
+
+    async def handler_loads(self, department: str) -> list[HandlerLoad]:
+        """Open workload and last assignment time of the department's on-duty handlers."""
+        on_duty = [h.handler_id for h in await self.list_handlers(department) if h.on_duty]
+        if not on_duty:
+            return []
+        counts = {
+            row["_id"]: row["open"]
+            async for row in self.cases.aggregate(
+                [
+                    {"$match": {"handler": {"$in": on_duty}, "status": {"$in": WORKLOAD_STATUSES}}},
+                    {"$group": {"_id": "$handler", "open": {"$sum": 1}}},
+                ]
+            )
+        }
+        loads = []
+        for handler_id in on_duty:
+            latest = await (
+                self.cases.find({"handler": handler_id}, {"assigned_at": 1})
+                .sort("assigned_at", DESCENDING)
+                .limit(1)
+                .to_list(None)
+            )
+            last = latest[0].get("assigned_at") if latest else None
+            loads.append(HandlerLoad(handler_id, counts.get(handler_id, 0), last))
+        return loads
+
+    # --- cases --------------------------------------------------------------------
+
+    async def load_case(self, case_id: str) -> LoadedCase | None:
+        document = await self.cases.find_one({"_id": case_id}, {"outbox": 0})
+        if document is None:
+            return None
+        return LoadedCase(_case(document), frozenset(document.get("processed") or ()))
+
+    async def save_case(
+        self,
+        case: Case,
+        *,
+        events: tuple[Envelope, ...] = (),
+        processed_event: str | None = None,
+        ladder_next_at: datetime | None = None,
+    ) -> bool:
+        """Stores `case` (read at `case.version`), the id of the event that caused the
+        change, and `events` in the outbox, in one write. False: the case changed
+        meanwhile (or was created by someone else); nothing was written."""
+        fields = {**_case_document(case), "ladder_next_at": ladder_next_at}
+        if any(event.event_type == "CaseEscalated" for event in events):
+            fields["escalated_at"] = max(event.occurred_at for event in events)
+        update: Document = {"$set": {**fields, "version": case.version + 1}}
+        pushes: Document = {}
+        if processed_event:
+            pushes["processed"] = processed_event
+        if events:
+            outbox = outbox_update(events)
+            pushes.update(outbox["$push"])
+            update["$set"].update(outbox["$set"])
+        if case.version == 0:
+            document = {"_id": case.case_id, **update["$set"], "priority": case.priority}
+            document["cluster_size"] = case.cluster_size
+            document["processed"] = [processed_event] if processed_event else []
+            document["outbox"] = pushes.get("outbox", {}).get("$each", [])
+            try:
+                await self.cases.insert_one(document)
+            except DuplicateKeyError:
+                return False
+            return True
+        if pushes:
+            update["$push"] = pushes
+        result = await self.cases.update_one({"_id": case.case_id, "version": case.version}, update)
+        return result.matched_count == 1
+
+    async def nearby_open_cases(
+        self, category: Category, box: BoundingBox, *, excluding: str
+    ) -> list[NearbyCase]:
+        """Cases of `category` inside `box` still being worked and not merged themselves."""
+        documents = await self.cases.find(
+            {
+                "category": category.value,
+                "lat": {"$gte": box.min_lat, "$lte": box.max_lat},
+                "lon": {"$gte": box.min_lon, "$lte": box.max_lon},
+                "status": {"$nin": SETTLED_STATUSES},
+                "primary_case_id": None,
+                "_id": {"$ne": excluding},
+            },
+            {"lat": 1, "lon": 1, "reported_at": 1},
+        ).to_list(None)
+        return [NearbyCase(d["_id"], d["lat"], d["lon"], d["reported_at"]) for d in documents]
+
+    async def cluster_size(self, primary_case_id: str) -> int:
+        """Cases in the primary's cluster, the primary included."""
+        merged = await self.cases.count_documents(
+            {"primary_case_id": primary_case_id, "status": "duplicate"}
+        )
+        return merged + 1
+
+    async def set_cluster(self, primary_case_id: str, cluster_size: int, priority: int) -> None:
+        await self.cases.update_one(
+            {"_id": primary_case_id},
+            {"$set": {"cluster_size": cluster_size, "priority": priority}},
+        )
+
+    async def cases_with_ladder_due(self, now: datetime, limit: int = 200) -> list[str]:
+        documents = await self.cases.find(
+            {"ladder_next_at": {"$lte": now}}, {"_id": 1}, limit=limit
+        ).to_list(None)
+        return [d["_id"] for d in documents]
+
+    async def supervisor_queue(self, *, limit: int, offset: int) -> list[Case]:
+        documents = await (
+            self.cases.find(
+                {"department": SUPERVISION_OFFICE, "status": {"$nin": SETTLED_STATUSES}},
+                {"outbox": 0, "processed": 0},
+            )
+            .sort("assigned_at", ASCENDING)
+            .skip(offset)
+            .limit(limit)
+            .to_list(None)
+        )
+        return [_case(d) for d in documents]
+
+    async def supervisor_queue_size(self) -> int:
+        return await self.cases.count_documents(
+            {"department": SUPERVISION_OFFICE, "status": {"$nin": SETTLED_STATUSES}}
+        )
+
+    async def escalated_cases(self, *, limit: int, offset: int) -> list[Case]:
+        documents = await (
+            self.cases.find({"escalated_at": {"$ne": None}}, {"outbox": 0, "processed": 0})
+            .sort("escalated_at", DESCENDING)
+            .skip(offset)
+            .limit(limit)
+            .to_list(None)
+        )
+        return [_case(d) for d in documents]

@@ -1,0 +1,122 @@
+"""Builds the service from its settings: real adapters, policies and workers."""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from gridcase_assignment import handlers
+from gridcase_assignment.adapters.repository import AssignmentRepository
+from gridcase_assignment.adapters.seed_files import (
+    load_calendar,
+    load_catalogue,
+    load_registry,
+    load_sla_policy,
+)
+from gridcase_assignment.config import AssignmentSettings
+from gridcase_assignment.domain.ladder import LadderPolicy
+from gridcase_runtime.kafka import TRANSIENT_ERRORS, Delivery, EventConsumer, EventPublisher
+from gridcase_runtime.mongo import MongoDatabase, close, connect
+from gridcase_runtime.outbox import OutboxRelay
+from gridcase_runtime.workers import Worker
+
+SERVICE = "assignment"
+log = logging.getLogger(__name__)
+
+
+class LadderTimer:
+    """Scans stored ladders and fires the levels whose time has come."""
+
+    def __init__(self, context: handlers.Context, interval_s: float) -> None:
+        self.context = context
+        self.interval_s = interval_s
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await handlers.escalate_due_ladders(self.context)
+                await handlers.refresh_supervisor_queue_size(self.context)
+            except TRANSIENT_ERRORS as error:
+                log.warning("escalation scan will retry: %r", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
+
+
+@dataclass
+class AssignmentService:
+    settings: AssignmentSettings
+    database: MongoDatabase
+    context: handlers.Context
+    publisher: EventPublisher
+    relay: OutboxRelay
+    consumer: EventConsumer
+    timer: LadderTimer
+
+    async def prepare(self) -> None:
+        """Indexes and seed data (inserting only what is missing)."""
+        repository = self.context.repository
+        await repository.create_indexes()
+        await self.relay.create_indexes()
+        departments, handler_list = load_registry(self.settings.registry_file)
+        await repository.seed(
+            load_catalogue(self.settings.catalogue_file), departments, handler_list
+        )
+
+    def workers(self) -> list[Worker]:
+        return [
+            Worker("outbox-relay", self.relay.run, self.relay.stop),
+            Worker("case-events-consumer", self.consumer.run, self.consumer.stop),
+            Worker("escalation-timer", self.timer.run, self.timer.stop),
+        ]
+
+    def close(self) -> None:
+        self.publisher.close()
+        close(self.database)
+
+
+def bootstrap(settings: AssignmentSettings) -> AssignmentService:
+    """Wires the service; nothing connects until it is used."""
+    database = connect(settings.mongodb_url, settings.mongodb_database)
+    repository = AssignmentRepository(database)
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, settings.case_events_topic, service=SERVICE
+    )
+    relay = OutboxRelay(repository.cases, publisher, service=SERVICE)
+    context = handlers.Context(
+        repository=repository,
+        settings=settings,
+        sla=load_sla_policy(settings),
+        calendar=load_calendar(settings),
+        ladder=LadderPolicy(
+            level2_delay=timedelta(seconds=settings.ladder_level2_delay_s),
+            level3_delay=timedelta(seconds=settings.ladder_level3_delay_s),
+        ),
+        notify_outbox=relay.notify,
+    )
+
+    async def handle_batch(batch: list[Delivery]) -> None:
+        await handlers.handle_batch([delivery.event for delivery in batch], context)
+
+    consumer = EventConsumer(
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        settings.dlq_topic,
+        group_id=settings.consumer_group,
+        service=SERVICE,
+        handle_batch=handle_batch,
+        dead_letters=publisher,
+    )
+    return AssignmentService(
+        settings=settings,
+        database=database,
+        context=context,
+        publisher=publisher,
+        relay=relay,
+        consumer=consumer,
+        timer=LadderTimer(context, settings.ladder_scan_interval_s),
+    )

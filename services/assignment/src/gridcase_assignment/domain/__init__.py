@@ -1,0 +1,1 @@
+"""Assignment's pure logic: routing, calendar, SLA, duplicates, the escalation ladder."""

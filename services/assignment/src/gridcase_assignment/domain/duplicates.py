@@ -1,0 +1,82 @@
+"""Duplicate detection: same category, within a radius and a time window of an open case.
+
+Geometry without geo indexes: a lat/lon bounding box narrows the query, haversine decides."""
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    min_lat: float
+    max_lat: float
+    min_lon: float
+    max_lon: float
+
+
+def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
+    """A box that contains every point within `radius_m` (slightly generous; the
+    haversine check decides). Does not wrap around the antimeridian."""
+    margin = radius_m * 1.01
+    dlat = math.degrees(margin / EARTH_RADIUS_M)
+    cos_lat = math.cos(math.radians(lat))
+    if cos_lat < 1e-6 or abs(lat) + dlat >= 90:
+        return BoundingBox(max(-90.0, lat - dlat), min(90.0, lat + dlat), -180.0, 180.0)
+    dlon = math.degrees(margin / (EARTH_RADIUS_M * cos_lat))
+    return BoundingBox(lat - dlat, lat + dlat, max(-180.0, lon - dlon), min(180.0, lon + dlon))
+
+
+@dataclass(frozen=True)
+class NearbyCase:
+    """An open, non-duplicate case of the same category found in the bounding box."""
+
+    case_id: str
+    lat: float
+    lon: float
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class Match:
+    primary: NearbyCase
+    distance_m: float
+
+
+def find_primary(
+    lat: float,
+    lon: float,
+    reported_at: datetime,
+    nearby: Iterable[NearbyCase],
+    *,
+    radius_m: float,
+    window: timedelta,
+) -> Match | None:
+    """The nearest case within `radius_m` and `window`; ties go to the earlier report."""
+    matches = [
+        Match(case, haversine_m(lat, lon, case.lat, case.lon))
+        for case in nearby
+        if abs(case.reported_at - reported_at) <= window
+    ]
+    within = [m for m in matches if m.distance_m <= radius_m]
+    return min(
+        within,
+        key=lambda m: (m.distance_m, m.primary.reported_at, m.primary.case_id),
+        default=None,
+    )
+
+
+def cluster_priority(cluster_size: int, thresholds: Sequence[int]) -> int:
+    """One priority step per threshold the cluster (primary included) has reached."""
+    return sum(1 for threshold in thresholds if cluster_size >= threshold)

@@ -1,0 +1,83 @@
+"""Supervisor API: reassign, split a wrong merge, the supervisor queue and escalations."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from gridcase_assignment import handlers
+from gridcase_assignment.domain.model import Decision
+from gridcase_assignment.entrypoints.dependencies import ContextDep, Supervisor
+from gridcase_assignment.entrypoints.schemas import CaseOut, DecisionOut, ReassignIn, SplitIn
+from gridcase_contracts.events import Actor
+from gridcase_runtime.auth import Principal
+
+router = APIRouter(prefix="/supervisor", tags=["supervisor"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(actor_id=principal.subject, role="supervisor")
+
+
+def _decision_out(decision: Decision) -> DecisionOut:
+    return DecisionOut(
+        case=CaseOut.of(decision.case),
+        events=[event.event_type for event in decision.events],
+        event_ids=[str(event.event_id) for event in decision.events],
+    )
+
+
+@router.get("/queue")
+async def supervisor_queue(
+    _: Supervisor, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+) -> list[CaseOut]:
+    """Cases waiting for a supervisor to route them, oldest first."""
+    cases = await context.repository.supervisor_queue(limit=limit, offset=offset)
+    return [CaseOut.of(case) for case in cases]
+
+
+@router.get("/escalations")
+async def escalations(
+    _: Supervisor, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+) -> list[CaseOut]:
+    """Escalated cases with their ladders, most recently escalated first."""
+    cases = await context.repository.escalated_cases(limit=limit, offset=offset)
+    return [CaseOut.of(case) for case in cases]
+
+
+@router.get("/cases/{case_id}")
+async def get_case(case_id: str, _: Supervisor, context: ContextDep) -> CaseOut:
+    """A case as assignment sees it."""
+    loaded = await context.repository.load_case(case_id)
+    if loaded is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {case_id} is unknown to assignment")
+    return CaseOut.of(loaded.case)
+
+
+@router.post("/cases/{case_id}/reassign")
+async def reassign(
+    case_id: str, body: ReassignIn, supervisor: Supervisor, context: ContextDep
+) -> DecisionOut:
+    """Moves a case to another department (CaseReassigned), with fresh deadlines."""
+    decision = await handlers.reassign_case(
+        context,
+        case_id=case_id,
+        department=body.department,
+        handler=body.handler,
+        reason=body.reason,
+        by=_actor(supervisor),
+    )
+    return _decision_out(decision)
+
+
+@router.post("/cases/{case_id}/split")
+async def split(
+    case_id: str, body: SplitIn, supervisor: Supervisor, context: ContextDep
+) -> DecisionOut:
+    """Undoes a wrong duplicate merge (CaseSplit), then routes the case (CaseAssigned)."""
+    decision = await handlers.split_case(
+        context, case_id=case_id, reason=body.reason, by=_actor(supervisor)
+    )
+    return _decision_out(decision)
