@@ -1,0 +1,3 @@
+from gridcase_intake.entrypoints.api import main
+
+main()

@@ -1,0 +1,1 @@
+"""Intake's adapters: MongoDB (case views, Idempotency-Keys, photos) and test fakes."""

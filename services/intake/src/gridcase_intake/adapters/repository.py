@@ -1,0 +1,211 @@
+"""Everything intake stores in its own MongoDB database (every motor call lives here).
+
+- `case_views`: one document per case (`_id` = case id), intake's projection of the case
+  events; `event_ids` makes applying an event idempotent.
+- `idempotency_keys`: one document per (caller, Idempotency-Key); expired by `sweep`.
+- `photos` / `photo_chunks`: the runtime's PhotoStore.
+"""
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from gridcase_contracts.events import CaseEvent
+from gridcase_intake.domain.idempotency import (
+    KeyRecord,
+    KeyState,
+    Reservation,
+    StoredResponse,
+)
+from gridcase_intake.domain.projection import change_of
+from gridcase_runtime.mongo import MongoDatabase
+
+CaseDocument = dict[str, Any]
+
+
+class MongoCaseViews:
+    def __init__(self, database: MongoDatabase) -> None:
+        self.collection = database["case_views"]
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index(
+            [("reporter_id", ASCENDING), ("reported_at", DESCENDING)]
+        )
+        await self.collection.create_index([("reported_at", DESCENDING)])
+        await self.collection.create_index([("token", ASCENDING)])
+
+    async def apply(self, event: CaseEvent) -> bool:
+        """Applies one event once; False if it was applied before."""
+        change = change_of(event)
+        event_id = str(event.event_id)
+        to_set: dict[str, Any] = dict(change.fields)
+        on_insert: dict[str, Any] = {}
+        if change.report is not None:
+            # CaseReported may be applied after later events (the API writes it too): its
+            # status and time only count for a case the view has not seen yet.
+            to_set.update(change.report)
+            on_insert.update(status=change.status, updated_at=event.occurred_at)
+        else:
+            to_set["updated_at"] = event.occurred_at
+            if change.status is not None:
+                to_set["status"] = change.status.value
+            if change.note is not None:
+                to_set["last_note"] = change.note
+        pushes: dict[str, Any] = {"event_ids": event_id}
+        entry = change.timeline_entry(event)
+        if entry is not None:
+            pushes["timeline"] = entry
+        update: dict[str, Any] = {"$set": to_set, "$push": pushes}
+        if on_insert:
+            update["$setOnInsert"] = on_insert
+        try:
+            await self.collection.update_one(
+                {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update, upsert=True
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, case_id: str) -> CaseDocument | None:
+        return await self.collection.find_one({"_id": case_id}, {"event_ids": 0})
+
+    async def by_token(self, token: str) -> CaseDocument | None:
+        return await self.collection.find_one({"token": token}, {"event_ids": 0})
+
+    async def of_reporter(
+        self, reporter_id: str, *, skip: int, limit: int
+    ) -> tuple[list[CaseDocument], int]:
+        query = {"reporter_id": reporter_id}
+        total = await self.collection.count_documents(query)
+        cursor = (
+            self.collection.find(query, {"event_ids": 0})
+            .sort([("reported_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list(None), total
+
+    async def search(
+        self,
+        *,
+        case_ids: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        reported_from: datetime | None = None,
+        reported_until: datetime | None = None,
+        skip: int = 0,
+        limit: int = 1000,
+    ) -> list[CaseDocument]:
+        """Cases newest first; every given filter must match."""
+        query: dict[str, Any] = {"reported_at": {"$exists": True}}
+        if case_ids is not None:
+            query["_id"] = {"$in": list(case_ids)}
+        if categories is not None:
+            query["category"] = {"$in": list(categories)}
+        if statuses is not None:
+            query["status"] = {"$in": list(statuses)}
+        window: dict[str, datetime] = {}
+        if reported_from is not None:
+            window["$gte"] = reported_from
+        if reported_until is not None:
+            window["$lte"] = reported_until
+        if window:
+            query["reported_at"] = window
+        cursor = (
+            self.collection.find(query, {"event_ids": 0})
+            .sort([("reported_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list(None)
+
+
+class MongoIdempotencyKeys:
+    def __init__(self, database: MongoDatabase) -> None:
+        self.collection = database["idempotency_keys"]
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index([("expires_at", ASCENDING)])
+
+    async def insert(self, record: KeyRecord) -> KeyRecord | None:
+        """Records a new key; if the key exists, returns the existing record instead."""
+        try:
+            await self.collection.insert_one(_document(record))
+        except DuplicateKeyError:
+            existing = await self.collection.find_one({"_id": record.key_id})
+            if existing is None:  # swept in between: try once more
+                return await self.insert(record)
+            return _record(existing)
+        return None
+
+    async def take_over(
+        self, record: KeyRecord, attempt: str, lease_until: datetime
+    ) -> KeyRecord | None:
+        """Moves a failed or crashed attempt's key to `attempt`, unless someone else did."""
+        taken = await self.collection.find_one_and_update(
+            {"_id": record.key_id, "attempt": record.attempt, "state": record.state.value},
+            {
+                "$set": {
+                    "state": KeyState.IN_FLIGHT.value,
+                    "attempt": attempt,
+                    "lease_until": lease_until,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if taken is None else _record(taken)
+
+    async def complete(self, key_id: str, attempt: str, response: StoredResponse) -> None:
+        await self.collection.update_one(
+            {"_id": key_id, "attempt": attempt},
+            {"$set": {"state": KeyState.COMPLETED.value, "response": asdict(response)}},
+        )
+
+    async def release(self, key_id: str, attempt: str, now: datetime) -> None:
+        await self.collection.update_one(
+            {"_id": key_id, "attempt": attempt, "state": KeyState.IN_FLIGHT.value},
+            {"$set": {"state": KeyState.RELEASED.value, "lease_until": now}},
+        )
+
+    async def sweep(self, now: datetime) -> int:
+        """Deletes expired keys (not one whose attempt may still be running)."""
+        result = await self.collection.delete_many(
+            {"expires_at": {"$lt": now}, "lease_until": {"$lt": now}}
+        )
+        return result.deleted_count
+
+
+def _document(record: KeyRecord) -> dict[str, Any]:
+    return {
+        "_id": record.key_id,
+        "fingerprint": record.fingerprint,
+        "case_id": record.reservation.case_id,
+        "event_id": str(record.reservation.event_id),
+        "occurred_at": record.reservation.occurred_at,
+        "state": record.state.value,
+        "attempt": record.attempt,
+        "lease_until": record.lease_until,
+        "expires_at": record.expires_at,
+        "response": asdict(record.response) if record.response else None,
+    }
+
+
+def _record(document: dict[str, Any]) -> KeyRecord:
+    response = document.get("response")
+    return KeyRecord(
+        key_id=document["_id"],
+        fingerprint=document["fingerprint"],
+        reservation=Reservation(
+            document["case_id"], UUID(document["event_id"]), document["occurred_at"]
+        ),
+        state=KeyState(document["state"]),
+        attempt=document["attempt"],
+        lease_until=document["lease_until"],
+        expires_at=document["expires_at"],
+        response=StoredResponse(**response) if response else None,
+    )

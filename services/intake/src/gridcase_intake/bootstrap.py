@@ -1,0 +1,73 @@
+"""Builds intake from real adapters, or from the fakes a unit test passes in."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from gridcase_intake import handlers
+from gridcase_intake.adapters.repository import MongoCaseViews, MongoIdempotencyKeys
+from gridcase_intake.config import IntakeSettings
+from gridcase_intake.domain.rate_limit import RateLimiter
+from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
+from gridcase_runtime.kafka import Delivery
+from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.photos import PhotoStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Intake:
+    """The service's dependencies, and its commands bound to them."""
+
+    settings: IntakeSettings
+    publisher: Publisher
+    cases: CaseViews
+    keys: IdempotencyKeys
+    photos: Photos
+    clock: Callable[[], datetime] = utc_now
+    reporter_limits: RateLimiter = field(init=False)
+    api_key_limits: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reporter_limits = RateLimiter(self.settings.reports_per_minute)
+        self.api_key_limits = RateLimiter(self.settings.reports_per_minute)
+
+    async def submit(
+        self, submission: handlers.Submission, render: handlers.Render
+    ) -> handlers.Outcome:
+        return await handlers.submit_report(
+            submission,
+            render,
+            publisher=self.publisher,
+            cases=self.cases,
+            keys=self.keys,
+            photos=self.photos,
+            settings=self.settings,
+            clock=self.clock,
+        )
+
+    async def project(self, deliveries: list[Delivery]) -> None:
+        await handlers.project_events(deliveries, cases=self.cases)
+
+    async def sweep(self) -> int:
+        return await handlers.sweep_idempotency_keys(keys=self.keys, clock=self.clock)
+
+
+def bootstrap(settings: IntakeSettings, database: MongoDatabase, publisher: Publisher) -> Intake:
+    """Intake on the real MongoDB database and the given Kafka publisher."""
+    return Intake(
+        settings=settings,
+        publisher=publisher,
+        cases=MongoCaseViews(database),
+        keys=MongoIdempotencyKeys(database),
+        photos=PhotoStore(database),
+    )
+
+
+async def create_indexes(database: MongoDatabase) -> None:
+    await MongoCaseViews(database).create_indexes()
+    await MongoIdempotencyKeys(database).create_indexes()
+    await PhotoStore(database).create_indexes()

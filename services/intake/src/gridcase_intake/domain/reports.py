@@ -1,0 +1,133 @@
+"""What a volunteer may submit, and how a submission becomes a CaseReported payload."""
+
+import re
+import secrets
+from datetime import datetime
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gridcase_contracts.codes import Category, Channel, District, Severity
+from gridcase_contracts.events import CaseReportedPayload, Location, PhotoRef, Reporter
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+MAX_DESCRIPTION = 4000
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+
+TeamCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+def new_case_id(now: datetime) -> str:
+    """GC-YYYYMMDD-XXXXXXXX: the city's date and 8 random Crockford base32 characters."""
+    day = now.astimezone(CITY_TZ).strftime("%Y%m%d")
+    return f"GC-{day}-{''.join(secrets.choice(CROCKFORD) for _ in range(8))}"
+
+
+def plain_text(value: str) -> str:
+    """Trims `value` and refuses HTML/XML markup (tags or character entities)."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if _MARKUP.search(value):
+        raise ValueError("markup is not allowed (HTML tags or entities)")
+    return value
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    address: str | None = Field(default=None, max_length=500)
+    district: District
+    community: str | None = Field(default=None, max_length=200)
+
+    @field_validator("address", "community")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return None if value is None else plain_text(value)
+
+    @model_validator(mode="after")
+    def _coordinates_together(self) -> Self:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon must be given together")
+        return self
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None
+
+
+class ReportIn(BaseModel):
+    """A volunteer's report as the native API takes it; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category
+    severity: Severity
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    location: LocationIn
+    team: TeamCode | None = None
+
+    @field_validator("description")
+    @classmethod
+    def _plain_description(cls, value: str) -> str:
+        return plain_text(value)
+
+
+class ReportRejectedError(ValueError):
+    """A submission that fails a check beyond its schema; `loc` names the field."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str, kind: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.kind = kind
+
+
+def locate(location: LocationIn, photo_gps: list[tuple[float, float] | None]) -> Location:
+    """The contract location: the report's own coordinates, else the first photo's EXIF GPS;
+    an address alone is accepted too. Raises ReportRejectedError if there is neither."""
+    lat, lon = location.lat, location.lon
+    if lat is None:
+        found = next((gps for gps in photo_gps if gps is not None), None)
+        if found is not None:
+            lat, lon = found
+    if lat is None and not location.address:
+        raise ReportRejectedError(
+            ("location",),
+            "a location needs lat and lon, an address, or a photo with GPS coordinates",
+            "value_error.location",
+        )
+    return Location(
+        lat=lat,
+        lon=lon,
+        address=location.address,
+        district=location.district,
+        community=location.community,
+    )
+
+
+def reported_payload(
+    report: ReportIn,
+    *,
+    location: Location,
+    reporter: Reporter,
+    team: str | None,
+    channel: Channel,
+    attributes: dict[str, str] | None = None,
+    photos: list[PhotoRef] | None = None,
+) -> CaseReportedPayload:
+    return CaseReportedPayload(
+        category=report.category,
+        severity=report.severity,
+        description=report.description,
+        location=location,
+        reporter=reporter,
+        team=report.team or team,
+        photos=photos or [],
+        channel=channel,
+        attributes=attributes or {},
+    )

@@ -1,0 +1,1 @@
+"""HTTP (native API and Open311) and the event consumer."""

@@ -1,0 +1,114 @@
+"""The intake FastAPI app: native API, Open311, operations routes, consumer beside it."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from gridcase_intake.bootstrap import bootstrap, create_indexes
+from gridcase_intake.config import JSON_BODY_LIMIT, IntakeSettings
+from gridcase_intake.domain.reports import ReportIn
+from gridcase_intake.entrypoints import native, open311
+from gridcase_intake.entrypoints.consumer import workers
+from gridcase_runtime.app import create_service_app, serve
+from gridcase_runtime.health import kafka_reachable
+from gridcase_runtime.kafka import TRANSIENT_ERRORS, EventPublisher, ensure_topics
+from gridcase_runtime.limits import BodySizeLimitMiddleware
+from gridcase_runtime.mongo import close, connect, ping
+from gridcase_runtime.workers import running
+
+SERVICE = "intake"
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    """The app; connections are made by its lifespan, never at import or construction."""
+    settings = settings or IntakeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = connect(settings.mongodb_url, settings.mongodb_database)
+        app.state.database = database
+        await asyncio.to_thread(
+            ensure_topics,
+            settings.kafka_bootstrap_servers,
+            [settings.case_events_topic, settings.dlq_topic],
+        )
+        await create_indexes(database)
+        publisher = EventPublisher(
+            settings.kafka_bootstrap_servers,
+            settings.case_events_topic,
+            service=SERVICE,
+            ack_timeout_s=settings.publish_timeout_s,
+        )
+        intake = bootstrap(settings, database, publisher)
+        app.state.intake = intake
+        try:
+            async with running(workers(intake, publisher)):
+                yield
+        finally:
+            await asyncio.to_thread(publisher.close)
+            close(database)
+
+    async def mongo_reachable() -> None:
+        await ping(app.state.database)
+
+    app = create_service_app(
+        service=SERVICE,
+        settings=settings,
+        lifespan=lifespan,
+        title="gridcase intake",
+        description="Volunteers' reports (native API and Open311 GeoReport v2) become cases; "
+        "201 means Kafka has the CaseReported event.",
+        readiness_checks={
+            "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
+            "mongodb": mongo_reachable,
+        },
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        json_limit=JSON_BODY_LIMIT,
+        multipart_limit=settings.multipart_body_limit,
+    )
+    app.add_exception_handler(TRANSIENT_ERRORS, _dependency_unavailable(settings))  # type: ignore[arg-type]
+    app.include_router(native.router)
+    app.include_router(open311.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _dependency_unavailable(settings: IntakeSettings) -> Any:
+    async def handler(_request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"a backing service is unavailable: {type(error).__name__}"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
+
+    return handler
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the ReportIn schema that /v1/reports takes by hand."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        report_schema = ReportIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(report_schema.pop("$defs", {}))
+        schemas["ReportIn"] = report_schema
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def main() -> None:
+    settings = IntakeSettings()
+    serve(create_app(settings), settings, SERVICE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""The native API for volunteers' apps: /v1/reports, /v1/categories, /v1/photos."""
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from gridcase_contracts.codes import CATEGORY_NAMES, Channel
+from gridcase_contracts.events import CaseReported, Reporter
+from gridcase_intake import metrics
+from gridcase_intake.bootstrap import Intake
+from gridcase_intake.domain.idempotency import StoredResponse, fingerprint, key_id, parse_key
+from gridcase_intake.domain.rate_limit import retry_after_header
+from gridcase_intake.domain.reports import ReportIn, ReportRejectedError
+from gridcase_intake.entrypoints.schemas import CategoryOut, ReportAccepted, ReportPage, ReportView
+from gridcase_intake.handlers import (
+    IdempotencyConflictError,
+    IdempotencyMismatchError,
+    KafkaUnavailableError,
+    KeyedRequest,
+    Submission,
+    visible_to,
+)
+from gridcase_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
+from gridcase_runtime.logs import correlation_id
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+Volunteer = Annotated[Principal, require_roles(Role.VOLUNTEER)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes a retried submission safe: same key and payload, same case.",
+    ),
+]
+
+_REPORT_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/ReportIn"}
+_SUBMIT_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _REPORT_SCHEMA},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["report"],
+                    "properties": {
+                        "report": {"type": "string", "description": "the report as JSON"},
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "maxItems": 5,
+                            "description": "JPEG, PNG or WebP, 10 MB each",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def intake_of(request: Request) -> Intake:
+    intake: Intake = request.app.state.intake
+    return intake
+
+
+def _invalid(errors: list[dict[str, Any]], reason: str = "validation") -> RequestValidationError:
+    metrics.REPORTS_REJECTED.labels(reason).inc()
+    return RequestValidationError(errors)
+
+
+def _validation_errors(error: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
+        {"loc": [*prefix, *item["loc"]], "msg": item["msg"], "type": item["type"]}
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def _parse_report(raw: bytes | str, prefix: tuple[str, ...]) -> ReportIn:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise _invalid(
+            [{"loc": list(prefix), "msg": f"invalid JSON: {error}", "type": "json_invalid"}]
+        ) from error
+    try:
+        return ReportIn.model_validate(data)
+    except ValidationError as error:
+        raise _invalid(_validation_errors(error, prefix)) from error
+
+
+async def _read_submission(request: Request, max_photos: int) -> tuple[ReportIn, list[bytes]]:
+    """The report and photo bytes of a JSON or multipart body (422 naming the field)."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("application/json"):
+        return _parse_report(await request.body(), ("body",)), []
+    if not content_type.startswith("multipart/form-data"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "send application/json, or multipart/form-data with a report field and photos",
+        )
+    try:
+        form = await request.form(max_files=max_photos, max_fields=1)
+    except HTTPException as error:
+        raise _invalid(
+            [{"loc": ["body", "photos"], "msg": str(error.detail), "type": "multipart"}]
+        ) from error
+    photos: list[bytes] = []
+    report_field: str | None = None
+    for name, value in form.multi_items():
+        if name == "photos" and isinstance(value, UploadFile):
+            photos.append(await value.read())
+        elif name == "report" and isinstance(value, str):
+            report_field = value
+        else:
+            raise _invalid(
+                [{"loc": ["body", name], "msg": "unexpected form field", "type": "extra_forbidden"}]
+            )
+    await form.close()
+    if report_field is None:
+        raise _invalid([{"loc": ["body", "report"], "msg": "Field required", "type": "missing"}])
+    return _parse_report(report_field, ("body", "report")), photos
+
+
+def keyed_request(
+    header: str | None, scope: str, route: str, content: object, attachments: list[bytes]
+) -> KeyedRequest | None:
+    """The Idempotency-Key of a request, scoped to its caller, with the payload fingerprint.
+    Raises ValueError for a malformed key."""
+    if header is None:
+        return None
+    return KeyedRequest(key_id(scope, parse_key(header)), fingerprint(route, content, attachments))
+
+
+def stored_as_response(stored: StoredResponse, *, replayed: bool) -> Response:
+    headers = dict(stored.headers)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, stored.status_code, headers=headers, media_type=stored.media_type)
+
+
+def _render_accepted(event: CaseReported) -> StoredResponse:
+    link = f"/v1/reports/{event.case_id}"
+    body = ReportAccepted(
+        case_id=event.case_id,
+        status="reported",
+        reported_at=event.occurred_at,
+        location=event.payload.location,
+        photos=list(event.payload.photos),
+        links={"self": link},
+    )
+    return StoredResponse(201, "application/json", body.model_dump_json(), {"Location": link})
+
+
+@router.post(
+    "/reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportAccepted,
+    openapi_extra=_SUBMIT_OPENAPI,
+    responses={
+        409: {"description": "a request with the same Idempotency-Key is in flight"},
+        413: {"description": "body larger than 1 MB (JSON) or the photo limits (multipart)"},
+        422: {"description": "invalid field, or Idempotency-Key reused with another payload"},
+        429: {"description": "too many reports; see Retry-After"},
+        503: {"description": "Kafka unavailable, nothing accepted; see Retry-After"},
+    },
+)
+async def submit_report(
+    request: Request, principal: Volunteer, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    """Files a report; 201 only once Kafka has acknowledged the case."""
+    intake = intake_of(request)
+    settings = intake.settings
+    wait = intake.reporter_limits.acquire(principal.subject)
+    if wait is not None:
+        metrics.RATE_LIMITED.labels("reporter").inc()
+        metrics.REPORTS_REJECTED.labels("rate_limited").inc()
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"at most {settings.reports_per_minute} reports a minute",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    report, photos = await _read_submission(request, settings.max_photos)
+    try:
+        keyed = keyed_request(
+            idempotency_key,
+            f"volunteer:{principal.subject}",
+            "POST /v1/reports",
+            report.model_dump(mode="json"),
+            photos,
+        )
+    except ValueError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    submission = Submission(
+        report=report,
+        reporter=Reporter(reporter_id=principal.subject, name=principal.name),
+        channel=Channel.APP,
+        team=principal.team,
+        photos=photos,
+        idempotency=keyed,
+        correlation_id=correlation_id.get(),
+    )
+    try:
+        outcome = await intake.submit(submission, _render_accepted)
+    except ReportRejectedError as error:
+        reason = "photo" if error.loc[0] == "photos" else "validation"
+        raise _invalid(
+            [{"loc": ["body", *error.loc], "msg": error.message, "type": error.kind}], reason
+        ) from error
+    except ValidationError as error:
+        raise _invalid(_validation_errors(error, ("body",))) from error
+    except IdempotencyConflictError as error:
+        metrics.REPORTS_REJECTED.labels("idempotency_conflict").inc()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except IdempotencyMismatchError as error:
+        metrics.REPORTS_REJECTED.labels("idempotency_mismatch").inc()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    except KafkaUnavailableError as error:
+        metrics.REPORTS_REJECTED.labels("kafka_unavailable").inc()
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the report could not be stored right now; nothing was accepted, retry later",
+            headers={"Retry-After": str(settings.retry_after_s)},
+        ) from error
+    return stored_as_response(outcome.response, replayed=outcome.replayed)
+
+
+@router.get("/reports/{case_id}", response_model=ReportView)
+async def get_report(case_id: str, request: Request, principal: CurrentPrincipal) -> ReportView:
+    """A report as its reporter sees it: status, public notes and timeline."""
+    case = visible_to(await intake_of(request).cases.get(case_id), principal)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {case_id}")
+    return ReportView.of(case)
+
+
+@router.get("/reports", response_model=ReportPage)
+async def list_reports(
+    request: Request,
+    principal: Volunteer,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReportPage:
+    """The caller's own reports, newest first."""
+    cases, total = await intake_of(request).cases.of_reporter(
+        principal.subject, skip=(page - 1) * page_size, limit=page_size
+    )
+    return ReportPage(
+        items=[ReportView.of(case) for case in cases], page=page, page_size=page_size, total=total
+    )
+
+
+@router.get("/categories", response_model=list[CategoryOut], tags=["catalogue"])
+async def categories() -> list[CategoryOut]:
+    """The categories a report may name, with Chinese and English names."""
+    return [
+        CategoryOut(code=category.value, name_zh=chinese, name_en=english)
+        for category, (chinese, english) in CATEGORY_NAMES.items()
+    ]
+
+
+@router.get(
+    "/photos/{photo_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    tags=["photos"],
+)
+async def get_photo(photo_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+    """A report's photo (the stored copy, without EXIF); volunteers get only their own."""
+    loaded = await intake_of(request).photos.load(photo_id)
+    if loaded is None or (
+        principal.role == Role.VOLUNTEER and loaded[0].owner != principal.subject
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no photo {photo_id}")
+    stored, data = loaded
+    return Response(
+        data,
+        media_type=stored.content_type,
+        headers={
+            "ETag": f'"{stored.sha256}"',
+            "Cache-Control": "private, max-age=86400, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

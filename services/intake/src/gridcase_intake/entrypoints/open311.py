@@ -1,0 +1,348 @@
+"""Open311 GeoReport v2 under /open311/v2, in JSON and XML, errors in the spec's shape."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from starlette.datastructures import UploadFile
+
+from gridcase_contracts.codes import FINAL_STATUSES, CaseStatus, Channel
+from gridcase_contracts.events import CaseReported, Reporter
+from gridcase_intake import metrics
+from gridcase_intake.domain import open311
+from gridcase_intake.domain.idempotency import StoredResponse
+from gridcase_intake.domain.open311 import Open311Error
+from gridcase_intake.domain.rate_limit import retry_after_header
+from gridcase_intake.domain.reports import ReportRejectedError
+from gridcase_intake.entrypoints.native import (
+    IdempotencyKeyHeader,
+    intake_of,
+    keyed_request,
+    stored_as_response,
+)
+from gridcase_intake.handlers import (
+    IdempotencyConflictError,
+    IdempotencyMismatchError,
+    KafkaUnavailableError,
+    Submission,
+)
+from gridcase_runtime.auth import AuthError, verify_api_key
+from gridcase_runtime.logs import correlation_id
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+OPEN_STATUSES = [s.value for s in CaseStatus if s not in FINAL_STATUSES]
+CLOSED_STATUSES = [s.value for s in FINAL_STATUSES]
+
+Document = list[dict[str, Any]] | dict[str, Any]
+Jurisdiction = Annotated[str | None, Query(description="optional; this server has one")]
+
+
+def render(fmt: str, root: str, document: Document, status_code: int = 200) -> StoredResponse:
+    if fmt == "xml":
+        body = open311.to_xml(root, document).decode()
+    else:
+        body = orjson.dumps(document).decode()
+    return StoredResponse(status_code, FORMATS[fmt], body)
+
+
+def _error(fmt: str, error: Open311Error, headers: dict[str, str] | None = None) -> Response:
+    stored = render(
+        fmt if fmt in FORMATS else "json",
+        "errors",
+        open311.errors(error.status_code, error.description),
+        error.status_code,
+    )
+    return Response(stored.body, stored.status_code, headers=headers, media_type=stored.media_type)
+
+
+async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Response]]) -> Response:
+    """Runs `build` and turns Open311Error into the specification's error document."""
+    try:
+        if fmt not in FORMATS:
+            raise Open311Error(404, f"format {fmt} is not supported: use json or xml")
+        jurisdiction = request.query_params.get("jurisdiction_id")
+        expected = intake_of(request).settings.open311_jurisdiction_id
+        if jurisdiction and jurisdiction != expected:
+            raise Open311Error(404, f"jurisdiction_id {jurisdiction} not found")
+        return await build()
+    except Open311Error as error:
+        return _error(fmt, error)
+
+
+def _ok(fmt: str, root: str, document: Document) -> Response:
+    stored = render(fmt, root, document)
+    return Response(stored.body, media_type=stored.media_type)
+
+
+@router.get("/services.{fmt}", summary="GET Service List")
+async def list_services(
+    request: Request, fmt: str, jurisdiction_id: Jurisdiction = None
+) -> Response:
+    """Every category as an Open311 service."""
+
+    async def build() -> Response:
+        return _ok(fmt, "services", open311.services())
+
+    return await answer(request, fmt, build)
+
+
+@router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
+async def define_service(
+    request: Request, service_code: str, fmt: str, jurisdiction_id: Jurisdiction = None
+) -> Response:
+    """A service's attributes with their datatypes (district is required)."""
+
+    async def build() -> Response:
+        return _ok(fmt, "service_definition", open311.service_definition(service_code))
+
+    return await answer(request, fmt, build)
+
+
+@router.post("/requests.{fmt}", summary="POST Service Request", status_code=201)
+async def create_request(
+    request: Request, fmt: str, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    """Form-encoded request with api_key; 201 only once Kafka has acknowledged the case.
+    Parameters: service_code, lat+long or address_string, description, attribute[district]
+    (required), attribute[severity], attribute[community], media_url, and the spec's others."""
+    intake = intake_of(request)
+    retry_headers = {"Retry-After": str(intake.settings.retry_after_s)}
+
+    async def build() -> Response:
+        form = await request.form(max_files=0)
+        pairs: list[tuple[str, str]] = []
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                raise Open311Error(400, "media must be referenced by media_url")
+            pairs.append((name, value))
+        api_key = form.get("api_key") or request.query_params.get("api_key")
+        if not isinstance(api_key, str) or not api_key:
+            raise Open311Error(403, "api_key is required")
+        try:
+            client = verify_api_key(intake.settings, api_key)
+        except AuthError as error:
+            raise Open311Error(403, "api_key is not valid") from error
+        wait = intake.api_key_limits.acquire(client)
+        if wait is not None:
+            metrics.RATE_LIMITED.labels("api_key").inc()
+            metrics.REPORTS_REJECTED.labels("rate_limited").inc()
+            return _error(
+                fmt,
+                Open311Error(
+                    429, f"at most {intake.settings.reports_per_minute} requests a minute"
+                ),
+                {"Retry-After": retry_after_header(wait)},
+            )
+        try:
+            parsed = open311.parse_request(pairs)
+        except Open311Error:
+            metrics.REPORTS_REJECTED.labels("validation").inc()
+            raise
+        content = {
+            "report": parsed.report.model_dump(mode="json"),
+            "media_url": parsed.media_url,
+            "attributes": parsed.attributes,
+        }
+        try:
+            keyed = keyed_request(
+                idempotency_key,
+                f"open311:{client}",
+                f"POST /open311/v2/requests.{fmt}",
+                content,
+                [],
+            )
+        except ValueError as error:
+            raise Open311Error(400, str(error)) from error
+        attributes = dict(parsed.attributes)
+        if parsed.account_id:
+            attributes["account_id"] = parsed.account_id[:200]
+
+        def render_created(event: CaseReported) -> StoredResponse:
+            document = [
+                {
+                    "service_request_id": event.case_id,
+                    "token": str(event.event_id),
+                    "service_notice": None,
+                    "account_id": parsed.account_id,
+                }
+            ]
+            return render(fmt, "service_requests", document, 201)
+
+        submission = Submission(
+            report=parsed.report,
+            reporter=Reporter(reporter_id=client, kind="open311-client"),
+            channel=Channel.OPEN311,
+            media_url=parsed.media_url,
+            attributes=attributes,
+            idempotency=keyed,
+            correlation_id=correlation_id.get(),
+        )
+        try:
+            outcome = await intake.submit(submission, render_created)
+        except ReportRejectedError as error:
+            metrics.REPORTS_REJECTED.labels("validation").inc()
+            raise Open311Error(400, error.message) from error
+        except IdempotencyConflictError as error:
+            metrics.REPORTS_REJECTED.labels("idempotency_conflict").inc()
+            raise Open311Error(409, str(error)) from error
+        except IdempotencyMismatchError as error:
+            metrics.REPORTS_REJECTED.labels("idempotency_mismatch").inc()
+            raise Open311Error(422, str(error)) from error
+        except KafkaUnavailableError:
+            metrics.REPORTS_REJECTED.labels("kafka_unavailable").inc()
+            return _error(
+                fmt,
+                Open311Error(503, "the request could not be stored right now; retry later"),
+                retry_headers,
+            )
+        return stored_as_response(outcome.response, replayed=outcome.replayed)
+
+    return await answer(request, fmt, build)
+
+
+def _date(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise Open311Error(400, f"{name} must be an ISO 8601 date and time") from error
+    if value.tzinfo is None:
+        raise Open311Error(400, f"{name} must include a UTC offset (Z or +HH:MM)")
+    return value
+
+
+def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise Open311Error(400, f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+def _csv(request: Request, name: str) -> list[str] | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _statuses(requested: list[str] | None) -> list[str] | None:
+    if requested is None:
+        return None
+    unknown = set(requested) - {"open", "closed"}
+    if unknown:
+        raise Open311Error(400, f"status must be open or closed, not {', '.join(sorted(unknown))}")
+    statuses: list[str] = []
+    if "open" in requested:
+        statuses += OPEN_STATUSES
+    if "closed" in requested:
+        statuses += CLOSED_STATUSES
+    return statuses
+
+
+def _extensions(request: Request) -> bool:
+    return request.query_params.get("extensions", "").lower() in ("true", "1")
+
+
+@router.get("/requests.{fmt}", summary="GET Service Requests")
+async def list_requests(
+    request: Request,
+    fmt: str,
+    jurisdiction_id: Jurisdiction = None,
+    service_request_id: Annotated[
+        str | None, Query(description="comma-separated ids; other filters are then ignored")
+    ] = None,
+    service_code: Annotated[str | None, Query(description="comma-separated service codes")] = None,
+    start_date: Annotated[
+        str | None, Query(description="ISO 8601, earliest requested_datetime")
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(description="ISO 8601, latest requested_datetime")
+    ] = None,
+    status: Annotated[
+        str | None, Query(description="open, closed, or both comma-separated")
+    ] = None,
+    page: Annotated[str | None, Query(description="extension: page number from 1")] = None,
+    page_size: Annotated[
+        str | None, Query(description="extension: up to 1000 (the default)")
+    ] = None,
+    extensions: Annotated[
+        str | None, Query(description="extension: true adds detailed status and notes")
+    ] = None,
+) -> Response:
+    """Requests newest first; by default those of the last 90 days, at most 1000."""
+
+    async def build() -> Response:
+        size = _positive_int(request, "page_size", open311.DEFAULT_LIMIT, open311.DEFAULT_LIMIT)
+        number = _positive_int(request, "page", 1, 1_000_000)
+        ids = _csv(request, "service_request_id")
+        cases = intake_of(request).cases
+        if ids is not None:
+            found = await cases.search(case_ids=ids, skip=(number - 1) * size, limit=size)
+        else:
+            until = _date(request, "end_date") or intake_of(request).clock()
+            since = _date(request, "start_date") or until - timedelta(
+                days=open311.DEFAULT_SPAN_DAYS
+            )
+            if since > until:
+                raise Open311Error(400, "start_date must not be after end_date")
+            found = await cases.search(
+                categories=_csv(request, "service_code"),
+                statuses=_statuses(_csv(request, "status")),
+                reported_from=since,
+                reported_until=until,
+                skip=(number - 1) * size,
+                limit=size,
+            )
+        detailed = _extensions(request)
+        return _ok(
+            fmt,
+            "service_requests",
+            [open311.request_view(case, extensions=detailed) for case in found],
+        )
+
+    return await answer(request, fmt, build)
+
+
+@router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
+async def get_request(
+    request: Request,
+    service_request_id: str,
+    fmt: str,
+    jurisdiction_id: Jurisdiction = None,
+    extensions: Annotated[
+        str | None, Query(description="extension: true adds detailed status and notes")
+    ] = None,
+) -> Response:
+    """One request, as a list of one (as the specification has it)."""
+
+    async def build() -> Response:
+        case = await intake_of(request).cases.get(service_request_id)
+        if case is None or "reported_at" not in case:
+            raise Open311Error(404, f"service_request_id {service_request_id} not found")
+        view = open311.request_view(case, extensions=_extensions(request))
+        return _ok(fmt, "service_requests", [view])
+
+    return await answer(request, fmt, build)
+
+
+@router.get("/tokens/{token}.{fmt}", summary="GET request id from a token")
+async def resolve_token(
+    request: Request, token: str, fmt: str, jurisdiction_id: Jurisdiction = None
+) -> Response:
+    """The service_request_id a POST's token stands for."""
+
+    async def build() -> Response:
+        case = await intake_of(request).cases.by_token(token)
+        if case is None:
+            raise Open311Error(404, f"token {token} not found")
+        return _ok(fmt, "service_requests", [open311.token_view(case)])
+
+    return await answer(request, fmt, build)

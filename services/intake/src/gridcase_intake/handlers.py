@@ -1,0 +1,262 @@
+"""One function per command or event; dependencies are parameters (bootstrap wires them)."""
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from gridcase_contracts.codes import Channel
+from gridcase_contracts.events import CaseReported, PhotoRef, Reporter, new_event
+from gridcase_intake import metrics
+from gridcase_intake.config import IntakeSettings
+from gridcase_intake.domain.idempotency import (
+    KeyRecord,
+    KeyState,
+    Reservation,
+    StoredResponse,
+    Verdict,
+    judge,
+)
+from gridcase_intake.domain.reports import (
+    ReportIn,
+    ReportRejectedError,
+    locate,
+    new_case_id,
+    reported_payload,
+)
+from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
+from gridcase_runtime.auth import Principal, Role
+from gridcase_runtime.kafka import Delivery, PublishError
+from gridcase_runtime.photos import CheckedPhoto, PhotoError, check_photo
+
+log = logging.getLogger(__name__)
+
+
+class IdempotencyConflictError(Exception):
+    """A request with the same Idempotency-Key is still being processed (409)."""
+
+
+class IdempotencyMismatchError(Exception):
+    """The Idempotency-Key was used before with a different payload (422)."""
+
+
+class KafkaUnavailableError(Exception):
+    """Kafka did not acknowledge the report in time (503); nothing was accepted."""
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    key_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    report: ReportIn
+    reporter: Reporter
+    channel: Channel
+    team: str | None = None
+    """The volunteer's team from their token; the report's own `team` wins."""
+    photos: list[bytes] = field(default_factory=list)
+    media_url: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    idempotency: KeyedRequest | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: StoredResponse
+    replayed: bool
+
+
+Render = Callable[[CaseReported], StoredResponse]
+Clock = Callable[[], datetime]
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    """MongoDB keeps milliseconds: a reserved time must read back exactly as it was made."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+async def _check_photos(photos: list[bytes], max_bytes: int) -> list[CheckedPhoto]:
+    checked = []
+    for index, data in enumerate(photos):
+        try:
+            checked.append(await asyncio.to_thread(check_photo, data, max_bytes=max_bytes))
+        except PhotoError as error:
+            raise ReportRejectedError(("photos", index), str(error), "value_error.photo") from error
+    return checked
+
+
+async def _claim_key(
+    keyed: KeyedRequest,
+    fresh: Reservation,
+    *,
+    keys: IdempotencyKeys,
+    settings: IntakeSettings,
+    attempt: str,
+) -> Reservation | StoredResponse:
+    """The reservation this attempt publishes, or the stored response to replay."""
+    now = fresh.occurred_at
+    lease_until = now + timedelta(seconds=settings.idempotency_lease_s)
+    record = KeyRecord(
+        key_id=keyed.key_id,
+        fingerprint=keyed.fingerprint,
+        reservation=fresh,
+        state=KeyState.IN_FLIGHT,
+        attempt=attempt,
+        lease_until=lease_until,
+        expires_at=now + timedelta(hours=settings.idempotency_retention_h),
+    )
+    existing = await keys.insert(record)
+    if existing is None:
+        return fresh
+    verdict = judge(existing, keyed.fingerprint, now)
+    if verdict == Verdict.REPLAY and existing.response is not None:
+        return existing.response
+    if verdict == Verdict.MISMATCH:
+        raise IdempotencyMismatchError("this Idempotency-Key was used with a different request")
+    if verdict == Verdict.RESUME and await keys.take_over(existing, attempt, lease_until):
+        return existing.reservation
+    raise IdempotencyConflictError("a request with this Idempotency-Key is being processed")
+
+
+async def submit_report(
+    submission: Submission,
+    render: Render,
+    *,
+    publisher: Publisher,
+    cases: CaseViews,
+    keys: IdempotencyKeys,
+    photos: Photos,
+    settings: IntakeSettings,
+    clock: Clock,
+) -> Outcome:
+    """Checks a report, publishes its CaseReported and answers only after Kafka's ack.
+
+    Raises ReportRejectedError or pydantic's ValidationError (422), the idempotency
+    errors (409/422) and KafkaUnavailableError (503)."""
+    checked = await _check_photos(submission.photos, settings.max_photo_bytes)
+    location = locate(submission.report.location, [photo.gps for photo in checked])
+    payload = reported_payload(
+        submission.report,
+        location=location,
+        reporter=submission.reporter,
+        team=submission.team,
+        channel=submission.channel,
+        attributes=submission.attributes,
+    )
+    now = _to_millisecond(clock())
+    reservation = Reservation(new_case_id(now), uuid4(), now)
+    attempt = uuid4().hex
+    keyed = submission.idempotency
+    if keyed is not None:
+        claimed = await _claim_key(
+            keyed, reservation, keys=keys, settings=settings, attempt=attempt
+        )
+        if isinstance(claimed, StoredResponse):
+            metrics.IDEMPOTENT_REPLAYS.inc()
+            return Outcome(claimed, replayed=True)
+        reservation = claimed
+    try:
+        refs = [
+            await _store_photo(photo, n, reservation.case_id, submission, photos, settings)
+            for n, photo in enumerate(checked)
+        ]
+        if submission.media_url:
+            refs.append(_media_ref(submission.media_url))
+        event = new_event(
+            CaseReported,
+            case_id=reservation.case_id,
+            event_id=reservation.event_id,
+            occurred_at=reservation.occurred_at,
+            payload=payload.model_copy(update={"photos": refs}),
+            correlation_id=submission.correlation_id,
+        )
+        await publisher.publish(event, ingest_ts_ns=time.time_ns())
+    except PublishError as error:
+        if keyed is not None:
+            await keys.release(keyed.key_id, attempt, clock())
+        raise KafkaUnavailableError(str(error)) from error
+    except BaseException:
+        if keyed is not None:
+            await keys.release(keyed.key_id, attempt, clock())
+        raise
+    response = render(event)
+    await _after_ack(event, response, keyed, attempt, cases=cases, keys=keys)
+    metrics.REPORTS_ACCEPTED.labels(event.payload.category.value, event.payload.channel.value).inc()
+    return Outcome(response, replayed=False)
+
+
+async def _store_photo(
+    photo: CheckedPhoto,
+    n: int,
+    case_id: str,
+    submission: Submission,
+    photos: Photos,
+    settings: IntakeSettings,
+) -> PhotoRef:
+    """Photo ids derive from the case id, so a retried request stores the same photos."""
+    stored = await photos.save(
+        photo, owner=submission.reporter.reporter_id, photo_id=f"{case_id}-p{n + 1}"
+    )
+    return PhotoRef(
+        photo_id=stored.photo_id,
+        url=f"{settings.public_base_url.rstrip('/')}/v1/photos/{stored.photo_id}",
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+
+
+def _media_ref(media_url: str) -> PhotoRef:
+    digest = hashlib.sha256(media_url.encode()).hexdigest()
+    return PhotoRef(photo_id=f"media-{digest[:16]}", url=media_url)
+
+
+async def _after_ack(
+    event: CaseReported,
+    response: StoredResponse,
+    keyed: KeyedRequest | None,
+    attempt: str,
+    *,
+    cases: CaseViews,
+    keys: IdempotencyKeys,
+) -> None:
+    """Kafka has the report, so the answer is 201 whatever happens here: the consumer
+    fills the view anyway, and a retry of an uncompleted key re-sends the same event."""
+    try:
+        await cases.apply(event)
+        if keyed is not None:
+            await keys.complete(keyed.key_id, attempt, response)
+    except Exception:
+        log.exception("report %s is in Kafka but its local records failed", event.case_id)
+
+
+async def project_events(deliveries: list[Delivery], *, cases: CaseViews) -> None:
+    """The consumer's batch handler: applies events in order (one partition keeps a case's
+    events in order; every delivery of a batch is applied before the offsets commit)."""
+    for delivery in deliveries:
+        await cases.apply(delivery.event)
+
+
+async def sweep_idempotency_keys(*, keys: IdempotencyKeys, clock: Clock) -> int:
+    return await keys.sweep(clock())
+
+
+def visible_to(case: dict[str, Any] | None, principal: Principal) -> dict[str, Any] | None:
+    """The case if `principal` may see it: a volunteer their own reports, a handler their
+    department's cases, supervisors and admins every case; else None (answered 404)."""
+    if case is None:
+        return None
+    if principal.role == Role.VOLUNTEER and case.get("reporter_id") != principal.subject:
+        return None
+    if principal.role == Role.HANDLER and case.get("department") != principal.department:
+        return None
+    return case

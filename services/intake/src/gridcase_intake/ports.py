@@ -1,0 +1,61 @@
+"""What the handlers need from the outside world; adapters and fakes implement these."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import CaseEvent
+from gridcase_intake.domain.idempotency import KeyRecord, StoredResponse
+from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
+
+
+class Publisher(Protocol):
+    async def publish(self, event: Envelope, *, ingest_ts_ns: int | None = None) -> None:
+        """Returns once Kafka acknowledged; raises PublishError otherwise."""
+
+
+class CaseViews(Protocol):
+    async def apply(self, event: CaseEvent) -> bool: ...
+
+    async def get(self, case_id: str) -> dict[str, Any] | None: ...
+
+    async def by_token(self, token: str) -> dict[str, Any] | None: ...
+
+    async def of_reporter(
+        self, reporter_id: str, *, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+    async def search(
+        self,
+        *,
+        case_ids: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        reported_from: datetime | None = None,
+        reported_until: datetime | None = None,
+        skip: int = 0,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]: ...
+
+
+class IdempotencyKeys(Protocol):
+    async def insert(self, record: KeyRecord) -> KeyRecord | None: ...
+
+    async def take_over(
+        self, record: KeyRecord, attempt: str, lease_until: datetime
+    ) -> KeyRecord | None: ...
+
+    async def complete(self, key_id: str, attempt: str, response: StoredResponse) -> None: ...
+
+    async def release(self, key_id: str, attempt: str, now: datetime) -> None: ...
+
+    async def sweep(self, now: datetime) -> int: ...
+
+
+class Photos(Protocol):
+    async def save(
+        self, photo: CheckedPhoto, *, owner: str, photo_id: str | None = None
+    ) -> StoredPhoto: ...
+
+    async def load(self, photo_id: str) -> tuple[StoredPhoto, bytes] | None: ...
