@@ -54,7 +54,7 @@ def _bound(name: str, value: str | None, *, end: bool) -> float | None:
         )
     except ValueError as error:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", name], "msg": f"not an ISO date or datetime: {error}"}],
         ) from error
     return window_bound(parsed, end=end)
@@ -89,7 +89,7 @@ def filters(
     start, end = _bound("from", from_, end=False), _bound("to", to, end=True)
     if start is not None and end is not None and start >= end:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", "to"], "msg": "`to` must be after `from`"}],
         )
     return Filters(
@@ -200,7 +200,7 @@ def get_leaderboard(
     """Districts, departments, teams or categories ranked by a rate (highest first)."""
     if rank not in RANKS:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", "rank"], "msg": f"rank must be one of {', '.join(RANKS)}"}],
         )
     scope = scope_for(principal, given)
@@ -224,7 +224,7 @@ def get_report(
     The period is `year`, or `from`/`to`, or else the current city year."""
     if year is not None and (given.start is not None or given.end is not None):
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", "year"], "msg": "give either year or from/to, not both"}],
         )
     if year is None and given.start is None and given.end is None:

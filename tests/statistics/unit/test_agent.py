@@ -1,0 +1,63 @@
+"""The faust agent in faust's test context (no broker): one table value per case, events
+counted once however often they are delivered, bad records dead-lettered."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gridcase_contracts.codec import encode
+from gridcase_stats.adapters.stream import CaseStream
+from gridcase_stats.config import StatsSettings
+from gridcase_stats.domain.case_state import CaseState
+from gridcase_stats.domain.figures import Metric, Scope, summary
+
+
+def stream(tmp_path: Path) -> CaseStream:
+    settings = StatsSettings(
+        KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1",
+        GRIDCASE_TOPIC_NAMESPACE="unit",
+        data_dir=tmp_path,
+    )
+    case_stream = CaseStream(settings)
+    case_stream.app.conf.store = "memory://"
+    case_stream.app.finalize()
+    case_stream.app.flow_control.resume()
+    return case_stream
+
+
+async def test_redelivered_events_are_counted_once(
+    tmp_path: Path, fixed: Any, story: Any, may_day: datetime
+) -> None:
+    case_stream = stream(tmp_path)
+    events = [*fixed("GC-agent-1", may_day).events, *story("GC-agent-2", may_day).events]
+    async with case_stream.agent.test_context() as agent:
+        for event in [*events, *events[:4]]:  # the first four delivered twice
+            key, value, _ = encode(event)
+            await agent.put(value, key=key)
+    assert sorted(case_stream.cases.keys()) == ["GC-agent-1", "GC-agent-2"]
+    first = CaseState.from_json(case_stream.cases["GC-agent-1"])
+    assert len(first.event_ids) == 7
+    assert first.status == "closed"
+    figures = summary(case_stream.states(), Scope())
+    assert (figures[Metric.FOUND], figures[Metric.RESOLVED], figures["open"]) == (2, 1, 1)
+
+
+async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(
+    tmp_path: Path, story: Any, may_day: datetime
+) -> None:
+    case_stream = stream(tmp_path)
+    dead: list[Any] = []
+
+    async def capture(**record: Any) -> None:
+        dead.append(record)
+
+    case_stream.dlq.send = capture  # type: ignore[method-assign]
+    async with case_stream.agent.test_context() as agent:
+        await agent.put(b'{"event_type": "Nonsense"}', key=b"GC-agent-3")
+        key, value, _ = encode(story("GC-agent-4", may_day).events[0])
+        await agent.put(value, key=key)
+    assert list(case_stream.cases.keys()) == ["GC-agent-4"]
+    assert len(dead) == 1
+    headers = dict(dead[0]["headers"])
+    assert headers["dlq_error_type"] == b"UnknownEventError"
+    assert headers["dlq_consumer"] == b"statistics"
