@@ -1,6 +1,9 @@
 """The case history in MongoDB: one document per case holding its ledger, projection,
 version and outbox, so an event's append, the projection change and the events it emits
-are one atomic single-document write. Every motor call of the service lives here."""
+are one atomic single-document write. Every motor call of the service lives here.
+
+FerretDB notes: findAndModify takes no projection there (the matched document comes back
+whole), and `$nin` on the `event_ids` array is the dedupe filter both servers support."""
 
 import base64
 import json
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from gridcase_contracts.envelope import Envelope
@@ -142,8 +145,6 @@ class CaseRepository:
                 "event_ids": {"$nin": event_ids},
             },
             update,
-            projection={"_id": 1},
-            return_document=ReturnDocument.AFTER,
         )
         return found is not None
 
@@ -152,7 +153,6 @@ class CaseRepository:
         found = await self.cases.find_one_and_update(
             {"_id": record.case.case_id, "version": record.version},
             {"$set": _document(CaseRecord(rebuilt, record.version))},
-            projection={"_id": 1},
         )
         return found is not None
 
