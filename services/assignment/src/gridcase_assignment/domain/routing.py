@@ -43,7 +43,7 @@ def catalogue_key(category: Category | str, district: str) -> str:
 
 
 def district_government(district: District) -> str:
-    return f"district-{district.value}"
+    return f"district-{district.value.lower()}"
 
 
 def route_for(

@@ -66,7 +66,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def invalid(_request: Request, error: InvalidRequestError) -> JSONResponse:
         return JSONResponse(
             {"detail": [{"loc": ["body", error.field], "msg": error.reason, "type": "invalid"}]},
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
     @app.exception_handler(NotFoundError)

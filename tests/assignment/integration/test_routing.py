@@ -1,0 +1,118 @@
+"""Reports in, decisions out: assignment, duplicates, redelivery, catalogue changes."""
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from factories import case_reported
+from gridcase_assignment.config import AssignmentSettings
+from gridcase_contracts.codes import Category, District
+from gridcase_runtime.auth import Role
+from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.mongo import MongoDatabase
+
+from .conftest import TopicReader, bearer, caught_up
+
+pytestmark = pytest.mark.integration
+
+WEDNESDAY_10_SHANGHAI = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+async def test_a_report_yields_one_assignment_with_catalogue_department_and_due_dates(
+    service: FastAPI,
+    settings: AssignmentSettings,
+    publisher: EventPublisher,
+    reader: TopicReader,
+    database: MongoDatabase,
+) -> None:
+    report = case_reported(lat=26.80, lon=112.50, occurred_at=WEDNESDAY_10_SHANGHAI)
+    await publisher.publish(report)
+    [assigned] = await reader.wait_for(
+        lambda e: e.case_id == report.case_id and e.event_type == "CaseAssigned"
+    )
+    payload = assigned.payload
+    assert (payload.department, payload.co_departments, payload.reason) == (
+        "housing-bureau",
+        ["urban-management-bureau"],
+        "catalogue",
+    )
+    assert payload.handler == "h-housing-1"
+    assert assigned.causation_id == str(report.event_id)
+    # high severity from Wed 10:00; 7 working hours a day, 09:00-12:00 and 13:30-17:30
+    # Shanghai (UTC+8)
+    assert payload.due.accept == utc(2026, 3, 4, 7, 30)  # +4 h: Wed 15:30
+    assert payload.due.first_response == utc(2026, 3, 5, 3, 0)  # +8 h: Thu 11:00
+    assert payload.due.resolve == utc(2026, 3, 11, 8, 30)  # +40 h: next Wed 16:30
+    assert payload.due.verify == utc(2026, 3, 16, 2, 0)  # resolve +16 h: Mon 10:00
+
+    await caught_up(settings, database)
+    stored_before = await database["cases"].find_one({"_id": report.case_id})
+    await publisher.publish(report)  # redelivery of the same event
+    await caught_up(settings, database)
+    assert len(await reader.of_case(report.case_id, "CaseAssigned")) == 1
+    stored_after = await database["cases"].find_one({"_id": report.case_id})
+    assert stored_after == stored_before
+
+
+async def test_a_near_identical_second_report_is_marked_duplicate(
+    service: FastAPI, publisher: EventPublisher, reader: TopicReader
+) -> None:
+    first = case_reported(lat=26.70, lon=112.40)
+    second = case_reported(lat=26.70009, lon=112.40, reporter_id="volunteer-2")  # ~10 m north
+    await publisher.publish(first)
+    await reader.wait_for(lambda e: e.case_id == first.case_id and e.event_type == "CaseAssigned")
+    await publisher.publish(second)
+    [merged] = await reader.wait_for(
+        lambda e: e.case_id == second.case_id and e.event_type == "CaseMarkedDuplicate"
+    )
+    assert merged.payload.primary_case_id == first.case_id
+    assert 9 < merged.payload.distance_m < 11
+    assert merged.payload.cluster_size == 2
+    assert await reader.of_case(second.case_id, "CaseAssigned") == []
+
+
+async def test_a_catalogue_change_applies_to_the_next_case_without_restart(
+    service: FastAPI,
+    settings: AssignmentSettings,
+    http: httpx.AsyncClient,
+    publisher: EventPublisher,
+    reader: TopicReader,
+) -> None:
+    admin = bearer(settings, Role.ADMIN, "admin-1")
+    url = "/admin/catalogue/housing-safety/D05"
+    body = {"lead": "fire-rescue", "co_departments": ["housing-bureau"]}
+    forbidden = await http.put(url, json=body, headers=bearer(settings, Role.SUPERVISOR, "s-1"))
+    assert forbidden.status_code == 403
+    unknown = await http.put(url, json={"lead": "ministry-of-magic"}, headers=admin)
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["body", "lead"]
+    assert (await http.put(url, json=body, headers=admin)).status_code == 200
+
+    report = case_reported(district=District.D05, lat=26.60, lon=112.30)
+    await publisher.publish(report)
+    [assigned] = await reader.wait_for(
+        lambda e: e.case_id == report.case_id and e.event_type == "CaseAssigned"
+    )
+    assert (assigned.payload.department, assigned.payload.co_departments) == (
+        "fire-rescue",
+        ["housing-bureau"],
+    )
+    changes = (await http.get("/admin/changes?kind=catalogue", headers=admin)).json()
+    assert changes[0]["key"] == "housing-safety/D05"
+    assert (changes[0]["by"], changes[0]["before"]) == ("admin-1", None)
+    assert changes[0]["after"]["lead"] == "fire-rescue"
+
+    elsewhere = case_reported(
+        category=Category.HOUSING_SAFETY, district=District.D06, lat=26.50, lon=112.20
+    )
+    await publisher.publish(elsewhere)
+    [other] = await reader.wait_for(
+        lambda e: e.case_id == elsewhere.case_id and e.event_type == "CaseAssigned"
+    )
+    assert other.payload.department == "housing-bureau"
