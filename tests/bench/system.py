@@ -1,0 +1,259 @@
+"""The running system under test: the four services started by the local runner on their own
+topic namespace and databases, their pids and memory, their /metrics, and the consumer
+groups' lag read from Kafka (committed group offsets against partition end offsets)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "deploy" / "local" / "infra.py"
+RUN = Path(os.environ.get("GRIDCASE_INFRA_STATE", ROOT / ".local")) / "run"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    """The local runner's component name."""
+    port: int
+    env_prefix: str
+    consumer_group_suffix: str
+
+
+SERVICES = (
+    Service("intake", 8001, "INTAKE_", "intake"),
+    Service("assignment", 8002, "ASSIGNMENT_", "assignment"),
+    Service("remediation-tracking", 8003, "REMEDIATION_", "remediation"),
+    Service("statistics", 8004, "STATISTICS_", "statistics"),
+)
+CONSUMERS = SERVICES
+"""Every service consumes the case events (intake keeps its read model from them)."""
+
+
+class System:
+    """The four services on topic namespace `namespace`, each with its own database and a
+    consumer group of its own (so nothing else on the broker joins or disturbs them)."""
+
+    def __init__(self, namespace: str, bootstrap: str) -> None:
+        self.namespace = namespace
+        self.bootstrap = bootstrap
+        self.topic: TopicSpec = CASE_EVENTS.namespaced(namespace)
+        self.database_prefix = namespace.replace("-", "_")
+
+    def group(self, service: Service) -> str:
+        if service.name == "statistics":  # the faust app id is namespaced by the service
+            return f"{self.namespace}.gridcase-statistics"
+        return f"{self.namespace}-{service.consumer_group_suffix}"
+
+    def database(self, service: Service) -> str:
+        return f"{self.database_prefix}_{service.consumer_group_suffix}"
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, "GRIDCASE_TOPIC_NAMESPACE": self.namespace}
+        for service in SERVICES:
+            env[f"{service.env_prefix}MONGODB_DATABASE"] = self.database(service)
+            if service.name != "statistics":
+                env[f"{service.env_prefix}CONSUMER_GROUP"] = self.group(service)
+        return env
+
+    def infra(self, command: str, *names: str) -> None:
+        subprocess.run(
+            [sys.executable, str(INFRA), command, *names],
+            cwd=ROOT,
+            env=self.environment(),
+            check=True,
+        )
+
+    def start(self) -> None:
+        running = [s.name for s in SERVICES if pid_of(s) is not None]
+        taken = [str(s.port) for s in SERVICES if port_open(s.port)]
+        if running or taken:
+            raise RuntimeError(
+                "the benchmark starts the services itself, on their own topics and databases; "
+                f"stop the running ones first (running: {running or '-'}, ports in use: "
+                f"{taken or '-'}): python3 deploy/local/infra.py down "
+                + " ".join(s.name for s in SERVICES)
+            )
+        self.infra("up", "kafka", "ferretdb")
+        self.infra("up", *(s.name for s in SERVICES))
+
+    def stop(self, *services: Service) -> None:
+        self.infra("down", *(s.name for s in services or SERVICES))
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pid_of(service: Service) -> int | None:
+    try:
+        pid = int((RUN / f"{service.name}.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of `pid`, in MiB."""
+    figures = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            figures[name] = int(value.split()[0]) / 1024
+    return figures
+
+
+def service_memory() -> dict[str, dict[str, float]]:
+    memory = {}
+    for service in SERVICES:
+        pid = pid_of(service)
+        if pid is not None:
+            memory[service.name] = {"pid": pid, **memory_mb(pid)}
+    return memory
+
+
+# --- /metrics -------------------------------------------------------------------------
+
+Buckets = dict[str, list[tuple[float, float]]]
+"""Per service label: cumulative (upper bound, count) pairs of one histogram."""
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
+def histogram_buckets(text: str, name: str) -> Buckets:
+    found: Buckets = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{name}_bucket":
+                service = sample.labels.get("service", "")
+                found.setdefault(service, []).append((float(sample.labels["le"]), sample.value))
+    return {service: sorted(pairs) for service, pairs in found.items()}
+
+
+def end_to_end_buckets() -> Buckets:
+    """gridcase_event_end_to_end_seconds of every consumer, summed over what each serves."""
+    merged: Buckets = {}
+    for service in CONSUMERS:
+        try:
+            text = scrape(service.port)
+        except OSError:
+            continue
+        merged.update(histogram_buckets(text, "gridcase_event_end_to_end_seconds"))
+    return merged
+
+
+def bucket_difference(after: Buckets, before: Buckets) -> Buckets:
+    difference: Buckets = {}
+    for service, pairs in after.items():
+        earlier = dict(before.get(service, []))
+        difference[service] = [(bound, count - earlier.get(bound, 0.0)) for bound, count in pairs]
+    return difference
+
+
+def bucket_quantile(pairs: list[tuple[float, float]], quantile: float) -> float | None:
+    """Like Prometheus' histogram_quantile: linear interpolation inside the bucket that holds
+    the quantile (an estimate; its precision is the bucket's width). Seconds."""
+    if not pairs or pairs[-1][1] <= 0:
+        return None
+    rank = quantile * pairs[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in pairs:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            width = count - lower_count
+            return lower_bound + (bound - lower_bound) * (
+                (rank - lower_count) / width if width else 1
+            )
+        lower_bound, lower_count = bound, count
+    return None
+
+
+# --- Kafka lag ------------------------------------------------------------------------
+
+
+class LagProbe:
+    """Committed offsets of each consumer group against the end of every partition."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.admin = KafkaAdminClient(bootstrap_servers=system.bootstrap, client_id="bench-lag")
+        self.offsets = KafkaConsumer(bootstrap_servers=system.bootstrap, client_id="bench-lag")
+        self.partitions = [
+            TopicPartition(system.topic.name, p) for p in range(system.topic.partitions)
+        ]
+        self.groups = {service.name: system.group(service) for service in CONSUMERS}
+
+    def sample(self) -> dict[str, Any]:
+        """{"at": monotonic time, "end": total end offset, "committed": {service: total},
+        "lag": {service: records behind}}."""
+        at = time.monotonic()
+        ends = self.offsets.end_offsets(self.partitions)
+        end = sum(ends.values())
+        committed_by_group = self.admin.list_group_offsets(list(self.groups.values()))
+        committed: dict[str, int] = {}
+        lag: dict[str, int] = {}
+        for service, group in self.groups.items():
+            offsets = committed_by_group.get(group, {})
+            total = 0
+            for partition in self.partitions:
+                meta = offsets.get(partition)
+                total += meta.offset if meta is not None and meta.offset >= 0 else 0
+            committed[service] = total
+            lag[service] = max(0, end - total)
+        return {"at": at, "end": end, "committed": committed, "lag": lag}
+
+    def wait_until_drained(self, timeout_s: float, samples: list[dict[str, Any]]) -> float | None:
+        """Seconds until every group has caught up (lag 0 on two samples in a row, so that
+        events the consumers emit while catching up count too); None after `timeout_s`."""
+        started = time.monotonic()
+        zero_since: float | None = None
+        while True:
+            sample = self.sample()
+            samples.append(sample)
+            if not any(sample["lag"].values()):
+                if zero_since is not None:
+                    return zero_since - started
+                zero_since = sample["at"]
+            else:
+                zero_since = None
+            if time.monotonic() - started > timeout_s:
+                return None
+            time.sleep(0.25)
+
+    def close(self) -> None:
+        self.admin.close()
+        self.offsets.close()
+
+
+def catch_up_rates(samples: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Each group's committed records per second while it still had a backlog: the rate at
+    which that consumer works when it is the bottleneck. None if it never lagged for 1 s."""
+    rates: dict[str, float | None] = {}
+    for service in samples[0]["committed"] if samples else []:
+        busy = [s for s in samples if s["lag"][service] > 0]
+        if len(busy) < 2 or busy[-1]["at"] - busy[0]["at"] < 1.0:
+            rates[service] = None
+            continue
+        after = next((s for s in samples if s["at"] > busy[-1]["at"]), busy[-1])
+        span = after["at"] - busy[0]["at"]
+        rates[service] = (after["committed"][service] - busy[0]["committed"][service]) / span
+    return rates

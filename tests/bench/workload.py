@@ -1,0 +1,98 @@
+"""The one report every stage of the benchmark sends: a ~1 KB volunteer report, as intake's
+POST /v1/reports body and as the CaseReported event intake would publish for it."""
+
+import json
+from datetime import UTC, datetime
+
+from gridcase_contracts.codes import Category, District, Severity
+from gridcase_contracts.events import (
+    CaseReported,
+    CaseReportedPayload,
+    Location,
+    Reporter,
+    new_event,
+)
+from gridcase_intake.domain.reports import ReportIn as ReportModel
+from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.settings import ServiceSettings
+
+CATEGORIES = [c.value for c in Category]
+DISTRICTS = [d.value for d in District]
+SEVERITIES = [s.value for s in Severity]
+DESCRIPTION = (
+    "Cracked load-bearing wall on the ground floor of a four-storey self-built house; "
+    "the crack runs diagonally from the window corner to the floor slab and has widened "
+    "since last month. Tenants on the upper floors were not told. Residents say a fifth "
+    "floor is being added without a permit and building materials are stacked on the roof. "
+    "The stairwell lacks a handrail, the corridor is blocked with electric scooters charging "
+    "overnight, and the only exit door is padlocked after 22:00. Neighbours reported loose "
+    "plaster falling onto the lane used by schoolchildren every morning. Photos of the crack "
+    "and of the roof works were taken from the lane. The landlord could not be reached by "
+    "phone; the community office keeps the contact details of the owner. Please inspect soon."
+)
+GOLDEN = 0.6180339887498949
+
+__all__ = ["ReportModel", "case_reported", "report_body", "volunteer_tokens"]
+"""ReportModel: intake's own request model, which the no-op baseline validates too."""
+
+
+def report_fields(sequence: int) -> dict[str, object]:
+    """The body of report number `sequence`: every report has its own place (a low-discrepancy
+    spread over a ~40 km square, so duplicates are as rare as in real life), and categories,
+    districts and severities rotate."""
+    spread_lat = (sequence * GOLDEN) % 1.0
+    spread_lon = (sequence * GOLDEN * GOLDEN) % 1.0
+    return {
+        "category": CATEGORIES[sequence % len(CATEGORIES)],
+        "severity": SEVERITIES[sequence % len(SEVERITIES)],
+        "description": DESCRIPTION,
+        "location": {
+            "lat": round(26.70 + 0.4 * spread_lat, 6),
+            "lon": round(112.40 + 0.4 * spread_lon, 6),
+            "address": f"{sequence % 997 + 1} Riverside Road, building {sequence % 31 + 1}",
+            "district": DISTRICTS[sequence % len(DISTRICTS)],
+            "community": "Riverside",
+        },
+        "team": f"team-{sequence % 40 + 1:02d}",
+    }
+
+
+def report_body(sequence: int) -> bytes:
+    return json.dumps(report_fields(sequence), separators=(",", ":")).encode()
+
+
+def case_reported(sequence: int, case_id: str) -> CaseReported:
+    """The CaseReported event intake would publish for report `sequence`."""
+    fields = report_fields(sequence)
+    location = fields["location"]
+    assert isinstance(location, dict)
+    return new_event(
+        CaseReported,
+        case_id=case_id,
+        occurred_at=datetime.now(UTC),
+        payload=CaseReportedPayload(
+            category=Category(str(fields["category"])),
+            severity=Severity(str(fields["severity"])),
+            description=str(fields["description"]),
+            location=Location(**location),
+            reporter=Reporter(reporter_id=f"bench-volunteer-{sequence % 5000}"),
+            team=str(fields["team"]),
+        ),
+    )
+
+
+def volunteer_tokens(count: int, first: int = 0) -> list[str]:
+    """Bearer tokens of `count` distinct volunteers, signed with the services' settings (the
+    shared GRIDCASE_JWT_* environment). Many volunteers, so that a per-reporter rate limit
+    meant for one busy person never throttles the benchmark's crowd."""
+    settings = ServiceSettings()
+    return [
+        mint_token(
+            settings,
+            subject=f"bench-volunteer-{first + index}",
+            role=Role.VOLUNTEER,
+            team=f"team-{(first + index) % 40 + 1:02d}",
+            ttl_s=4 * 3600,
+        )
+        for index in range(count)
+    ]
