@@ -20,6 +20,8 @@ class StatsSettings(ServiceSettings):
     consumer_group: str = "gridcase-statistics"
     data_dir: Path = Path(tempfile.gettempdir()) / "gridcase-statistics"
     """Where faust keeps its (small) working files; the tables live in changelog topics."""
+    session_timeout_s: float = 30.0
+    """How soon the group notices a worker that died; its partitions move after this."""
 
     @property
     def app_id(self) -> str:

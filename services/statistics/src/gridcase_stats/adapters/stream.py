@@ -10,6 +10,7 @@ import time
 from typing import Any, cast
 
 import faust
+from prometheus_client import Counter
 
 from gridcase_contracts.codec import decode
 from gridcase_contracts.topics import CASE_EVENTS, Headers
@@ -23,6 +24,11 @@ log = logging.getLogger(__name__)
 
 CASES_TABLE = "case-stats"
 
+REDELIVERIES = Counter(
+    "gridcase_statistics_redeliveries_total",
+    "Events delivered again (after a crash or rebalance) and skipped by their event_id.",
+)
+
 
 def _headers(message: Any) -> dict[str, bytes]:
     return {key: value for key, value in (message.headers or ()) if value is not None}
@@ -35,7 +41,10 @@ class CaseStream:
         data_dir = settings.data_dir / settings.app_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
-            **faust_app_settings(settings, app_id=settings.app_id), datadir=str(data_dir)
+            **faust_app_settings(settings, app_id=settings.app_id),
+            datadir=str(data_dir),
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         )
         self.source = self.app.topic(
             settings.case_events_topic.name,
@@ -62,13 +71,15 @@ class CaseStream:
             except ValueError as error:
                 await self._dead_letter(message, error)
                 continue
-            if record_event(self.cases, event):
-                metrics.EVENTS_CONSUMED.labels(SERVICE, event.event_type).inc()
-                ingest_ts = _headers(message).get(Headers.INGEST_TS)
-                if ingest_ts:
-                    metrics.END_TO_END_LATENCY.labels(SERVICE).observe(
-                        max(time.time() - int(ingest_ts) / 1e9, 0.0)
-                    )
+            if not record_event(self.cases, event):
+                REDELIVERIES.inc()
+                continue
+            metrics.EVENTS_CONSUMED.labels(SERVICE, event.event_type).inc()
+            ingest_ts = _headers(message).get(Headers.INGEST_TS)
+            if ingest_ts:
+                metrics.END_TO_END_LATENCY.labels(SERVICE).observe(
+                    max(time.time() - int(ingest_ts) / 1e9, 0.0)
+                )
 
     async def _dead_letter(self, message: Any, error: Exception) -> None:
         log.warning(

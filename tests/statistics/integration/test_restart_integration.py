@@ -1,0 +1,186 @@
+"""The service as a real process: SIGKILLed mid-stream and restarted, it recovers its table
+from the changelog and still counts every event exactly once; the independent replay
+(gridcase-stats-reconcile) agrees with it."""
+
+import asyncio
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gridcase_contracts.codes import Stage
+from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_stats.config import StatsSettings
+from gridcase_stats.entrypoints.reconcile import reconcile
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Worker:
+    """`python -m gridcase_stats` on a free port, its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {**os.environ, **env, "STATISTICS_PORT": str(self.port)}
+        self._log = log
+
+    def __enter__(self) -> "Worker":
+        with self._log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gridcase_stats"],
+                env=self._env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def wait_ready(self, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self._log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"not ready in time:\n{self._log.read_text()[-3000:]}")
+
+    def metrics(self) -> str:
+        return httpx.get(f"{self.url}/metrics", timeout=10).text
+
+    def summary(self, token: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.url}/v1/stats/summary", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture(scope="module")
+def env(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {
+        **service_env,
+        "STATISTICS_DATA_DIR": str(tmp_path_factory.mktemp("faust")),
+        "STATISTICS_SESSION_TIMEOUT_S": "6",
+        "GRIDCASE_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="module")
+def settings(env: dict[str, str]) -> StatsSettings:
+    return StatsSettings(**env)
+
+
+@pytest.fixture(scope="module")
+def publisher(settings: StatsSettings) -> Iterator[EventPublisher]:
+    ensure_topics(settings.kafka_bootstrap_servers, [settings.case_events_topic])
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, settings.case_events_topic, service="test"
+    )
+    yield publisher
+    publisher.close()
+
+
+async def test_killed_mid_stream_and_restarted_counts_exactly_once(
+    env: dict[str, str],
+    settings: StatsSettings,
+    publisher: EventPublisher,
+    tmp_path: Path,
+    fixed: Any,
+    story: Any,
+    may_day: datetime,
+) -> None:
+    token = mint_token(settings, subject="s-1", role=Role.SUPERVISOR)
+    first = [event for i in range(40) for event in fixed(f"GC-kill-a{i:03d}", may_day).events]
+    second = [
+        event
+        for i in range(20)
+        for event in story(f"GC-kill-b{i:03d}", may_day)
+        .assigned(1)
+        .overdue(26, Stage.ACCEPT)
+        .escalated(26, 1)
+        .events
+    ]
+    log = tmp_path / "worker.log"
+
+    with Worker(env, log) as worker:
+        worker.wait_ready()
+        await publisher.publish_many(first)
+        while worker.summary(token)["reported"] == 0:
+            await asyncio.sleep(0.05)
+        worker.kill()  # SIGKILL: no commit, no flush, no goodbye
+
+    await publisher.publish_many(second[: len(second) // 2])
+    with Worker(env, log) as worker:
+        worker.wait_ready()
+        await publisher.publish_many(second[len(second) // 2 :])
+        await publisher.publish_many(first[:50])  # and a producer retry on top
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            figures = worker.summary(token)
+            if figures["reported"] == 60 and figures["escalated"] == 20 and figures["closed"] == 40:
+                break
+            await asyncio.sleep(0.2)
+        assert figures["reported"] == 60
+        assert figures["found"] == 60
+        assert figures["resolved"] == 40
+        assert figures["closed"] == 40
+        assert figures["overdue"] == 20
+        assert figures["escalated"] == 20
+        assert figures["open"] == 20
+        metrics = worker.metrics()
+        assert "gridcase_statistics_redeliveries_total" in metrics
+        redelivered = next(
+            line for line in metrics.splitlines() if line.startswith("gridcase_statistics_red")
+        )
+        print(f"after the SIGKILL: {redelivered}")
+
+        out = io.StringIO()
+        assert reconcile(settings, url=worker.url, token=token, timeout_s=30, out=out) == 0, (
+            out.getvalue()
+        )
+        assert "reconciled: 60 cases" in out.getvalue()
+
+        # a topic holding other events: the replay of it must disagree, loudly
+        other = StatsSettings(
+            **{**env, "GRIDCASE_TOPIC_NAMESPACE": f"{settings.topic_namespace}-x"}
+        )
+        ensure_topics(other.kafka_bootstrap_servers, [other.case_events_topic])
+        other_publisher = EventPublisher(
+            other.kafka_bootstrap_servers, other.case_events_topic, service="test"
+        )
+        await other_publisher.publish_many(first[:7])
+        other_publisher.close()
+        out = io.StringIO()
+        assert reconcile(other, url=worker.url, token=token, timeout_s=1, out=out) == 1
+        assert "counts: only in live service:" in out.getvalue()
