@@ -136,7 +136,9 @@ async def test_killed_mid_stream_and_restarted_counts_exactly_once(
     with Worker(env, log) as worker:
         worker.wait_ready()
         await publisher.publish_many(first)
-        while worker.summary(token)["reported"] == 0:
+        for _ in range(600):
+            if worker.summary(token)["reported"] > 0:
+                break
             await asyncio.sleep(0.05)
         worker.kill()  # SIGKILL: no commit, no flush, no goodbye
 
