@@ -73,7 +73,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         json_limit=JSON_BODY_LIMIT,
         multipart_limit=settings.multipart_body_limit,
     )
-    app.add_exception_handler(TRANSIENT_ERRORS, _dependency_unavailable(settings))  # type: ignore[arg-type]
+    for error_class in TRANSIENT_ERRORS:
+        app.add_exception_handler(error_class, _dependency_unavailable(settings))
     app.include_router(native.router)
     app.include_router(open311.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
