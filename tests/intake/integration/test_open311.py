@@ -1,0 +1,84 @@
+"""Open311 GeoReport v2 on the real servers: POST a request, then GET it in JSON and XML."""
+
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+
+from gridcase_intake.config import IntakeSettings
+
+pytestmark = pytest.mark.integration
+
+FORM = {
+    "service_code": "sanitation",
+    "lat": "26.9",
+    "long": "112.6",
+    "description": "Overflowing rubbish bins by the market",
+    "attribute[district]": "D07",
+    "attribute[severity]": "low",
+    "media_url": "https://photos.example.org/bins.jpg",
+}
+
+
+async def test_post_then_get_in_json_and_xml(
+    client: httpx.AsyncClient, settings: IntakeSettings, api_key: str
+) -> None:
+    created = await client.post("/open311/v2/requests.json", data={**FORM, "api_key": api_key})
+    assert created.status_code == 201, created.text
+    [receipt] = created.json()
+    request_id, token = receipt["service_request_id"], receipt["token"]
+
+    as_json = await client.get(f"/open311/v2/requests/{request_id}.json")
+    [request] = as_json.json()
+    assert request["status"] == "open"
+    assert request["service_code"] == "sanitation"
+    assert request["lat"] == 26.9 and request["long"] == 112.6
+    assert request["media_url"] == FORM["media_url"]
+    assert request["requested_datetime"].endswith("+08:00")
+
+    as_xml = await client.get(f"/open311/v2/requests/{request_id}.xml?extensions=true")
+    assert as_xml.headers["content-type"].startswith("text/xml")
+    root = ElementTree.fromstring(as_xml.content)
+    assert root.tag == "service_requests"
+    assert root.findtext("request/service_request_id") == request_id
+    assert root.findtext("request/status") == "open"
+    assert root.findtext("request/extended_attributes/detailed_status") == "reported"
+    assert root.findtext("request/extended_attributes/district") == "D07"
+
+    listed = await client.get("/open311/v2/requests.json?service_code=sanitation&status=open")
+    assert request_id in [r["service_request_id"] for r in listed.json()]
+    closed = await client.get("/open311/v2/requests.json?status=closed")
+    assert request_id not in [r["service_request_id"] for r in closed.json()]
+    by_token = await client.get(f"/open311/v2/tokens/{token}.xml")
+    assert (
+        ElementTree.fromstring(by_token.content).findtext("request/service_request_id")
+        == request_id
+    )
+
+
+async def test_services_and_errors_in_the_specification_shape(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    services = ElementTree.fromstring((await client.get("/open311/v2/services.xml")).content)
+    assert "housing-safety" in [s.findtext("service_code") for s in services.findall("service")]
+    definition = (await client.get("/open311/v2/services/housing-safety.json")).json()
+    district = next(a for a in definition["attributes"] if a["code"] == "district")
+    assert district["datatype"] == "singlevaluelist" and district["required"] is True
+
+    forbidden = await client.post(
+        "/open311/v2/requests.json", data={**FORM, "api_key": "gck_x_1.bad"}
+    )
+    assert forbidden.status_code == 403
+    assert forbidden.json() == [{"code": 403, "description": "api_key is not valid"}]
+    no_district = {k: v for k, v in FORM.items() if k != "attribute[district]"}
+    missing = await client.post(
+        "/open311/v2/requests.xml", data={**no_district, "api_key": api_key}
+    )
+    assert missing.status_code == 400
+    error = ElementTree.fromstring(missing.content)
+    assert error.tag == "errors"
+    assert error.findtext("error/code") == "400"
+    assert "attribute[district]" in (error.findtext("error/description") or "")
+    unknown = await client.get("/open311/v2/requests/GC-20240101-NOSUCHID.json")
+    assert unknown.status_code == 404
+    assert unknown.json()[0]["code"] == 404
