@@ -1,0 +1,153 @@
+"""docker-compose.yml: loaded by the Compose specification's own loader, then its invariants."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+from deploy_support import ROOT, SERVICES, run
+
+from gridcase_contracts.topics import ALL_TOPICS
+
+INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")
+TOPIC_CREATION = re.compile(
+    r"--topic (\S+) --partitions (\d+) --replication-factor \d+ \\\s+--config retention\.ms=(-?\d+)"
+)
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|MONGODB_URL", re.IGNORECASE)
+
+
+def strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in strings(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in strings(value)]
+    return []
+
+
+def is_one_shot(service: dict[str, Any]) -> bool:
+    return service.get("restart") == "no"
+
+
+def test_the_compose_loader_accepts_the_file_with_the_example_env(validator: Path) -> None:
+    env = ROOT / ".env.example"
+    result = run(validator, "compose", "-env-file", env, ROOT / "docker-compose.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_loader_rejects_a_missing_secret(validator: Path, tmp_path: Path) -> None:
+    env = tmp_path / "incomplete.env"
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    env.write_text("\n".join(line for line in lines if not line.startswith("GRIDCASE_JWT_SECRET=")))
+    result = run(validator, "compose", "-env-file", env, ROOT / "docker-compose.yml")
+    assert result.returncode != 0
+    assert "GRIDCASE_JWT_SECRET" in result.stderr
+
+
+def test_every_service_is_healthchecked_or_a_one_shot(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert "healthcheck" in service or is_one_shot(service), name
+
+
+def test_depends_on_conditions_fit_the_dependency(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            condition = rule["condition"]
+            if condition == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{name} -> {dependency}"
+            else:
+                assert condition == "service_completed_successfully", f"{name} -> {dependency}"
+                assert is_one_shot(services[dependency]), f"{name} -> {dependency}"
+
+
+def test_every_one_shot_is_awaited_by_a_dependent(compose: dict[str, Any]) -> None:
+    awaited = {
+        dependency
+        for service in compose["services"].values()
+        for dependency, rule in service.get("depends_on", {}).items()
+        if rule["condition"] == "service_completed_successfully"
+    }
+    one_shots = {name for name, service in compose["services"].items() if is_one_shot(service)}
+    assert one_shots == awaited
+
+
+def test_secrets_come_only_from_the_env_file(
+    compose: dict[str, Any], env_example: dict[str, str]
+) -> None:
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if not SECRET_NAME.search(key):
+                continue
+            literal = INTERPOLATION.sub("", str(value))
+            if key == "MONGODB_URL":
+                credentials = literal.removeprefix("mongodb://").split("@", 1)[0]
+                assert credentials == ":", f"{name}.{key} has literal credentials"
+            else:
+                assert literal == "", f"{name}.{key} is not read from the env file"
+    referenced = {m.group(1) for text in strings(compose) for m in INTERPOLATION.finditer(text)}
+    assert referenced <= set(env_example), f"not in .env.example: {referenced - set(env_example)}"
+    for variable, placeholder in env_example.items():
+        if SECRET_NAME.search(variable):
+            assert "change-me" in placeholder, f".env.example holds a real-looking {variable}"
+
+
+def test_env_file_is_git_ignored() -> None:
+    assert run("git", "check-ignore", "-q", ".env").returncode == 0
+    assert run("git", "check-ignore", "-q", ".env.example").returncode == 1
+
+
+def test_images_are_pinned(compose: dict[str, Any], env_example: dict[str, str]) -> None:
+    for name, service in compose["services"].items():
+        image = INTERPOLATION.sub(lambda m: env_example[m.group(1)], service["image"])
+        repository, _, tag = image.rpartition(":")
+        assert repository, f"{name} image {image} has no tag"
+        assert re.fullmatch(r"v?\d+(\.\d+)+", tag), f"{name} image {image} is not a pinned version"
+
+
+def test_gridcase_services_listen_on_all_interfaces_at_their_ports(compose: dict[str, Any]) -> None:
+    for name, (command, prefix, port) in SERVICES.items():
+        service = compose["services"][name]
+        environment = service["environment"]
+        assert service["command"] == [command]
+        assert environment[f"{prefix}HOST"] == "0.0.0.0"
+        assert int(environment[f"{prefix}PORT"]) == port
+        assert environment["GRIDCASE_ENV"] == "production"
+        assert environment["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert f"127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
+        assert service["ports"] == [f"{port}:{port}"]
+        assert service["read_only"] is True
+        assert service["build"]["dockerfile"] == "deploy/docker/Dockerfile"
+
+
+def test_mongodb_is_an_authenticated_replica_set(compose: dict[str, Any]) -> None:
+    mongo = compose["services"]["mongo"]
+    assert mongo["image"].startswith("mongo:8.")
+    command = mongo["command"]
+    assert command[command.index("--replSet") + 1] == "rs0"
+    assert "--keyFile" in command
+    assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    url = compose["services"]["intake"]["environment"]["MONGODB_URL"]
+    assert re.fullmatch(r"mongodb://\$\{\w+:\?[^}]+\}:\$\{\w+:\?[^}]+\}@mongo:27017/\?(.+)", url)
+    assert {"authSource=admin", "replicaSet=rs0"} <= set(url.rsplit("?", 1)[1].split("&"))
+
+
+def test_kafka_init_creates_the_topics_contracts_declare(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    assert kafka["image"].startswith("apache/kafka:4.")
+    assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
+    script = " ".join(strings(compose["services"]["kafka-init"]["command"]))
+    created = {
+        topic: (int(partitions), int(retention))
+        for topic, partitions, retention in re.findall(TOPIC_CREATION, script)
+    }
+    assert created == {spec.name: (spec.partitions, spec.retention_ms) for spec in ALL_TOPICS}
+
+
+def test_prometheus_and_grafana_mount_this_repository_s_files(compose: dict[str, Any]) -> None:
+    for service in ("prometheus", "grafana"):
+        for volume in compose["services"][service]["volumes"]:
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{service} mounts missing {source}"
