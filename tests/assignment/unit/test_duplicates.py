@@ -1,0 +1,67 @@
+"""Duplicate geometry: haversine, the bounding box, the radius edge and the window."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gridcase_assignment.domain.duplicates import (
+    NearbyCase,
+    bounding_box,
+    cluster_priority,
+    find_primary,
+    haversine_m,
+)
+
+NOW = datetime(2026, 3, 4, tzinfo=UTC)
+METRES_PER_DEGREE_LAT = haversine_m(0, 0, 1, 0)
+
+
+def north_of(lat: float, metres: float) -> float:
+    return lat + metres / METRES_PER_DEGREE_LAT
+
+
+def test_haversine_knows_a_degree_and_nothing() -> None:
+    assert haversine_m(26.9, 112.6, 26.9, 112.6) == 0
+    assert haversine_m(0, 0, 1, 0) == pytest.approx(111_195, rel=1e-3)
+
+
+@pytest.mark.parametrize(("metres", "merged"), [(49.9, True), (50.0, True), (50.1, False)])
+def test_the_radius_edge(metres: float, merged: bool) -> None:
+    primary = NearbyCase("GC-A", north_of(26.9, metres), 112.6, NOW)
+    match = find_primary(26.9, 112.6, NOW, [primary], radius_m=50, window=timedelta(days=30))
+    assert (match is not None) is merged
+    if match:
+        assert match.distance_m == pytest.approx(metres, abs=1e-6)
+
+
+def test_the_bounding_box_holds_the_whole_circle() -> None:
+    for lat in (0.0, 26.9, 60.0, 89.9):
+        box = bounding_box(lat, 112.6, 50)
+        assert box.min_lat < north_of(lat, -50)
+        assert north_of(lat, 50) < box.max_lat
+        east = 112.6 + (50 / METRES_PER_DEGREE_LAT) / math.cos(math.radians(lat))
+        assert box.max_lon >= min(180.0, east)
+
+
+def test_the_window_and_the_nearest_primary() -> None:
+    near_old = NearbyCase("GC-OLD", north_of(26.9, 5), 112.6, NOW - timedelta(days=31))
+    farther = NearbyCase("GC-FAR", north_of(26.9, 30), 112.6, NOW - timedelta(days=2))
+    nearest = NearbyCase("GC-NEAR", north_of(26.9, 20), 112.6, NOW - timedelta(days=1))
+    match = find_primary(
+        26.9, 112.6, NOW, [near_old, farther, nearest], radius_m=50, window=timedelta(days=30)
+    )
+    assert match is not None
+    assert match.primary.case_id == "GC-NEAR"
+
+
+def test_priority_rises_at_each_threshold() -> None:
+    assert [cluster_priority(size, [3, 5, 10]) for size in (1, 2, 3, 4, 5, 10, 50)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        3,
+        3,
+    ]
