@@ -1,0 +1,318 @@
+"""gridcase benchmark: `python -m tests.bench [--quick]` from the repository root.
+
+Brings up Kafka and the Mongo-wire server if needed (the local runner), measures the raw
+baselines, starts the four services on a fresh topic namespace and fresh databases, finds
+the highest sustainable pipeline rate, measures end-to-end latency at half of it, intake's
+capacity, an overload run at twice it, and profiles the slowest stage. Prints a table and
+writes every figure with the run's parameters to bench-results/bench-<time>.json.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient
+from pymongo import MongoClient
+
+from gridcase_runtime.settings import ServiceSettings
+from tests.bench.baselines import run_baselines
+from tests.bench.pipeline import Pipeline
+from tests.bench.profiling import profile_service
+from tests.bench.system import SERVICES, System
+from tests.bench.workload import report_body
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    baseline_s: float
+    round_trips: int
+    connections: int
+    search_start: float
+    search_step_s: float
+    search_steps: int
+    latency_s: float
+    capacity_s: float
+    overload_s: float
+    settle_s: float
+    profile_s: float
+
+
+QUICK = Mode("quick", 2, 50, 64, 50, 3, 4, 5, 3, 5, 60, 5)
+FULL = Mode("full", 8, 500, 64, 50, 15, 8, 30, 10, 60, 180, 20)
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def ratios(figures: dict[str, Any]) -> dict[str, Any]:
+    base = figures.get("baselines", {})
+    pipe = figures.get("pipeline", {})
+    b_http = base.get("B_http", {}).get("ok_rate_per_s")
+    b_produce = base.get("kafka", {}).get("B_produce_per_s")
+    b_consume = base.get("kafka", {}).get("B_consume_per_s")
+    b_mongo = base.get("mongo", {}).get("B_mongo_per_s")
+    raw_floor = min((b for b in (b_produce, b_consume, b_mongo) if b), default=None)
+    capacity = pipe.get("capacity", {})
+    intake = capacity.get("intake_accept_per_s")
+    stages: dict[str, Any] = {
+        "intake_accept/B_http": ratio(intake, b_http),
+        "intake_accept/B_produce": ratio(intake, b_produce),
+    }
+    for service, rate in capacity.get("consumer_catch_up_per_s", {}).items():
+        writes_mongo = service != "statistics"
+        floor = min(b for b in (b_consume, b_mongo if writes_mongo else None) if b)
+        name = "min(B_consume,B_mongo)" if writes_mongo else "B_consume"
+        stages[f"{service}_catch_up/{name}"] = ratio(rate, floor)
+    return {
+        "intake_accept/B_http": ratio(intake, b_http),
+        "sustainable/min(B_produce,B_consume,B_mongo)": ratio(
+            pipe.get("sustainable_per_s"), raw_floor
+        ),
+        "stages": stages,
+    }
+
+
+def targets(figures: dict[str, Any]) -> dict[str, Any]:
+    found = figures["ratios"]
+    latency = figures.get("pipeline", {}).get("end_to_end", {})
+    p99s = [
+        c["p99_ms"]
+        for c in latency.get("consumer_end_to_end_from_buckets", {}).values()
+        if c.get("p99_ms") is not None
+    ]
+    worst_p99 = max(p99s) if p99s else None
+
+    def verdict(value: float | None, limit: float, above: bool) -> dict[str, Any]:
+        met = None if value is None else (value >= limit if above else value <= limit)
+        return {"value": value, "limit": limit, "met": met}
+
+    return {
+        "intake >= 0.6 x B_http": verdict(found["intake_accept/B_http"], 0.6, True),
+        "sustainable >= 0.5 x min(raw)": verdict(
+            found["sustainable/min(B_produce,B_consume,B_mongo)"], 0.5, True
+        ),
+        "p99 end-to-end at 50% <= 250 ms": verdict(worst_p99, 250.0, False),
+    }
+
+
+def table(figures: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+
+    def add(name: str, value: Any, unit: str = "") -> None:
+        if value is None:
+            text = "-"
+        elif isinstance(value, float):
+            text = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        else:
+            text = str(value)
+        rows.append((name, f"{text} {unit}".strip()))
+
+    base = figures.get("baselines", {})
+    if base:
+        add("B_http (no-op FastAPI, 1 worker)", base["B_http"]["ok_rate_per_s"], "req/s")
+        add(
+            "B_http with httpx as client",
+            base["B_http_with_httpx_client"]["ok_rate_per_s"],
+            "req/s",
+        )
+        add("generator ceiling (raw client)", base["generator_ceiling"]["ok_rate_per_s"], "req/s")
+        add("B_produce (acks=all, idempotent)", base["kafka"]["B_produce_per_s"], "rec/s")
+        add("B_consume (batch 500, commit/batch)", base["kafka"]["B_consume_per_s"], "rec/s")
+        add("B_mongo (bulk upserts, w=majority)", base["mongo"]["B_mongo_per_s"], "doc/s")
+        add("B_mongo_single (1 upsert/round trip)", base["mongo"]["B_mongo_single_per_s"], "doc/s")
+        add(
+            "B_lat p50 / p99",
+            f"{base['B_lat']['p50_ms']:.1f} / {base['B_lat']['p99_ms']:.1f}",
+            "ms",
+        )
+    pipe = figures.get("pipeline", {})
+    if pipe:
+        add("sustainable pipeline rate", pipe.get("sustainable_per_s"), "reports/s")
+        capacity = pipe.get("capacity", {})
+        add("intake accept rate (saturation)", capacity.get("intake_accept_per_s"), "req/s")
+        for service, rate in capacity.get("consumer_catch_up_per_s", {}).items():
+            add(f"{service} catch-up rate", rate, "events/s")
+        latency = pipe.get("end_to_end", {})
+        if latency:
+            add("latency run rate (50%)", latency["rate"], "reports/s")
+            http = latency["step"]["http"]["latency_2xx_ms"]
+            add(
+                "intake accept p50/p99/p99.9 (HDR)",
+                _triple(http["p50"], http["p99"], http["p99.9"]),
+                "ms",
+            )
+            for service, c in latency["consumer_end_to_end_from_buckets"].items():
+                add(
+                    f"e2e -> {service} write p50/p99/p99.9 (buckets)",
+                    _triple(c["p50_ms"], c["p99_ms"], c["p99.9_ms"]),
+                    "ms",
+                )
+            assigned = latency["accept_to_case_assigned_hdr"]
+            add(
+                "accept -> CaseAssigned on bus p50/p99/p99.9 (HDR)",
+                _triple(assigned["p50_ms"], assigned["p99_ms"], assigned["p99.9_ms"]),
+                "ms",
+            )
+        overload = pipe.get("overload")
+        if overload:
+            http = overload["step"]["http"]
+            add("overload rate (2x)", overload["rate"], "reports/s")
+            add("overload statuses", json.dumps(http["statuses"]))
+            add("overload failures / drained", f"{overload['failures']} / {overload['drained']}")
+        for name, mb in pipe.get("peak_memory_mb", {}).items():
+            add(f"peak RSS {name}", mb, "MiB")
+    for name, value in figures.get("ratios", {}).items():
+        if isinstance(value, dict):
+            for stage, stage_ratio in value.items():
+                add(f"ratio {stage}", stage_ratio)
+        else:
+            add(f"ratio {name}", value)
+    for name, verdict in figures.get("targets", {}).items():
+        met = {True: "met", False: "MISSED", None: "not measured"}[verdict["met"]]
+        add(f"target {name}", f"{verdict['value']} ({met})")
+    profile = figures.get("profile")
+    if profile:
+        add("profiled service", profile["service"])
+    width = max(len(name) for name, _ in rows) if rows else 0
+    return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+def _triple(*values: float | None) -> str:
+    return " / ".join("-" if v is None else f"{v:.1f}" for v in values)
+
+
+def run_pipeline(
+    system: System, mode: Mode, figures: dict[str, Any], *, profile: bool, output: Path
+) -> None:
+    pipeline = Pipeline(system, connections=mode.connections, say=say)
+    results: dict[str, Any] = {}
+    figures["pipeline"] = results
+    try:
+        say("warm-up: 2 s at 20 reports/s")
+        pipeline.load(20, 2, drain_wait_s=60)
+        say("finding the highest sustainable rate ...")
+        sustainable, steps = pipeline.find_sustainable_rate(
+            start=mode.search_start,
+            seconds=mode.search_step_s,
+            max_steps=mode.search_steps,
+            settle_s=mode.settle_s,
+        )
+        results["search_steps"] = steps
+        results["sustainable_per_s"] = sustainable
+        if sustainable is None:
+            say("no sustainable rate found; the other pipeline figures need one")
+            return
+        say(f"sustainable: {sustainable:.1f} reports/s; latency run at {sustainable / 2:.1f}/s ...")
+        results["end_to_end"] = pipeline.end_to_end(sustainable / 2, mode.latency_s)
+        say("intake capacity (closed loop) and the consumers' catch-up rates ...")
+        results["capacity"] = pipeline.capacity(mode.capacity_s, mode.settle_s)
+        say(f"overload: {2 * sustainable:.1f} reports/s for {mode.overload_s:.0f} s ...")
+        results["overload"] = pipeline.overload(2 * sustainable, mode.overload_s, mode.settle_s)
+        results["peak_memory_mb"] = {k: round(v, 1) for k, v in pipeline.peak_memory.items()}
+        if profile:
+            results["profile"] = profile_service(
+                system, pipeline, figures, seconds=mode.profile_s, output=output, say=say
+            )
+    finally:
+        pipeline.close()
+
+
+def clean_up(system: System, mongo_url: str) -> None:
+    """Drops the run's topics, consumer groups and databases."""
+    admin = KafkaAdminClient(bootstrap_servers=system.bootstrap, client_id="bench-cleanup")
+    try:
+        topics = [t for t in admin.list_topics() if t.startswith(system.namespace)]
+        if topics:
+            admin.delete_topics(topics, raise_errors=False)
+        admin.delete_groups([system.group(s) for s in SERVICES])
+    finally:
+        admin.close()
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    for name in client.list_database_names():
+        if name.startswith(system.database_prefix):
+            client.drop_database(name)
+    client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="gridcase benchmark")
+    parser.add_argument("--quick", action="store_true", help="a few seconds per stage")
+    parser.add_argument(
+        "--only", choices=["baselines", "pipeline"], help="run one part (default: both)"
+    )
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiling stage")
+    parser.add_argument("--keep", action="store_true", help="keep the run's topics and databases")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    args = parser.parse_args()
+    mode = QUICK if args.quick else FULL
+    settings = ServiceSettings()
+    namespace = f"bench-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
+    figures: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(),
+        "parameters": {
+            **asdict(mode),
+            "namespace": namespace,
+            "kafka": settings.kafka_bootstrap_servers,
+            "mongodb": settings.mongodb_url,
+            "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg(),
+            "report_bytes": len(report_body(0)),
+        },
+    }
+    system = System(namespace, settings.kafka_bootstrap_servers)
+    started = time.monotonic()
+    args.output.mkdir(parents=True, exist_ok=True)
+    try:
+        system.infra("up", "kafka", "ferretdb")
+        if args.only != "pipeline":
+            figures["baselines"] = run_baselines(
+                settings.kafka_bootstrap_servers,
+                settings.mongodb_url,
+                namespace,
+                seconds=mode.baseline_s,
+                connections=mode.connections,
+                lat_count=mode.round_trips,
+                say=say,
+            )
+        if args.only != "baselines":
+            say(f"starting the four services on namespace {namespace} ...")
+            system.start()
+            try:
+                run_pipeline(system, mode, figures, profile=not args.no_profile, output=args.output)
+            finally:
+                system.stop()
+    finally:
+        figures["ratios"] = ratios(figures)
+        figures["targets"] = targets(figures)
+        figures["duration_s"] = round(time.monotonic() - started, 1)
+        if "profile" in figures.get("pipeline", {}):
+            figures["profile"] = figures["pipeline"].pop("profile")
+        args.output.mkdir(parents=True, exist_ok=True)
+        path = args.output / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{mode.name}.json"
+        path.write_text(json.dumps(figures, indent=2, default=str))
+        print(f"\ngridcase benchmark ({mode.name}, {figures['duration_s']} s)\n{table(figures)}")
+        print(f"\nall figures: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        if not args.keep:
+            clean_up(system, settings.mongodb_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

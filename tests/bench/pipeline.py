@@ -1,0 +1,230 @@
+"""The pipeline under open-loop load: intake -> Kafka -> assignment, remediation-tracking,
+statistics (and intake's own read model) -> MongoDB.
+
+A rate is sustainable when intake answered every request with 2xx, the generator kept to its
+schedule, and every consumer group caught up within 10 s after the load stopped.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+from kafka import KafkaConsumer, TopicPartition
+
+from gridcase_contracts.topics import Headers
+from tests.bench.httpload import Load, LoadResult, Target, new_histogram, run_load
+from tests.bench.system import (
+    SERVICES,
+    LagProbe,
+    System,
+    bucket_difference,
+    bucket_quantile,
+    catch_up_rates,
+    end_to_end_buckets,
+    service_memory,
+)
+
+DRAIN_LIMIT_S = 10.0
+MAX_SEND_DELAY_MS = 100.0
+"""Beyond this the generator itself fell behind its schedule: the step does not count."""
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    http: LoadResult
+    drain_s: float | None
+    max_lag: dict[str, int]
+    samples: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def sustainable(self) -> bool:
+        return (
+            self.http.ok == self.http.offered
+            and self.http.max_send_delay_ms <= MAX_SEND_DELAY_MS
+            and self.drain_s is not None
+            and self.drain_s <= DRAIN_LIMIT_S
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "http": self.http.summary(),
+            "drain_s": None if self.drain_s is None else round(self.drain_s, 2),
+            "max_lag": self.max_lag,
+            "sustainable": self.sustainable,
+        }
+
+
+class Pipeline:
+    def __init__(self, system: System, *, connections: int, say: Say) -> None:
+        self.system = system
+        self.target = Target(SERVICES[0].port)
+        self.connections = connections
+        self.say = say
+        self.probe = LagProbe(system)
+        self.sequence = 1_000_000
+        """Report numbers for the next load; every load sends reports not sent before."""
+        self.peak_memory: dict[str, float] = {}
+
+    def remember_memory(self) -> None:
+        for name, figures in service_memory().items():
+            self.peak_memory[name] = max(self.peak_memory.get(name, 0.0), figures["VmHWM"])
+
+    def load(self, rate: float | None, seconds: float, *, drain_wait_s: float) -> Step:
+        """Runs one load while sampling lag each second, then waits for the backlog to drain
+        (reporting how long it took, up to `drain_wait_s`)."""
+        load = Load(rate, seconds, self.connections, first_sequence=self.sequence)
+        self.sequence += int((rate or 5000) * seconds * 2) + 10_000
+        samples: list[dict[str, Any]] = []
+        stop = threading.Event()
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(run_load, self.target, load)
+            while not running.done():
+                samples.append(self.probe.sample())
+                self.remember_memory()
+                stop.wait(1.0)
+            http = running.result()
+        drain_s = self.probe.wait_until_drained(drain_wait_s, samples)
+        self.remember_memory()
+        max_lag = {
+            service: max((s["lag"][service] for s in samples), default=0)
+            for service in self.probe.groups
+        }
+        return Step(http, drain_s, max_lag, samples)
+
+    def settle(self, timeout_s: float) -> bool:
+        """Waits until nothing is left in any consumer's backlog."""
+        return self.probe.wait_until_drained(timeout_s, []) is not None
+
+    def find_sustainable_rate(
+        self, *, start: float, seconds: float, max_steps: int, settle_s: float
+    ) -> tuple[float | None, list[dict[str, Any]]]:
+        """Doubles the rate until a step fails, then bisects between the last good and the
+        first failed rate until they are within 15 % (or the steps are used up)."""
+        good: float | None = None
+        bad: float | None = None
+        rate = start
+        steps: list[dict[str, Any]] = []
+        for _ in range(max_steps):
+            step = self.load(rate, seconds, drain_wait_s=DRAIN_LIMIT_S + 2)
+            steps.append(step.summary())
+            verdict = "sustainable" if step.sustainable else "NOT sustainable"
+            p99 = step.http.percentile_ms(99) or 0
+            self.say(
+                f"  {rate:7.1f}/s: {step.http.ok}/{step.http.offered} 2xx, p99 {p99:.0f} ms, "
+                f"max lag {max(step.max_lag.values())}, "
+                f"drain {'-' if step.drain_s is None else f'{step.drain_s:.1f} s'}: {verdict}"
+            )
+            if step.sustainable:
+                good = rate
+            else:
+                bad = rate
+            if not self.settle(settle_s):
+                self.say("  the backlog did not drain; the search stops here")
+                break
+            if bad is None:
+                rate = rate * 2
+            elif good is None:
+                rate = rate / 2
+            elif bad / good <= 1.15:
+                break
+            else:
+                rate = (good + bad) / 2
+        return good, steps
+
+    def end_to_end(self, rate: float, seconds: float) -> dict[str, Any]:
+        """Latency figures at `rate`: the HTTP accept latency (HDR, from intended send time),
+        each consumer's accept-to-durable-write latency (its /metrics histogram, interpolated
+        inside buckets), and accept-to-CaseAssigned on the bus per case (HDR, exact)."""
+        before = end_to_end_buckets()
+        since_ns = time.time_ns()
+        step = self.load(rate, seconds, drain_wait_s=60)
+        difference = bucket_difference(end_to_end_buckets(), before)
+        consumers = {}
+        for service, pairs in sorted(difference.items()):
+            consumers[service] = {
+                "events": pairs[-1][1] if pairs else 0,
+                **{f"p{q * 100:g}_ms": _ms(bucket_quantile(pairs, q)) for q in (0.5, 0.99, 0.999)},
+            }
+        assigned = self.accept_to_assigned(since_ns)
+        return {
+            "rate": rate,
+            "step": step.summary(),
+            "consumer_end_to_end_from_buckets": consumers,
+            "accept_to_case_assigned_hdr": assigned,
+        }
+
+    def accept_to_assigned(self, since_ns: int) -> dict[str, Any]:
+        """Reads the topic back: for every case accepted since `since_ns`, the time from
+        intake's accept (the ingest header of CaseReported) to the Kafka timestamp of
+        assignment's answer (CaseAssigned or CaseMarkedDuplicate), which its outbox relay sends
+        only after its MongoDB write was acknowledged."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.system.bootstrap,
+            enable_auto_commit=False,
+            consumer_timeout_ms=2000,
+            max_poll_records=2000,
+        )
+        partitions = [
+            TopicPartition(self.system.topic.name, p) for p in range(self.system.topic.partitions)
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        accepted: dict[bytes, int] = {}
+        histogram: HdrHistogram = new_histogram()
+        for record in consumer:
+            headers = dict(record.headers or [])
+            event_type = headers.get(Headers.EVENT_TYPE, b"")
+            if event_type == b"CaseReported" and Headers.INGEST_TS in headers:
+                ingest_ns = int(headers[Headers.INGEST_TS])
+                if ingest_ns >= since_ns:
+                    accepted[record.key] = ingest_ns
+            elif event_type in (b"CaseAssigned", b"CaseMarkedDuplicate"):
+                ingest_ns = accepted.pop(record.key, None)
+                if ingest_ns is not None:
+                    micros = (record.timestamp * 1_000_000 - ingest_ns) // 1000
+                    histogram.record_value(max(1, micros))
+        consumer.close()
+        return {
+            "cases": histogram.get_total_count(),
+            "unanswered": len(accepted),
+            **{f"p{p}_ms": histogram.get_value_at_percentile(p) / 1000 for p in (50, 99, 99.9)},
+            "max_ms": histogram.get_max_value() / 1000,
+        }
+
+    def capacity(self, seconds: float, settle_s: float) -> dict[str, Any]:
+        """Intake at saturation (closed loop), then each consumer's catch-up rate while it
+        works through the backlog that left."""
+        step = self.load(None, seconds, drain_wait_s=settle_s)
+        return {
+            "intake": step.summary(),
+            "intake_accept_per_s": round(step.http.ok_rate, 1),
+            "consumer_catch_up_per_s": {
+                service: None if rate is None else round(rate, 1)
+                for service, rate in catch_up_rates(step.samples).items()
+            },
+        }
+
+    def overload(self, rate: float, seconds: float, settle_s: float) -> dict[str, Any]:
+        step = self.load(rate, seconds, drain_wait_s=settle_s)
+        over_limit = {name: mb for name, mb in self.peak_memory.items() if mb > 1024}
+        return {
+            "rate": rate,
+            "step": step.summary(),
+            "failures": step.http.failures,
+            "drained": step.drain_s is not None,
+            "services_over_1_gib": over_limit,
+            "passed": step.http.failures == 0 and step.drain_s is not None and not over_limit,
+        }
+
+    def close(self) -> None:
+        self.probe.close()
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)

@@ -1,0 +1,66 @@
+"""Runs a module as __main__ under cProfile, every thread included, and writes the merged
+statistics when it exits: `python -m tests.bench.profiled OUT.prof MODULE`.
+
+`python -m cProfile` sees only the main thread, but a gridcase service does real work in
+others: kafka-python's polls and sends run in asyncio.to_thread, and motor runs pymongo (BSON
+encoding, socket I/O) in its executor threads. So every thread started after this point gets
+its own profiler, and all of them are merged at exit (SIGTERM ends a service gracefully)."""
+
+import cProfile
+import pstats
+import runpy
+import sys
+import threading
+from typing import Any
+
+_profilers: list[cProfile.Profile] = []
+_lock = threading.Lock()
+_original_run = threading.Thread.run
+
+
+def _profiled_run(self: threading.Thread) -> None:
+    profiler = cProfile.Profile()
+    with _lock:
+        _profilers.append(profiler)
+    profiler.enable()
+    try:
+        _original_run(self)
+    finally:
+        profiler.disable()
+
+
+class _Snapshot:
+    """What pstats needs from a profiler, taken without disabling it from another thread."""
+
+    def __init__(self, profiler: cProfile.Profile) -> None:
+        self.profiler = profiler
+        self.stats: dict[Any, Any] = {}
+
+    def create_stats(self) -> None:
+        if not self.stats:
+            self.profiler.snapshot_stats()
+            self.stats = self.profiler.stats  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    output, module = sys.argv[1], sys.argv[2]
+    sys.argv = [module]
+    threading.Thread.run = _profiled_run  # type: ignore[method-assign]
+    main_profiler = cProfile.Profile()
+    main_profiler.enable()
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    finally:
+        main_profiler.disable()
+        stats = pstats.Stats(main_profiler)
+        with _lock:
+            for profiler in _profilers:
+                snapshot = _Snapshot(profiler)
+                snapshot.create_stats()
+                if snapshot.stats:  # a thread that has not finished a single call yet
+                    stats.add(snapshot)
+        stats.dump_stats(output)
+
+
+if __name__ == "__main__":
+    main()
