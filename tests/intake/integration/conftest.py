@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from intake.integration.support import intake_settings
 
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
 from gridcase_runtime.auth import create_api_key
-from intake.integration.support import intake_settings
 
 
 @pytest.fixture(scope="module")

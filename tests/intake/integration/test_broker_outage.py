@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from intake.integration.kafka_proxy import KafkaProxy
+from intake.integration.support import bearer, intake_settings, report_body, topic_events
 
 from gridcase_contracts.events import CaseReported
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
-from intake.integration.kafka_proxy import KafkaProxy
-from intake.integration.support import bearer, intake_settings, report_body, topic_events
 
 pytestmark = pytest.mark.integration
 

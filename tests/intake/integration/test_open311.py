@@ -32,7 +32,7 @@ async def test_post_then_get_in_json_and_xml(
     [request] = as_json.json()
     assert request["status"] == "open"
     assert request["service_code"] == "sanitation"
-    assert request["lat"] == 26.9 and request["long"] == 112.6
+    assert (request["lat"], request["long"]) == (26.9, 112.6)
     assert request["media_url"] == FORM["media_url"]
     assert request["requested_datetime"].endswith("+08:00")
 
@@ -63,7 +63,7 @@ async def test_services_and_errors_in_the_specification_shape(
     assert "housing-safety" in [s.findtext("service_code") for s in services.findall("service")]
     definition = (await client.get("/open311/v2/services/housing-safety.json")).json()
     district = next(a for a in definition["attributes"] if a["code"] == "district")
-    assert district["datatype"] == "singlevaluelist" and district["required"] is True
+    assert (district["datatype"], district["required"]) == ("singlevaluelist", True)
 
     forbidden = await client.post(
         "/open311/v2/requests.json", data={**FORM, "api_key": "gck_x_1.bad"}

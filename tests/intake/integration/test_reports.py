@@ -3,11 +3,13 @@ retries that make one case, the read model, photos and the body limit."""
 
 import asyncio
 import io
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from intake.integration.support import bearer, eventually, report_body, topic_events
 from PIL import Image
 
 from gridcase_contracts.codes import CaseStatus
@@ -22,7 +24,6 @@ from gridcase_contracts.topics import Headers
 from gridcase_intake.config import IntakeSettings
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
-from intake.integration.support import bearer, eventually, report_body, topic_events
 
 pytestmark = pytest.mark.integration
 
@@ -167,7 +168,7 @@ async def test_a_photo_round_trip_strips_exif_and_lends_its_gps(
     body = report_body(location={"district": "D05"})
     response = await client.post(
         "/v1/reports",
-        data={"report": __import__("json").dumps(body)},
+        data={"report": json.dumps(body)},
         files=[("photos", ("wall.jpg", original, "image/jpeg"))],
         headers=bearer(settings, "v-photo"),
     )
@@ -196,7 +197,7 @@ async def test_bad_reports_get_specific_errors_and_big_bodies_413(
     assert unknown.json()["detail"][0]["loc"] == ["body", "category"]
     not_a_photo = await client.post(
         "/v1/reports",
-        data={"report": __import__("json").dumps(report_body())},
+        data={"report": json.dumps(report_body())},
         files=[("photos", ("x.jpg", b"GIF89a not allowed", "image/jpeg"))],
         headers=auth,
     )

@@ -13,6 +13,7 @@ from gridcase_contracts.events import CaseReportedPayload, Location, PhotoRef, R
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CASE_ID_FORMAT = re.compile(rf"^GC-\d{{8}}-[{CROCKFORD}]{{8}}$")
 MAX_DESCRIPTION = 4000
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 

@@ -74,7 +74,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         multipart_limit=settings.multipart_body_limit,
     )
     for error_class in TRANSIENT_ERRORS:
-        app.add_exception_handler(error_class, _dependency_unavailable(settings))
+        if issubclass(error_class, Exception):
+            app.add_exception_handler(error_class, _dependency_unavailable(settings))
     app.include_router(native.router)
     app.include_router(open311.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

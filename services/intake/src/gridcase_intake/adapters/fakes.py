@@ -1,0 +1,118 @@
+"""In-memory adapters for unit tests (the real ones are tested on the real servers)."""
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import CaseEvent, CaseReported
+from gridcase_intake.domain.idempotency import KeyRecord, KeyState, StoredResponse
+from gridcase_runtime.kafka import PublishError
+from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.published: list[Envelope] = []
+        self.failing = False
+
+    async def publish(self, event: Envelope, *, ingest_ts_ns: int | None = None) -> None:
+        if self.failing:
+            raise PublishError("broker unreachable (fake)")
+        self.published.append(event)
+
+
+class FakeCaseViews:
+    """Keeps CaseReported facts only; enough for the submission rules."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, dict[str, Any]] = {}
+
+    async def apply(self, event: CaseEvent) -> bool:
+        if not isinstance(event, CaseReported) or event.case_id in self.cases:
+            return False
+        self.cases[event.case_id] = {"_id": event.case_id, "status": "reported"}
+        return True
+
+    async def get(self, case_id: str) -> dict[str, Any] | None:
+        return self.cases.get(case_id)
+
+    async def by_token(self, token: str) -> dict[str, Any] | None:
+        return None
+
+    async def of_reporter(
+        self, reporter_id: str, *, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        return [], 0
+
+    async def search(
+        self,
+        *,
+        case_ids: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        reported_from: datetime | None = None,
+        reported_until: datetime | None = None,
+        skip: int = 0,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        return []
+
+
+class FakeIdempotencyKeys:
+    def __init__(self) -> None:
+        self.records: dict[str, KeyRecord] = {}
+
+    async def insert(self, record: KeyRecord) -> KeyRecord | None:
+        if record.key_id in self.records:
+            return self.records[record.key_id]
+        self.records[record.key_id] = record
+        return None
+
+    async def take_over(
+        self, record: KeyRecord, attempt: str, lease_until: datetime
+    ) -> KeyRecord | None:
+        current = self.records.get(record.key_id)
+        if current is None or (current.attempt, current.state) != (record.attempt, record.state):
+            return None
+        taken = replace(current, state=KeyState.IN_FLIGHT, attempt=attempt, lease_until=lease_until)
+        self.records[record.key_id] = taken
+        return taken
+
+    async def complete(self, key_id: str, attempt: str, response: StoredResponse) -> None:
+        current = self.records[key_id]
+        if current.attempt == attempt:
+            self.records[key_id] = replace(current, state=KeyState.COMPLETED, response=response)
+
+    async def release(self, key_id: str, attempt: str, now: datetime) -> None:
+        current = self.records[key_id]
+        if current.attempt == attempt and current.state == KeyState.IN_FLIGHT:
+            self.records[key_id] = replace(current, state=KeyState.RELEASED, lease_until=now)
+
+    async def sweep(self, now: datetime) -> int:
+        expired = [
+            key
+            for key, record in self.records.items()
+            if record.expires_at < now and record.lease_until < now
+        ]
+        for key in expired:
+            del self.records[key]
+        return len(expired)
+
+
+class FakePhotos:
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[StoredPhoto, bytes]] = {}
+
+    async def save(
+        self, photo: CheckedPhoto, *, owner: str, photo_id: str | None = None
+    ) -> StoredPhoto:
+        stored = StoredPhoto(
+            photo_id or "p", photo.content_type, len(photo.data), photo.sha256, owner
+        )
+        self.saved[stored.photo_id] = (stored, photo.data)
+        return stored
+
+    async def load(self, photo_id: str) -> tuple[StoredPhoto, bytes] | None:
+        return self.saved.get(photo_id)
