@@ -1,5 +1,7 @@
 """Settings for faust-streaming apps, consistent with the Kafka delivery rules."""
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gridcase_contracts.topics import CASE_EVENTS
@@ -7,13 +9,21 @@ from gridcase_runtime.settings import ServiceSettings
 
 
 def faust_app_settings(
-    settings: ServiceSettings, *, app_id: str, web_port: int | None = None
+    settings: ServiceSettings,
+    *,
+    app_id: str,
+    datadir: Path | None = None,
+    web_port: int | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for `faust.App`: Kafka broker, changelog-backed in-memory tables
     with the case-events topic's partition count, and exactly the acks/idempotence
-    producer settings the other services use."""
+    producer settings the other services use. faust's working files go to `datadir`, by
+    default a folder of the temporary directory (created here)."""
+    datadir = datadir or Path(tempfile.gettempdir()) / "gridcase-faust" / app_id
+    datadir.mkdir(parents=True, exist_ok=True)
     return {
         "id": app_id,
+        "datadir": str(datadir),
         "broker": [
             f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
         ],

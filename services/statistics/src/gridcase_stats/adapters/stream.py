@@ -41,8 +41,7 @@ class CaseStream:
         data_dir = settings.data_dir / settings.app_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
-            **faust_app_settings(settings, app_id=settings.app_id),
-            datadir=str(data_dir),
+            **faust_app_settings(settings, app_id=settings.app_id, datadir=data_dir),
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         )
