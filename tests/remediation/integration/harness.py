@@ -19,7 +19,7 @@ from gridcase_remediation.bootstrap import WORKERS, Components
 from gridcase_remediation.config import RemediationSettings
 from gridcase_remediation.entrypoints.api import create_app
 from gridcase_runtime.auth import Role, mint_token
-from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.kafka import EventPublisher, ensure_topics
 
 
 def settings_for(
@@ -61,7 +61,12 @@ def bearer(
 
 
 async def publish(settings: RemediationSettings, events: Sequence[Envelope]) -> None:
-    """Sends events as the other services would."""
+    """Sends events as the other services would (creating the topics if need be)."""
+    await asyncio.to_thread(
+        ensure_topics,
+        settings.kafka_bootstrap_servers,
+        [settings.case_events_topic, settings.dlq_topic],
+    )
     publisher = EventPublisher(
         settings.kafka_bootstrap_servers, settings.case_events_topic, service="test"
     )

@@ -137,6 +137,7 @@ async def test_a_case_goes_from_assignment_to_closure_through_the_api(
     rating = {"satisfied": True, "rating": 5, "expected_version": 6}
     assert (await http.post(f"{path}/confirm", headers=stranger, json=rating)).status_code == 404
     confirmed = await http.post(f"{path}/confirm", headers=reporter, json=rating)
+    assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["satisfaction"] == {"satisfied": True, "rating": 5, "by": "volunteer-1"}
     closed = await http.post(f"{path}/close", headers={**handler, "If-Match": '"7"'})
     assert closed.json()["status"] == "closed"
@@ -253,3 +254,32 @@ async def test_replaying_the_topic_into_an_empty_database_gives_identical_state(
         await eventually(caught_up)
         assert await history_hash(replayed) == await history_hash(live)
         await replayed.database.client.drop_database(replay_settings.mongodb_database)
+
+
+async def test_operations_endpoints_and_projection_rebuild(
+    settings: RemediationSettings, service: tuple[httpx.AsyncClient, Components]
+) -> None:
+    http, parts = service
+    assert (await http.get("/readyz")).json()["ready"] is True
+    openapi = (await http.get("/openapi.json")).json()
+    resolve_body = openapi["paths"]["/v1/cases/{case_id}/resolve"]["post"]["requestBody"]
+    assert set(resolve_body["content"]) == {"application/json", "multipart/form-data"}
+    case_id = await an_assigned_case(settings, parts)
+    await parts.repository.cases.update_one({"_id": case_id}, {"$set": {"state.status": "closed"}})
+    admin = bearer(settings, "a-1", Role.ADMIN)
+    repaired = await http.post(
+        "/v1/admin/rebuild-projections", headers=admin, params={"case_id": case_id}
+    )
+    assert repaired.json() == {"checked": 1, "repaired": 1}
+    record = await parts.repository.get(case_id)
+    assert record is not None
+    assert record.case.status == "assigned"
+    await parts.sla_timer.tick()
+    exposition = (await http.get("/metrics")).text
+    for name in (
+        'gridcase_cases{status="assigned"}',
+        'gridcase_transitions_total{action="accept"}',
+        'gridcase_action_duration_seconds_count{action="accept"}',
+        "gridcase_outbox_backlog",
+    ):
+        assert name in exposition
