@@ -108,5 +108,5 @@ async def test_lifecycle_events_yield_exact_figures(
     assert 'gridcase_overdue_open_cases{department="sanitation-division",stage="accept"} 5.0' in (
         metrics
     )
-    assert 'gridcase_escalations{level="1"} 5.0' in metrics
+    assert 'gridcase_escalation_levels{level="1"} 5.0' in metrics
     assert 'gridcase_resolved_cases{category="housing-safety"} 12.0' in metrics

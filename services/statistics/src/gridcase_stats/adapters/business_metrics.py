@@ -28,11 +28,40 @@ StatesReader = Callable[[], list[CaseState] | None]
 """The current states, or None while they are incomplete (tables recovering)."""
 
 
+FAMILIES: dict[str, tuple[str, list[str]]] = {
+    "gridcase_open_cases": ("Open cases.", ["category", "district"]),
+    "gridcase_overdue_open_cases": (
+        "Open cases overdue in a stage not yet completed.",
+        ["stage", "department"],
+    ),
+    "gridcase_overdue_cases_by_department": (
+        "Open cases overdue in any stage, per current department.",
+        ["department"],
+    ),
+    "gridcase_resolution_rate": ("Resolved / found, all time.", ["district"]),
+    "gridcase_on_time_rate": ("Stages done by their due date.", ["stage"]),
+    "gridcase_escalation_levels": ("Escalations per ladder level, all time.", ["level"]),
+    "gridcase_found_cases": ("Hazards found, all time.", ["category"]),
+    "gridcase_resolved_cases": ("Cases resolved, all time.", ["category"]),
+    "gridcase_backlog_cases": ("Open cases by age.", ["age_bucket"]),
+}
+"""Name -> (help, labels) of every gauge this collector yields."""
+
+
+def gauge(name: str) -> GaugeMetricFamily:
+    doc, labels = FAMILIES[name]
+    return GaugeMetricFamily(name, doc, labels=labels)
+
+
 class BusinessMetrics(Collector):
     """Reads the states of whichever source is bound; yields nothing while none is."""
 
     def __init__(self) -> None:
         self.read_states: StatesReader | None = None
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families without samples, so the names are known before any data is."""
+        return (gauge(name) for name in FAMILIES)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         states = self.read_states() if self.read_states else None
@@ -40,52 +69,41 @@ class BusinessMetrics(Collector):
             return
         query = TableQuery(now=time.time())
 
-        def gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
-            return GaugeMetricFamily(name, doc, labels=labels)
-
-        open_cases = gauge("gridcase_open_cases", "Open cases.", ["category", "district"])
+        open_cases = gauge("gridcase_open_cases")
         for row in open_table(states, query):
             open_cases.add_metric([row["category"], row["district"]], row["open"])
         yield open_cases
 
-        overdue = gauge(
-            "gridcase_overdue_open_cases",
-            "Open cases overdue in a stage not yet completed.",
-            ["stage", "department"],
-        )
+        overdue = gauge("gridcase_overdue_open_cases")
         for row in overdue_open_table(states, query):
             overdue.add_metric([row["stage"], row["department"]], row["overdue_open"])
         yield overdue
 
         by_department = Counter(state.department for state in states if open_overdue_stages(state))
-        overdue_cases = gauge(
-            "gridcase_overdue_cases_by_department",
-            "Open cases overdue in any stage, per current department.",
-            ["department"],
-        )
+        overdue_cases = gauge("gridcase_overdue_cases_by_department")
         for department, count in sorted(by_department.items()):
             overdue_cases.add_metric([department], count)
         yield overdue_cases
 
-        resolution = gauge("gridcase_resolution_rate", "Resolved / found, all time.", ["district"])
+        resolution = gauge("gridcase_resolution_rate")
         for row in leaderboard(states, Scope(), Dimension.DISTRICT):
             if row["resolution_rate"] is not None:
                 resolution.add_metric([row["district"]], row["resolution_rate"])
         yield resolution
 
-        on_time = gauge("gridcase_on_time_rate", "Stages done by their due date.", ["stage"])
+        on_time = gauge("gridcase_on_time_rate")
         for stage, entry in on_time_rates(states).items():
             if entry["on_time_rate"] is not None:
                 on_time.add_metric([stage], entry["on_time_rate"])
         yield on_time
 
-        escalations = gauge("gridcase_escalations", "Escalations, all time.", ["level"])
+        escalations = gauge("gridcase_escalation_levels")
         for row in escalations_table(states, query):
             escalations.add_metric([str(row["level"])], row["escalations"])
         yield escalations
 
-        found = gauge("gridcase_found_cases", "Hazards found, all time.", ["category"])
-        resolved = gauge("gridcase_resolved_cases", "Cases resolved, all time.", ["category"])
+        found = gauge("gridcase_found_cases")
+        resolved = gauge("gridcase_resolved_cases")
         counted = Counter(
             (metric, state.category)
             for state in states
@@ -97,7 +115,7 @@ class BusinessMetrics(Collector):
         yield found
         yield resolved
 
-        backlog = gauge("gridcase_backlog_cases", "Open cases by age.", ["age_bucket"])
+        backlog = gauge("gridcase_backlog_cases")
         for row in backlog_table(states, query):
             backlog.add_metric([row["age_bucket"]], row["open"])
         yield backlog
