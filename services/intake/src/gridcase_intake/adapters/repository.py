@@ -15,6 +15,7 @@ from uuid import UUID
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from gridcase_contracts.codes import CaseStatus
 from gridcase_contracts.events import CaseEvent
 from gridcase_intake.domain.idempotency import (
     KeyRecord,
@@ -49,7 +50,7 @@ class MongoCaseViews:
             # CaseReported may be applied after later events (the API writes it too): its
             # status and time only count for a case the view has not seen yet.
             to_set.update(change.report)
-            on_insert.update(status=change.status, updated_at=event.occurred_at)
+            on_insert.update(status=CaseStatus.REPORTED.value, updated_at=event.occurred_at)
         else:
             to_set["updated_at"] = event.occurred_at
             if change.status is not None:
@@ -63,13 +64,24 @@ class MongoCaseViews:
         update: dict[str, Any] = {"$set": to_set, "$push": pushes}
         if on_insert:
             update["$setOnInsert"] = on_insert
-        try:
-            await self.collection.update_one(
-                {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update, upsert=True
+        # Lookups and inserts by _id alone: the Mongo-wire server scans the collection for
+        # an update whose filter adds a condition to _id and matches no document.
+        while True:
+            known = await self.collection.find_one({"_id": event.case_id}, {"event_ids": 1})
+            if known is None:
+                first = {**_nested({**to_set, **on_insert}), "_id": event.case_id}
+                first.update({name: [value] for name, value in pushes.items()})
+                try:
+                    await self.collection.insert_one(first)
+                except DuplicateKeyError:
+                    continue  # created meanwhile: apply to it
+                return True
+            if event_id in known.get("event_ids", []):
+                return False
+            result = await self.collection.update_one(
+                {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update
             )
-        except DuplicateKeyError:
-            return False
-        return True
+            return result.modified_count == 1
 
     async def get(self, case_id: str) -> CaseDocument | None:
         return await self.collection.find_one({"_id": case_id}, {"event_ids": 0})
@@ -178,6 +190,18 @@ class MongoIdempotencyKeys:
             {"expires_at": {"$lt": now}, "lease_until": {"$lt": now}}
         )
         return result.deleted_count
+
+
+def _nested(fields: dict[str, Any]) -> dict[str, Any]:
+    """Dotted update paths ("overdue.accept") as the nested document an insert needs."""
+    document: dict[str, Any] = {}
+    for path, value in fields.items():
+        *parents, leaf = path.split(".")
+        target = document
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return document
 
 
 def _document(record: KeyRecord) -> dict[str, Any]:
