@@ -49,11 +49,10 @@ def test_the_validator_rejects_unknown_fields_kinds_and_incomplete_topics(
 
 def test_each_service_has_its_objects(rendered: dict[str, Objects]) -> None:
     for overlay, objects in rendered.items():
-        kinds = ["Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"]
-        if overlay != "dev":
-            kinds.append("HorizontalPodAutoscaler")
-        for kind in kinds:
+        for kind in ["Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"]:
             assert set(of_kind(objects, kind)) == set(SERVICES), (overlay, kind)
+        autoscaled = set(SERVICES) - {"statistics"} if overlay != "dev" else set()
+        assert set(of_kind(objects, "HorizontalPodAutoscaler")) == autoscaled, overlay
         assert not of_kind(objects, "Secret"), "secrets are created in the cluster, not committed"
 
 
@@ -132,11 +131,12 @@ def test_consumers_never_scale_past_the_partitions(rendered: dict[str, Objects])
 def test_dev_runs_one_replica_and_prod_several_of_a_pinned_image(
     rendered: dict[str, Objects],
 ) -> None:
+    """statistics serves figures from the table partitions it holds: always one replica."""
     for deployment in of_kind(rendered["dev"], "Deployment").values():
         assert deployment["spec"]["replicas"] == 1
     assert of_kind(rendered["dev"], "MongoDBCommunity")["gridcase-mongodb"]["spec"]["members"] == 1
-    for deployment in of_kind(rendered["prod"], "Deployment").values():
-        assert deployment["spec"]["replicas"] >= 3
+    for name, deployment in of_kind(rendered["prod"], "Deployment").items():
+        assert deployment["spec"]["replicas"] == 1 if name == "statistics" else 3
         tag = container(deployment)["image"].rpartition(":")[2]
         assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"prod image tag {tag} is not a release"
     assert of_kind(rendered["prod"], "MongoDBCommunity")["gridcase-mongodb"]["spec"]["members"] >= 3

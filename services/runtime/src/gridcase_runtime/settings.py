@@ -24,6 +24,12 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
     mongodb_url: str = Field(default="mongodb://127.0.0.1:27017", validation_alias="MONGODB_URL")
+    kafka_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        validation_alias="GRIDCASE_KAFKA_REPLICATION_FACTOR",
+        description="Replicas of topics the services create themselves (faust changelogs).",
+    )
     topic_namespace: str = Field(
         default="",
         validation_alias="GRIDCASE_TOPIC_NAMESPACE",

@@ -29,7 +29,7 @@ def faust_app_settings(
         ],
         "store": "memory://",
         "topic_partitions": CASE_EVENTS.partitions,
-        "topic_replication_factor": 1,
+        "topic_replication_factor": settings.kafka_replication_factor,
         "topic_allow_declare": True,
         "producer_acks": -1,
         "consumer_auto_offset_reset": "earliest",
