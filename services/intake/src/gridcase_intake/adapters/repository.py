@@ -64,18 +64,24 @@ class MongoCaseViews:
         update: dict[str, Any] = {"$set": to_set, "$push": pushes}
         if on_insert:
             update["$setOnInsert"] = on_insert
-        # Lookups and inserts by _id alone: the Mongo-wire server scans the collection for
-        # an update whose filter adds a condition to _id and matches no document.
+        first = {**_nested({**to_set, **on_insert}), "_id": event.case_id}
+        first.update({name: [value] for name, value in pushes.items()})
+        # Only an insert or a lookup of an existing _id is cheap on the Mongo-wire server (it
+        # scans the collection when an _id is missing): CaseReported, which usually creates
+        # the view, tries the insert first; every other event finds its view first.
+        insert_first = change.report is not None
         while True:
-            known = await self.collection.find_one({"_id": event.case_id}, {"event_ids": 1})
-            if known is None:
-                first = {**_nested({**to_set, **on_insert}), "_id": event.case_id}
-                first.update({name: [value] for name, value in pushes.items()})
+            if insert_first:
                 try:
                     await self.collection.insert_one(first)
                 except DuplicateKeyError:
-                    continue  # created meanwhile: apply to it
-                return True
+                    pass
+                else:
+                    return True
+            known = await self.collection.find_one({"_id": event.case_id}, {"event_ids": 1})
+            if known is None:
+                insert_first = True
+                continue
             if event_id in known.get("event_ids", []):
                 return False
             result = await self.collection.update_one(
