@@ -96,3 +96,30 @@ async def test_photos_round_trip_in_chunks(database: MongoDatabase) -> None:
     assert loaded[1] == photo.data
     assert loaded[0].sha256 == photo.sha256
     assert await store.load("missing") is None
+
+
+async def test_concurrent_writes_to_one_document_are_all_kept(database: MongoDatabase) -> None:
+    """MongoDB applies each single-document write atomically; the local Mongo-wire server
+    must too (FerretDB alone loses concurrent updates; deploy/ferretdb/serialize.go)."""
+    import asyncio
+
+    counters = database["counters"]
+    await counters.insert_one({"_id": "c", "n": 0, "version": 0})
+
+    async def increment() -> int:
+        won = 0
+        for _ in range(100):
+            await counters.update_one({"_id": "c"}, {"$inc": {"n": 1}})
+            seen = await counters.find_one({"_id": "c"})
+            assert seen is not None
+            if await counters.find_one_and_update(
+                {"_id": "c", "version": seen["version"]}, {"$inc": {"version": 1}}
+            ):
+                won += 1
+        return won
+
+    wins = await asyncio.gather(*(increment() for _ in range(3)))
+    final = await counters.find_one({"_id": "c"})
+    assert final is not None
+    assert final["n"] == 300
+    assert final["version"] == sum(wins)

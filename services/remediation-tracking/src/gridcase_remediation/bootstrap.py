@@ -78,7 +78,7 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
         settings.kafka_bootstrap_servers, settings.case_events_topic, service=SERVICE
     )
     relay = OutboxRelay(
-        repository.outbox_collection(),
+        repository.cases,
         publisher,
         service=SERVICE,
         poll_interval_s=settings.outbox_poll_interval_s,

@@ -3,16 +3,10 @@ version and outbox, so an event's append, the projection change and the events i
 are one atomic single-document write. Every motor call of the service lives here.
 
 FerretDB notes: findAndModify takes no projection there (the matched document comes back
-whole), and `$nin` on the `event_ids` array is the dedupe filter both servers support.
-FerretDB 1.24 on SQLite also loses updates when two writes to one document overlap (even
-conditional findAndModify: measured, 454 acknowledged version bumps left version 360), so
-this process serialises its writes per case (`write_lock`), the outbox relay's included.
-MongoDB needs none of that; several replicas on FerretDB would still race."""
+whole), and `$nin` on the `event_ids` array is the dedupe filter both servers support."""
 
-import asyncio
 import base64
 import json
-import zlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,35 +81,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
         raise CursorError("cursor is not one this service issued") from error
 
 
-class SerializedWrites:
-    """The collection as the outbox relay sees it: its updates take the case's write lock."""
-
-    def __init__(self, repository: "CaseRepository") -> None:
-        self.repository = repository
-        self.find = repository.cases.find
-        self.create_index = repository.cases.create_index
-
-    async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> Any:
-        async with self.repository.write_lock(filter["_id"]):
-            return await self.repository.cases.update_one(filter, update)
-
-
 class CaseRepository:
     """Cases in the `cases` collection."""
 
-    LOCK_STRIPES = 64
-
     def __init__(self, database: MongoDatabase) -> None:
         self.cases: Collection = database["cases"]
-        self._locks = [asyncio.Lock() for _ in range(self.LOCK_STRIPES)]
-
-    def write_lock(self, case_id: str) -> asyncio.Lock:
-        return self._locks[zlib.crc32(case_id.encode()) % self.LOCK_STRIPES]
-
-    def outbox_collection(self) -> Collection:
-        """What to hand the OutboxRelay: the cases, with writes serialised per case."""
-        serialized: Collection = SerializedWrites(self)  # type: ignore[assignment]
-        return serialized
 
     async def create_indexes(self) -> None:
         for keys in (
@@ -156,8 +126,7 @@ class CaseRepository:
                 "outbox_pending": emit,
             }
             try:
-                async with self.write_lock(after.case.case_id):
-                    await self.cases.insert_one(document)
+                await self.cases.insert_one(document)
             except DuplicateKeyError:
                 return False
             return True
@@ -169,24 +138,22 @@ class CaseRepository:
                 **outbox["$push"],
             },
         }
-        async with self.write_lock(after.case.case_id):
-            found = await self.cases.find_one_and_update(
-                {
-                    "_id": after.case.case_id,
-                    "version": before.version,
-                    "event_ids": {"$nin": event_ids},
-                },
-                update,
-            )
+        found = await self.cases.find_one_and_update(
+            {
+                "_id": after.case.case_id,
+                "version": before.version,
+                "event_ids": {"$nin": event_ids},
+            },
+            update,
+        )
         return found is not None
 
     async def replace_projection(self, record: CaseRecord, rebuilt: Case) -> bool:
         """Stores a projection rebuilt from the ledger, unless the case moved meanwhile."""
-        async with self.write_lock(record.case.case_id):
-            found = await self.cases.find_one_and_update(
-                {"_id": record.case.case_id, "version": record.version},
-                {"$set": _document(CaseRecord(rebuilt, record.version))},
-            )
+        found = await self.cases.find_one_and_update(
+            {"_id": record.case.case_id, "version": record.version},
+            {"$set": _document(CaseRecord(rebuilt, record.version))},
+        )
         return found is not None
 
     async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]:
