@@ -163,17 +163,23 @@ class EventPublisher:
         producer = await self._ready_producer()
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        acknowledgements: list[asyncio.Future[None]] = []
-        try:
-            for key, value, headers in records:
-                acknowledged: asyncio.Future[None] = loop.create_future()
+        acknowledgements: list[asyncio.Future[None]] = [loop.create_future() for _ in records]
+
+        def send_all() -> None:
+            # In a thread: send() blocks (up to max_block_ms) while topic metadata is missing.
+            for (key, value, headers), acknowledged in zip(records, acknowledgements, strict=True):
                 record = producer.send(self.topic.name, key=key, value=value, headers=headers)
                 record.add_callback(_resolve_threadsafe, loop, acknowledged, None)
                 record.add_errback(_fail_threadsafe, loop, acknowledged)
-                acknowledgements.append(acknowledged)
+
+        try:
             async with asyncio.timeout(self.ack_timeout_s + 1):
+                await asyncio.to_thread(send_all)
                 await asyncio.gather(*acknowledgements)
         except (KafkaError, TimeoutError) as error:
+            for acknowledged in acknowledgements:
+                if not acknowledged.done():
+                    acknowledged.cancel()
             metrics.PUBLISH_FAILURES.labels(self.service).inc()
             raise PublishError(f"Kafka did not acknowledge: {error!r}") from error
         metrics.PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
