@@ -47,8 +47,8 @@ class Mode:
     profile_s: float
 
 
-QUICK = Mode("quick", 2, 50, 64, 50, 3, 4, 5, 3, 5, 60, 5)
-FULL = Mode("full", 8, 500, 64, 50, 15, 8, 30, 10, 60, 180, 20)
+QUICK = Mode("quick", 2, 50, 64, 10, 3, 5, 5, 3, 5, 60, 5)
+FULL = Mode("full", 8, 500, 64, 10, 15, 10, 30, 10, 60, 180, 20)
 
 
 def say(message: str) -> None:
@@ -71,10 +71,7 @@ def ratios(figures: dict[str, Any]) -> dict[str, Any]:
     raw_floor = min((b for b in (b_produce, b_consume, b_mongo) if b), default=None)
     capacity = pipe.get("capacity", {})
     intake = capacity.get("intake_accept_per_s")
-    stages: dict[str, Any] = {
-        "intake_accept/B_http": ratio(intake, b_http),
-        "intake_accept/B_produce": ratio(intake, b_produce),
-    }
+    stages: dict[str, Any] = {"intake_accept/B_produce": ratio(intake, b_produce)}
     for service, rate in capacity.get("consumer_catch_up_per_s", {}).items():
         writes_mongo = service != "statistics"
         floor = min(b for b in (b_consume, b_mongo if writes_mongo else None) if b)
@@ -217,14 +214,18 @@ def run_pipeline(
         results["search_steps"] = steps
         results["sustainable_per_s"] = sustainable
         if sustainable is None:
-            say("no sustainable rate found; the other pipeline figures need one")
-            return
-        say(f"sustainable: {sustainable:.1f} reports/s; latency run at {sustainable / 2:.1f}/s ...")
-        results["end_to_end"] = pipeline.end_to_end(sustainable / 2, mode.latency_s)
+            say(
+                f"not even {mode.search_start:g}/s is sustainable: "
+                "no latency or overload run (they need a sustainable rate)"
+            )
+        else:
+            say(f"sustainable: {sustainable:.1f}/s; latency run at {sustainable / 2:.1f}/s ...")
+            results["end_to_end"] = pipeline.end_to_end(sustainable / 2, mode.latency_s)
         say("intake capacity (closed loop) and the consumers' catch-up rates ...")
         results["capacity"] = pipeline.capacity(mode.capacity_s, mode.settle_s)
-        say(f"overload: {2 * sustainable:.1f} reports/s for {mode.overload_s:.0f} s ...")
-        results["overload"] = pipeline.overload(2 * sustainable, mode.overload_s, mode.settle_s)
+        if sustainable is not None:
+            say(f"overload: {2 * sustainable:.1f} reports/s for {mode.overload_s:.0f} s ...")
+            results["overload"] = pipeline.overload(2 * sustainable, mode.overload_s, mode.settle_s)
         results["peak_memory_mb"] = {k: round(v, 1) for k, v in pipeline.peak_memory.items()}
         if profile:
             results["profile"] = profile_service(

@@ -9,6 +9,7 @@ its own profiler, and all of them are merged at exit (SIGTERM ends a service gra
 import cProfile
 import pstats
 import runpy
+import signal
 import sys
 import threading
 from typing import Any
@@ -46,10 +47,15 @@ def main() -> None:
     output, module = sys.argv[1], sys.argv[2]
     sys.argv = [module]
     threading.Thread.run = _profiled_run  # type: ignore[method-assign]
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with the default
+    # handler that would kill the process before the statistics are written.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     main_profiler = cProfile.Profile()
     main_profiler.enable()
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit:
+        pass
     finally:
         main_profiler.disable()
         stats = pstats.Stats(main_profiler)
