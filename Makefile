@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 INFRA := python3 deploy/local/infra.py
 PYTEST_ARGS ?=
 
-.PHONY: help install up infra-up infra-down infra-reset infra-status test test-unit lint format schemas clean
+.PHONY: help install up demo infra-up infra-down infra-reset infra-status test test-unit validate bench lint format schemas clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ install: $(VENV)/.synced ## create .venv with every package (editable) and fetch
 
 up: install ## run everything (infrastructure and the four services) in the foreground; Ctrl-C stops it
 	$(INFRA) run
+
+demo: $(VENV)/.synced ## feed the running system (make up) a month's volume of reports and work them
+	$(PY) deploy/local/demo.py
 
 infra-up: ## start Kafka, the Mongo-wire server and Prometheus in the background
 	$(INFRA) up
@@ -47,6 +50,13 @@ test: install ## run unit and integration tests against the real broker and data
 
 test-unit: $(VENV)/.synced ## run the tests that need no broker or database
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+validate: install ## static checks of compose, Kubernetes overlays, Prometheus rules and dashboards
+	bash deploy/validate/check.sh
+
+bench: install ## benchmarks: baselines, sustainable pipeline rate, latency, overload (about 15 min)
+	$(INFRA) up kafka ferretdb
+	$(PY) -m tests.bench
 
 lint: $(VENV)/.synced ## ruff and mypy, as CI runs them
 	$(VENV)/bin/ruff check .

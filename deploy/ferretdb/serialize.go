@@ -11,13 +11,14 @@ import (
 	"sync"
 )
 
-// FerretDB 1.24 on SQLite executes an update as "query the document, then write it back"
+// FerretDB 1.24 executes an update as "query the document, then write it back"
 // without a transaction, so two concurrent writes to one document can lose one of them
-// (measured: 600 concurrent $inc on one document left 321). MongoDB makes every
+// (measured on the SQLite backend: 600 concurrent $inc on one document left 321; the
+// handler code that does this is shared by both backends). MongoDB makes every
 // single-document write atomic, and gridcase relies on that (conditional updates with a
 // version in the filter, the outbox). writeSerializer restores it for local use: it
 // sits in front of the embedded FerretDB and lets one write command through at a time,
-// while reads run concurrently. SQLite admits one writer at a time anyway.
+// while reads run concurrently.
 
 const (
 	opMsg       = 2013

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Runs gridcase locally without Docker: Apache Kafka (KRaft) from Maven Central jars,
-FerretDB on SQLite built with Go, Prometheus from Debian's package, and the four services.
+FerretDB built with Go on PostgreSQL and Prometheus (both from Debian's packages), and the
+four services.
 
-    infra.py install        fetch jars, build the Mongo-wire server, install Prometheus
+    infra.py install        fetch jars, build the Mongo-wire server, install PostgreSQL and
+                            Prometheus
     infra.py up [NAME...]   install, then start what is not running and wait until ready
-                            (no names: kafka, ferretdb, prometheus; "all": and the services)
+                            (no names: kafka, postgres, ferretdb, prometheus; "all": and the
+                            services; ferretdb brings postgres along)
     infra.py down [NAME...] stop the named components (no names: everything)
     infra.py reset          stop everything, then wipe data and logs
     infra.py status         what is running
@@ -13,7 +16,8 @@ FerretDB on SQLite built with Go, Prometheus from Debian's package, and the four
 Only the standard library is used, so it runs before the virtual environment exists.
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
 GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
-KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017), PROMETHEUS_PORT (9090).
+KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (5432), MONGO_PORT (27017),
+PROMETHEUS_PORT (9090). PostgreSQL runs as the `postgres` system user when started by root.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -48,6 +52,7 @@ FERRETDB_BIN = BIN / "gridcase-ferretdb"
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
+POSTGRES_PORT = int(os.environ.get("POSTGRES_PORT", "5432"))
 PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
 KAFKA_HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx768m")
 
@@ -107,27 +112,43 @@ def install_ferretdb() -> None:
     run_quietly(["go", "build", "-o", str(FERRETDB_BIN), "."], cwd=source, what="building FerretDB")
 
 
-def install_prometheus() -> None:
-    if shutil.which("prometheus") and shutil.which("promtool"):
+def postgres_binary(name: str) -> Path | None:
+    """A PostgreSQL server program from Debian's package (newest installed version)."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda path: int(path.parts[-3])
+    )
+    return found[-1] if found else None
+
+
+def install_debian_packages() -> None:
+    missing = [
+        package
+        for package, present in (
+            ("prometheus", shutil.which("prometheus") and shutil.which("promtool")),
+            ("postgresql", postgres_binary("postgres")),
+        )
+        if not present
+    ]
+    if not missing:
         return
     if not shutil.which("apt-get"):
-        raise InfraError("Prometheus is missing and apt-get is not available to install it")
-    say("installing Prometheus from Debian's package ...")
+        raise InfraError(f"{', '.join(missing)} missing and apt-get is not available")
+    say(f"installing {' and '.join(missing)} from Debian's packages ...")
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
     ):
         result = subprocess.run(command, capture_output=True, text=True, env=environment)
         if result.returncode != 0:
             sys.stderr.write(result.stderr[-4000:])
-            raise InfraError(f"installing Prometheus failed: {' '.join(command)}")
+            raise InfraError(f"installing {' and '.join(missing)} failed: {' '.join(command)}")
 
 
 def install() -> None:
     install_kafka()
     install_ferretdb()
-    install_prometheus()
+    install_debian_packages()
 
 
 # --- processes ----------------------------------------------------------------------
@@ -165,7 +186,8 @@ class Component:
     ready: Callable[[], bool]
     prepare: Callable[[], None] = lambda: None
     timeout_s: float = 90.0
-    env: dict[str, str] = field(default_factory=dict)
+    stop_signal: int = signal.SIGTERM
+    requires: tuple[str, ...] = ()
 
     @property
     def pid_file(self) -> Path:
@@ -202,7 +224,6 @@ class Component:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
-                env={**os.environ, **self.env},
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
@@ -226,7 +247,7 @@ class Component:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, self.stop_signal)
         deadline = time.monotonic() + timeout_s
         while pid_alive(pid) and time.monotonic() < deadline:
             reap(pid)
@@ -313,6 +334,55 @@ def kafka_ready() -> bool:
     )
 
 
+def as_postgres_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: drop to the `postgres` system user if we are root."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command]
+
+
+def postgres_program(name: str) -> str:
+    program = postgres_binary(name)
+    if program is None:
+        raise InfraError("PostgreSQL is not installed; run `infra.py install`")
+    return str(program)
+
+
+def prepare_postgres() -> None:
+    data = DATA / "postgres"
+    if (data / "PG_VERSION").exists():
+        return
+    data.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+    data.chmod(0o700)
+    run_quietly(
+        as_postgres_user(
+            [
+                postgres_program("initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ]
+        ),
+        what="initialising PostgreSQL",
+    )
+
+
+def postgres_ready() -> bool:
+    ready = subprocess.run(
+        [postgres_program("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(POSTGRES_PORT)],
+        check=False,
+    )
+    return ready.returncode == 0
+
+
 def ferretdb_ready() -> bool:
     return port_open(MONGO_PORT)
 
@@ -343,15 +413,41 @@ def components() -> list[Component]:
             timeout_s=120,
         ),
         Component(
+            name="postgres",
+            ports=[POSTGRES_PORT],
+            prepare=prepare_postgres,
+            command=lambda: as_postgres_user(
+                [
+                    postgres_program("postgres"),
+                    "-D",
+                    str(DATA / "postgres"),
+                    "-p",
+                    str(POSTGRES_PORT),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "unix_socket_directories=",
+                    "-c",
+                    "max_connections=200",
+                    "-c",
+                    "shared_buffers=128MB",
+                ]
+            ),
+            ready=postgres_ready,
+            stop_signal=signal.SIGINT,  # fast shutdown; SIGTERM waits for every client
+        ),
+        Component(
             name="ferretdb",
             ports=[MONGO_PORT],
-            prepare=lambda: (DATA / "ferretdb").mkdir(parents=True, exist_ok=True),
+            requires=("postgres",),
             command=lambda: [
                 str(FERRETDB_BIN),
                 "-listen",
                 f"127.0.0.1:{MONGO_PORT}",
-                "-data",
-                str(DATA / "ferretdb"),
+                "-postgresql-url",
+                f"postgres://postgres@127.0.0.1:{POSTGRES_PORT}/postgres",
+                "-run",
+                str(RUN),
             ],
             ready=ferretdb_ready,
         ),
@@ -404,7 +500,11 @@ def selected(names: list[str]) -> list[Component]:
         return components()
     if names == ["all"]:
         return everything
-    chosen = [c for c in everything if c.name in names]
+    wanted = set(names)
+    for component in everything:
+        if component.name in wanted:
+            wanted.update(component.requires)
+    chosen = [c for c in everything if c.name in wanted]
     unknown = set(names) - {c.name for c in chosen}
     if unknown:
         raise InfraError(f"unknown component(s): {', '.join(sorted(unknown))}")

@@ -258,7 +258,9 @@ async def test_prometheus_scraped_every_service_and_sees_the_business_figures(
         return list(response.json()["data"]["result"])
 
     async def all_up() -> list[dict[str, Any]] | None:
-        results = await query('up{job=~"intake|assignment|remediation-tracking|statistics"} == 1')
+        results = await query(
+            'max by (job) (up{job=~"intake|assignment|remediation-tracking|statistics"}) == 1'
+        )
         return results if len(results) == 4 else None
 
     await eventually(all_up, timeout_s=60, what="Prometheus to scrape all four services")

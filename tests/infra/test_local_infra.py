@@ -28,7 +28,7 @@ def test_a_second_up_says_so_and_does_nothing(kafka_bootstrap: str, mongo_url: s
     if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
         pytest.skip("the servers come from the environment, not from the local runner")
     before = infra("status").stdout
-    second = infra("up", "kafka", "ferretdb")
+    second = infra("up", "kafka", "ferretdb")  # brings postgres along
     assert second.returncode == 0, second.stderr
     assert "already up; nothing to do" in second.stdout
     assert infra("status").stdout == before
@@ -40,8 +40,10 @@ def test_a_port_taken_by_another_process_is_named(tmp_path: Path) -> None:
         squatter.listen()
         port = squatter.getsockname()[1]
         result = infra(
-            "up", "ferretdb", env={"GRIDCASE_INFRA_STATE": str(tmp_path), "MONGO_PORT": str(port)}
+            "up",
+            "prometheus",
+            env={"GRIDCASE_INFRA_STATE": str(tmp_path), "PROMETHEUS_PORT": str(port)},
         )
     assert result.returncode == 2
     assert f"port {port} is already in use by another process" in result.stderr
-    assert not (tmp_path / "run" / "ferretdb.pid").exists()
+    assert not (tmp_path / "run" / "prometheus.pid").exists()
