@@ -28,3 +28,20 @@ async def test_a_worker_that_ignores_stop_is_cancelled() -> None:
 
     async with running([Worker("stubborn", stubborn, lambda: None)], stop_timeout_s=0.1):
         pass
+
+
+async def test_a_periodic_worker_survives_transient_errors() -> None:
+    from gridcase_runtime.workers import Periodic
+
+    calls: list[int] = []
+
+    async def tick() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")
+
+    timer = Periodic("probe", tick, interval_s=0.01)
+    async with running([timer.worker]):
+        while len(calls) < 3:
+            await asyncio.sleep(0.01)
+    assert len(calls) >= 3

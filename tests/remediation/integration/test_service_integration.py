@@ -274,7 +274,7 @@ async def test_operations_endpoints_and_projection_rebuild(
     record = await parts.repository.get(case_id)
     assert record is not None
     assert record.case.status == "assigned"
-    await parts.sla_timer.tick()
+    await parts.sla_timer.flag_overdue_stages()
     exposition = (await http.get("/metrics")).text
     for name in (
         'gridcase_cases{status="assigned"}',

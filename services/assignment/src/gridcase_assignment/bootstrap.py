@@ -1,10 +1,9 @@
 """Builds the service from its settings: real adapters, policies and workers."""
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from gridcase_assignment import handlers
 from gridcase_assignment.adapters.repository import AssignmentRepository
@@ -16,35 +15,19 @@ from gridcase_assignment.adapters.seed_files import (
 )
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.ladder import LadderPolicy
-from gridcase_runtime.kafka import TRANSIENT_ERRORS, Delivery, EventConsumer, EventPublisher
+from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from gridcase_runtime.outbox import OutboxRelay
-from gridcase_runtime.workers import Worker
+from gridcase_runtime.workers import Periodic, Worker
 
 SERVICE = "assignment"
 log = logging.getLogger(__name__)
 
 
-class LadderTimer:
-    """Scans stored ladders and fires the levels whose time has come."""
-
-    def __init__(self, context: handlers.Context, interval_s: float) -> None:
-        self.context = context
-        self.interval_s = interval_s
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await handlers.escalate_due_ladders(self.context)
-                await handlers.refresh_supervisor_queue_size(self.context)
-            except TRANSIENT_ERRORS as error:
-                log.warning("escalation scan will retry: %r", error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
+async def scan_ladders(context: handlers.Context) -> None:
+    """Fires the escalation levels whose time has come; refreshes the queue gauge."""
+    await handlers.escalate_due_ladders(context)
+    await handlers.refresh_supervisor_queue_size(context)
 
 
 @dataclass
@@ -55,7 +38,7 @@ class AssignmentService:
     publisher: EventPublisher
     relay: OutboxRelay
     consumer: EventConsumer
-    timer: LadderTimer
+    timer: Periodic
 
     async def prepare(self) -> None:
         """Indexes and seed data (inserting only what is missing)."""
@@ -71,7 +54,7 @@ class AssignmentService:
         return [
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             Worker("case-events-consumer", self.consumer.run, self.consumer.stop),
-            Worker("escalation-timer", self.timer.run, self.timer.stop),
+            self.timer.worker,
         ]
 
     def close(self) -> None:
@@ -118,5 +101,7 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
         publisher=publisher,
         relay=relay,
         consumer=consumer,
-        timer=LadderTimer(context, settings.ladder_scan_interval_s),
+        timer=Periodic(
+            "escalation-timer", partial(scan_ladders, context), settings.ladder_scan_interval_s
+        ),
     )

@@ -1,7 +1,5 @@
 """Builds the service's parts from settings: real adapters, the workers beside the API."""
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,31 +9,27 @@ from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.config import RemediationSettings
 from gridcase_remediation.domain.lifecycle import S
 from gridcase_remediation.handlers import flag_overdue, record_events
-from gridcase_runtime.kafka import TRANSIENT_ERRORS, Delivery, EventConsumer, EventPublisher
+from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, connect
 from gridcase_runtime.outbox import OutboxRelay
 from gridcase_runtime.photos import PhotoStore
-from gridcase_runtime.workers import Worker
+from gridcase_runtime.workers import Periodic, Worker
 
 SERVICE = "remediation-tracking"
 log = logging.getLogger(__name__)
 
 
-class SlaTimer:
+class SlaTimer(Periodic):
     """Every `interval_s`: flags stages past their due date, refreshes the cases gauge."""
 
     def __init__(
         self, repository: CaseRepository, relay: OutboxRelay, *, interval_s: float
     ) -> None:
+        super().__init__("sla-timer", self.flag_overdue_stages, interval_s)
         self.repository = repository
         self.relay = relay
-        self.interval_s = interval_s
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def tick(self) -> int:
+    async def flag_overdue_stages(self) -> int:
         flagged = await flag_overdue(self.repository, datetime.now(UTC))
         if flagged:
             self.relay.notify()
@@ -43,15 +37,6 @@ class SlaTimer:
         for status in S:
             metrics.CASES.labels(status.value).set(counts.get(status.value, 0))
         return flagged
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.tick()
-            except TRANSIENT_ERRORS as error:
-                log.warning("SLA scan will retry: %r", error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
 
 
 @dataclass
@@ -100,7 +85,7 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
     available = {
         "consumer": Worker("consumer", consumer.run, consumer.stop),
         "relay": Worker("outbox-relay", relay.run, relay.stop),
-        "sla-timer": Worker("sla-timer", sla_timer.run, sla_timer.stop),
+        "sla-timer": sla_timer.worker,
     }
     return Components(
         settings,

@@ -1,6 +1,7 @@
 """Long-lived coroutines (consumers, outbox relays, timers) running beside the HTTP server."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -8,6 +9,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from gridcase_runtime.kafka import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +20,35 @@ class Worker:
     name: str
     run: Callable[[], Coroutine[Any, Any, None]]
     stop: Callable[[], None]
+
+
+class Periodic:
+    """Runs `tick` every `interval_s` until stopped; a transient error (database or broker
+    unreachable) is logged and the next tick tries again."""
+
+    def __init__(
+        self, name: str, tick: Callable[[], Coroutine[Any, Any, object]], interval_s: float
+    ) -> None:
+        self.name = name
+        self.tick = tick
+        self.interval_s = interval_s
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except TRANSIENT_ERRORS as error:
+                log.warning("%s will retry: %r", self.name, error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
+
+    @property
+    def worker(self) -> Worker:
+        return Worker(self.name, self.run, self.stop)
 
 
 @asynccontextmanager
