@@ -34,14 +34,16 @@ async def test_a_periodic_worker_survives_transient_errors() -> None:
     from gridcase_runtime.workers import Periodic
 
     calls: list[int] = []
+    third_call = asyncio.Event()
 
     async def tick() -> None:
         calls.append(1)
         if len(calls) == 1:
             raise ConnectionError("database restarting")
+        if len(calls) == 3:
+            third_call.set()
 
     timer = Periodic("probe", tick, interval_s=0.01)
     async with running([timer.worker]):
-        while len(calls) < 3:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(third_call.wait(), timeout=5)
     assert len(calls) >= 3
