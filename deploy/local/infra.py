@@ -53,6 +53,9 @@ KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
 POSTGRES_PORT = int(os.environ.get("POSTGRES_PORT", "5432"))
+# The services started from here find Kafka and the Mongo-wire server on these ports.
+os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
+os.environ.setdefault("MONGODB_URL", f"mongodb://127.0.0.1:{MONGO_PORT}")
 PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
 KAFKA_HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx768m")
 

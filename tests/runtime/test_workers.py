@@ -23,11 +23,18 @@ async def test_workers_run_until_the_block_ends() -> None:
 
 
 async def test_a_worker_that_ignores_stop_is_cancelled() -> None:
+    cancelled = asyncio.Event()
+
     async def stubborn() -> None:
-        await asyncio.sleep(3600)
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
 
     async with running([Worker("stubborn", stubborn, lambda: None)], stop_timeout_s=0.1):
-        pass
+        await asyncio.sleep(0)
+    assert cancelled.is_set()
 
 
 async def test_a_periodic_worker_survives_transient_errors() -> None:

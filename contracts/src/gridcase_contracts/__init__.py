@@ -3,7 +3,9 @@
 from gridcase_contracts.codec import UnknownEventError, decode, encode, upcast
 from gridcase_contracts.codes import (
     CATEGORY_NAMES,
+    CITY_TIME_ZONE,
     FINAL_STATUSES,
+    SUPERVISOR_QUEUE,
     CaseStatus,
     Category,
     Channel,
@@ -22,10 +24,12 @@ __all__ = [
     "CASE_EVENTS",
     "CASE_EVENTS_DLQ",
     "CATEGORY_NAMES",
+    "CITY_TIME_ZONE",
     "EVENTS_BY_NAME",
     "EVENT_TYPES",
     "FINAL_STATUSES",
     "PRODUCER_OF",
+    "SUPERVISOR_QUEUE",
     "CaseEvent",
     "CaseStatus",
     "Category",

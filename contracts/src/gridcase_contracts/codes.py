@@ -1,6 +1,13 @@
 """The domain's codes: categories, severities, districts, measures, statuses and stages."""
 
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+CITY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+"""Times are stored in UTC; days, weeks, months and years are counted in the city's zone."""
+
+SUPERVISOR_QUEUE = "supervision-office"
+"""The department code of cases waiting for a supervisor to route them."""
 
 
 class Category(StrEnum):

@@ -60,4 +60,4 @@ async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(
     assert len(dead) == 1
     headers = dict(dead[0]["headers"])
     assert headers["dlq_error_type"] == b"UnknownEventError"
-    assert headers["dlq_consumer"] == b"statistics"
+    assert headers["dlq_consumer"] == b"unit.gridcase-statistics"  # the consumer group

@@ -26,6 +26,7 @@ from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
 from gridcase_runtime import metrics
+from gridcase_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,11 @@ class PoisonEventError(Exception):
 
 
 def ensure_topics(
-    bootstrap_servers: str, specs: Sequence[TopicSpec], *, timeout_s: float = 30
+    bootstrap_servers: str,
+    specs: Sequence[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    timeout_s: float = 30,
 ) -> None:
     """Creates the topics with their declared partition counts, unless they exist."""
     deadline = time.monotonic() + timeout_s
@@ -99,6 +104,16 @@ def _wait_for_partitions(admin: KafkaAdminClient, spec: TopicSpec, deadline: flo
         time.sleep(0.2)
 
 
+async def ensure_case_topics(settings: ServiceSettings) -> None:
+    """Creates the case-events topic and its dead-letter topic for a service's settings."""
+    await asyncio.to_thread(
+        ensure_topics,
+        settings.kafka_bootstrap_servers,
+        [settings.case_events_topic, settings.dlq_topic],
+        replication_factor=settings.kafka_replication_factor,
+    )
+
+
 class EventPublisher:
     """Sends case events and waits for Kafka's acknowledgement (acks=all, idempotent)."""
 
@@ -120,10 +135,12 @@ class EventPublisher:
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": linger_ms,
-            "max_block_ms": int(ack_timeout_s * 1000),
+            # Blocking for metadata plus delivery stay within ack_timeout_s, so a send that
+            # publish() gave up on cannot still land afterwards.
+            "max_block_ms": int(ack_timeout_s * 500),
             "bootstrap_timeout_ms": int(ack_timeout_s * 1000),
-            "request_timeout_ms": int(ack_timeout_s * 1000),
-            "delivery_timeout_ms": int(ack_timeout_s * 1000) + 2 * linger_ms + 1,
+            "request_timeout_ms": int(ack_timeout_s * 500) - linger_ms - 1,
+            "delivery_timeout_ms": int(ack_timeout_s * 500),
             "retry_backoff_ms": 100,
             "reconnect_backoff_max_ms": 1000,
             "compression_type": None,
@@ -191,8 +208,11 @@ class EventPublisher:
     ) -> None:
         """Sends one record as is (the dead-letter path) and waits for its acknowledgement."""
         producer = await self._ready_producer()
-        future = producer.send(topic, key=key, value=value, headers=headers)
-        await asyncio.to_thread(future.get, self.ack_timeout_s)
+
+        def send_and_wait() -> None:
+            producer.send(topic, key=key, value=value, headers=headers).get(self.ack_timeout_s)
+
+        await asyncio.to_thread(send_and_wait)
 
     def close(self, timeout_s: float = 5.0) -> None:
         if self._producer is not None:
@@ -220,6 +240,24 @@ def _set_result(future: asyncio.Future[None], value: None) -> None:
 def _set_exception(future: asyncio.Future[None], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error if isinstance(error, Exception) else KafkaError(str(error)))
+
+
+def dead_letter_headers(
+    headers: Sequence[tuple[str, bytes]],
+    error: BaseException,
+    *,
+    source: tuple[str, int, int],
+    consumer: str,
+) -> list[tuple[str, bytes]]:
+    """A dead-lettered record's headers: its own, plus what failed, where, and for whom."""
+    topic, partition, offset = source
+    return [
+        *headers,
+        (Headers.DLQ_ERROR, str(error)[:2000].encode()),
+        (Headers.DLQ_ERROR_TYPE, type(error).__name__.encode()),
+        (Headers.DLQ_SOURCE, f"{topic}/{partition}/{offset}".encode()),
+        (Headers.DLQ_CONSUMER, consumer.encode()),
+    ]
 
 
 @dataclass(frozen=True)
@@ -313,9 +351,14 @@ class EventConsumer:
                 if consumer.assignment():
                     self.started.set()
                 if polled:
-                    await self._process(
-                        consumer, [r for records in polled.values() for r in records]
-                    )
+                    try:
+                        await self._process(
+                            consumer, [r for records in polled.values() for r in records]
+                        )
+                    except TRANSIENT_ERRORS:
+                        if self._stopping.is_set():
+                            break  # left uncommitted: redelivered to the partitions' next owner
+                        raise
                 self._report_lag(consumer)
         finally:
             await asyncio.to_thread(consumer.close)
@@ -354,11 +397,15 @@ class EventConsumer:
             return
         except PoisonEventError:
             pass
+        except TRANSIENT_ERRORS:
+            raise  # only while stopping: the batch stays uncommitted and is redelivered
         except Exception:
             log.exception("batch failed in %s; handling its events one by one", self.group_id)
         for delivery in deliveries:
             try:
                 await self._retry_transient(lambda d=delivery: self.handle_batch([d]))  # type: ignore[misc]
+            except TRANSIENT_ERRORS:
+                raise
             except Exception as error:
                 record = by_offset[(delivery.topic, delivery.partition, delivery.offset)]
                 reason = "poison" if isinstance(error, PoisonEventError) else "handler-error"
@@ -381,13 +428,12 @@ class EventConsumer:
                 backoff = min(backoff * 2, self.max_backoff_s)
 
     async def _dead_letter(self, record: Any, error: BaseException, *, reason: str) -> None:
-        headers = [
-            *(record.headers or []),
-            (Headers.DLQ_ERROR, str(error)[:2000].encode()),
-            (Headers.DLQ_ERROR_TYPE, type(error).__name__.encode()),
-            (Headers.DLQ_SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
-            (Headers.DLQ_CONSUMER, self.group_id.encode()),
-        ]
+        headers = dead_letter_headers(
+            record.headers or [],
+            error,
+            source=(record.topic, record.partition, record.offset),
+            consumer=self.group_id,
+        )
         log.error(
             "dead-lettering %s/%s/%s: %s", record.topic, record.partition, record.offset, error
         )

@@ -1,6 +1,5 @@
 """The assignment service process: HTTP API, consumer, outbox relay and escalation timer."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +13,7 @@ from gridcase_assignment.entrypoints import admin, supervisor
 from gridcase_assignment.handlers import ConflictError, InvalidRequestError, NotFoundError
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import ensure_topics
+from gridcase_runtime.kafka import ensure_case_topics
 from gridcase_runtime.mongo import ping
 from gridcase_runtime.workers import running
 
@@ -24,11 +23,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(
-            ensure_topics,
-            settings.kafka_bootstrap_servers,
-            [settings.case_events_topic, settings.dlq_topic],
-        )
+        await ensure_case_topics(settings)
         await service.prepare()
         try:
             async with running(service.workers()):

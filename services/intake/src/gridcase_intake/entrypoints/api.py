@@ -16,7 +16,7 @@ from gridcase_intake.entrypoints import native, open311
 from gridcase_intake.entrypoints.consumer import workers
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import TRANSIENT_ERRORS, EventPublisher, ensure_topics
+from gridcase_runtime.kafka import TRANSIENT_ERRORS, EventPublisher, ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.mongo import close, connect, ping
 from gridcase_runtime.workers import running
@@ -32,11 +32,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = connect(settings.mongodb_url, settings.mongodb_database)
         app.state.database = database
-        await asyncio.to_thread(
-            ensure_topics,
-            settings.kafka_bootstrap_servers,
-            [settings.case_events_topic, settings.dlq_topic],
-        )
+        await ensure_case_topics(settings)
         await create_indexes(database)
         publisher = EventPublisher(
             settings.kafka_bootstrap_servers,

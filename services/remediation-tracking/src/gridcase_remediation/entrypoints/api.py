@@ -53,7 +53,7 @@ from gridcase_remediation.handlers import (
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import ensure_topics
+from gridcase_runtime.kafka import ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.logs import correlation_id
 from gridcase_runtime.mongo import close, ping
@@ -658,11 +658,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(
-            ensure_topics,
-            settings.kafka_bootstrap_servers,
-            [settings.case_events_topic, settings.dlq_topic],
-        )
+        await ensure_case_topics(settings)
         await parts.repository.create_indexes()
         await parts.relay.create_indexes()
         await parts.photos.create_indexes()

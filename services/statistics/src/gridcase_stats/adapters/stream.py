@@ -15,6 +15,7 @@ from prometheus_client import Counter
 from gridcase_contracts.codec import decode
 from gridcase_contracts.topics import CASE_EVENTS, Headers
 from gridcase_runtime import metrics
+from gridcase_runtime.kafka import dead_letter_headers
 from gridcase_runtime.streams import faust_app_settings
 from gridcase_stats.config import SERVICE, StatsSettings
 from gridcase_stats.domain.case_state import CaseState
@@ -87,18 +88,14 @@ class CaseStream:
         await self.dlq.send(
             key=message.key,
             value=message.value,
-            headers=[
-                *_headers(message).items(),
-                (Headers.DLQ_ERROR, str(error)[:1000].encode()),
-                (Headers.DLQ_ERROR_TYPE, type(error).__name__.encode()),
-                (
-                    Headers.DLQ_SOURCE,
-                    f"{message.topic}/{message.partition}/{message.offset}".encode(),
-                ),
-                (Headers.DLQ_CONSUMER, SERVICE.encode()),
-            ],
+            headers=dead_letter_headers(
+                list(_headers(message).items()),
+                error,
+                source=(message.topic, message.partition, message.offset),
+                consumer=self.app.conf.id,
+            ),
         )
-        metrics.DLQ_RECORDS.labels(SERVICE, type(error).__name__).inc()
+        metrics.DLQ_RECORDS.labels(SERVICE, "invalid").inc()
 
     @property
     def recovered(self) -> bool:
