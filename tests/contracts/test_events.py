@@ -23,12 +23,28 @@ def test_round_trip_through_the_wire_format() -> None:
     event = case_reported()
     key, value, headers = encode(event, ingest_ts_ns=123)
     assert key == event.case_id.encode()
-    assert dict(headers) == {
+    found = dict(headers)
+    traceparent = found.pop(Headers.TRACEPARENT).decode()
+    assert found == {
         Headers.EVENT_TYPE: b"CaseReported",
         Headers.SCHEMA_VERSION: b"1",
         Headers.INGEST_TS: b"123",
     }
+    version, trace_id, span_id, flags = traceparent.split("-")
+    assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "01")
+    assert span_id == event.event_id.hex[:16]
     assert decode(value) == event
+
+
+def test_events_of_one_request_share_a_trace() -> None:
+    from gridcase_contracts.codec import traceparent
+
+    first = case_reported().model_copy(update={"correlation_id": "req-1"})
+    second = case_reported().model_copy(update={"correlation_id": "req-1"})
+    other = case_reported().model_copy(update={"correlation_id": "req-2"})
+    assert traceparent(first).split("-")[1] == traceparent(second).split("-")[1]
+    assert traceparent(first).split("-")[1] != traceparent(other).split("-")[1]
+    assert traceparent(first).split("-")[2] != traceparent(second).split("-")[2]
 
 
 def test_events_are_frozen_and_reject_unknown_fields() -> None:

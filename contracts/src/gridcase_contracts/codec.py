@@ -1,5 +1,6 @@
 """Bytes on the wire: encoding events for Kafka and decoding them, upcasting old versions."""
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -25,11 +26,20 @@ class UnknownEventError(ValueError):
     """The record names an event type or version this code does not know."""
 
 
+def traceparent(event: Envelope) -> str:
+    """A W3C traceparent for the event: every event of one request (one correlation id)
+    shares a trace id, and each event is its own span."""
+    trace_source = event.correlation_id or str(event.case_id)
+    trace_id = hashlib.blake2b(trace_source.encode(), digest_size=16).hexdigest()
+    return f"00-{trace_id}-{event.event_id.hex[:16]}-01"
+
+
 def encode(event: Envelope, *, ingest_ts_ns: int | None = None) -> EncodedEvent:
     """Returns the Kafka key, value and headers of an event."""
     headers = [
         (Headers.EVENT_TYPE, event.event_type.encode()),
         (Headers.SCHEMA_VERSION, str(event.schema_version).encode()),
+        (Headers.TRACEPARENT, traceparent(event).encode()),
     ]
     if ingest_ts_ns is not None:
         headers.append((Headers.INGEST_TS, str(ingest_ts_ns).encode()))
