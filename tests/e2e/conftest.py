@@ -32,7 +32,6 @@ def e2e_environment(namespace: str) -> dict[str, str]:
         "INTAKE_MONGODB_DATABASE": f"{database}_intake",
         "ASSIGNMENT_MONGODB_DATABASE": f"{database}_assignment",
         "REMEDIATION_MONGODB_DATABASE": f"{database}_remediation",
-        "STATISTICS_MONGODB_DATABASE": f"{database}_statistics",
         "ASSIGNMENT_SLA_SCALE": "0.002",
         "ASSIGNMENT_SLA_WORKING_CALENDAR": "false",
         "ASSIGNMENT_LADDER_LEVEL2_DELAY_S": "2",
