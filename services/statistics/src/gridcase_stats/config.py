@@ -16,7 +16,6 @@ class StatsSettings(ServiceSettings):
     )
 
     port: int = 8004
-    mongodb_database: str = "gridcase_statistics"
     consumer_group: str = "gridcase-statistics"
     data_dir: Path = Path(tempfile.gettempdir()) / "gridcase-statistics"
     """Where faust keeps its (small) working files; the tables live in changelog topics."""

@@ -2,9 +2,8 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
+from gridcase_contracts.codes import CITY_TIME_ZONE
 
 
 class Interval(StrEnum):
@@ -16,7 +15,7 @@ class Interval(StrEnum):
 
 def city_time(at: float) -> datetime:
     """The wall-clock time in the city of a UTC epoch timestamp."""
-    return datetime.fromtimestamp(at, tz=CITY_TZ)
+    return datetime.fromtimestamp(at, tz=CITY_TIME_ZONE)
 
 
 def period_key(at: float, interval: Interval) -> str:
@@ -34,7 +33,7 @@ def period_key(at: float, interval: Interval) -> str:
 
 def city_midnight(day: date) -> float:
     """The epoch timestamp at which `day` starts in the city."""
-    return datetime.combine(day, time(), tzinfo=CITY_TZ).timestamp()
+    return datetime.combine(day, time(), tzinfo=CITY_TIME_ZONE).timestamp()
 
 
 def year_window(year: int) -> tuple[float, float]:
@@ -47,6 +46,6 @@ def window_bound(value: date | datetime, *, end: bool) -> float:
     midnight, `to` includes it (ends at the next midnight). A datetime is taken as is
     (naive ones in city time); as `to` it is exclusive."""
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=CITY_TZ)
+        aware = value if value.tzinfo else value.replace(tzinfo=CITY_TIME_ZONE)
         return aware.astimezone(UTC).timestamp()
     return city_midnight(value + timedelta(days=1) if end else value)

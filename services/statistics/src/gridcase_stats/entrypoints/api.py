@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 
-from gridcase_contracts.codes import Category, District
+from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.health import ReadinessCheck, kafka_reachable
@@ -37,7 +37,7 @@ from gridcase_stats.domain.figures import (
     summary,
     timeseries,
 )
-from gridcase_stats.domain.periods import CITY_TZ, Interval, window_bound, year_window
+from gridcase_stats.domain.periods import Interval, window_bound, year_window
 from gridcase_stats.domain.report import report
 
 SourceFactory = Callable[[StatsSettings], Awaitable[CaseSource]]
@@ -142,7 +142,7 @@ States = Annotated[list[CaseState], Depends(recovered_states)]
 
 def _window(scope: Scope) -> dict[str, str | None]:
     def iso(at: float | None) -> str | None:
-        return None if at is None else datetime.fromtimestamp(at, tz=CITY_TZ).isoformat()
+        return None if at is None else datetime.fromtimestamp(at, tz=CITY_TIME_ZONE).isoformat()
 
     return {"from": iso(scope.start), "to": iso(scope.end)}
 
@@ -228,7 +228,7 @@ def get_report(
             [{"loc": ["query", "year"], "msg": "give either year or from/to, not both"}],
         )
     if year is None and given.start is None and given.end is None:
-        year = datetime.now(CITY_TZ).year
+        year = datetime.now(CITY_TIME_ZONE).year
     scope = scope_for(principal, given)
     if year is not None:
         start, end = year_window(year)
