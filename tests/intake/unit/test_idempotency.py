@@ -1,5 +1,6 @@
 """Idempotency-Key rules through the submit handler, on in-memory fakes."""
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -28,6 +29,7 @@ from gridcase_intake.domain.idempotency import (
     parse_key,
 )
 from gridcase_intake.domain.reports import ReportIn
+from gridcase_intake.entrypoints.consumer import key_sweeper
 from gridcase_intake.handlers import (
     IdempotencyConflictError,
     IdempotencyMismatchError,
@@ -35,6 +37,7 @@ from gridcase_intake.handlers import (
     KeyedRequest,
     Submission,
 )
+from gridcase_runtime.workers import Periodic
 
 
 class Clock:
@@ -158,6 +161,25 @@ async def test_keys_are_kept_a_day_then_swept(intake: Intake, clock: Clock) -> N
     assert await intake.sweep() == 0
     clock.now += timedelta(minutes=2)
     assert await intake.sweep() == 1
+
+
+async def test_the_key_sweeper_is_a_periodic_worker_that_sweeps(
+    intake: Intake, clock: Clock
+) -> None:
+    await intake.submit(submission(), render)
+    clock.now += timedelta(days=2)
+    sweeper = key_sweeper(intake)
+    assert isinstance(sweeper, Periodic)
+    running = asyncio.create_task(sweeper.run())
+    keys = intake.keys
+    assert isinstance(keys, FakeIdempotencyKeys)
+    for _ in range(100):
+        if not keys.records:
+            break
+        await asyncio.sleep(0.01)
+    sweeper.stop()
+    await asyncio.wait_for(running, timeout=5)
+    assert keys.records == {}
 
 
 def test_key_syntax_scope_and_fingerprints() -> None:

@@ -9,9 +9,9 @@ from xml.etree import ElementTree
 
 from pydantic import ValidationError
 
-from gridcase_contracts.codes import CATEGORY_NAMES, Category, District, Severity
+from gridcase_contracts.codes import CATEGORY_NAMES, CITY_TIME_ZONE, Category, District, Severity
 from gridcase_intake.domain.projection import is_open
-from gridcase_intake.domain.reports import CITY_TZ, LocationIn, ReportIn
+from gridcase_intake.domain.reports import LocationIn, ReportIn
 
 DEFAULT_SPAN_DAYS = 90
 DEFAULT_LIMIT = 1000
@@ -204,7 +204,7 @@ def _describe(error: ValidationError) -> str:
 
 def timestamp(value: datetime | None) -> str | None:
     """ISO 8601 with the city's UTC offset, as the specification requires an offset."""
-    return None if value is None else value.astimezone(CITY_TZ).isoformat(timespec="seconds")
+    return None if value is None else value.astimezone(CITY_TIME_ZONE).isoformat(timespec="seconds")
 
 
 def request_view(case: Mapping[str, Any], *, extensions: bool = False) -> dict[str, Any]:

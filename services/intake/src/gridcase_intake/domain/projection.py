@@ -6,7 +6,7 @@ of notes and timeline; overdue and escalation remain flags of the view."""
 from dataclasses import dataclass, field
 from typing import Any
 
-from gridcase_contracts.codes import FINAL_STATUSES, CaseStatus
+from gridcase_contracts.codes import FINAL_STATUSES, SUPERVISOR_QUEUE, CaseStatus
 from gridcase_contracts.events import (
     CaseAccepted,
     CaseAssigned,
@@ -27,8 +27,6 @@ from gridcase_contracts.events import (
     ProgressRecorded,
     RectificationOrdered,
 )
-
-SUPERVISOR_QUEUE = "supervision-office"
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,12 @@ import re
 import secrets
 from datetime import datetime
 from typing import Annotated, Self
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gridcase_contracts.codes import Category, Channel, District, Severity
+from gridcase_contracts.codes import CITY_TIME_ZONE, Category, Channel, District, Severity
 from gridcase_contracts.events import CaseReportedPayload, Location, PhotoRef, Reporter
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CASE_ID_FORMAT = re.compile(rf"^GC-\d{{8}}-[{CROCKFORD}]{{8}}$")
 MAX_DESCRIPTION = 4000
@@ -22,7 +20,7 @@ TeamCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
 def new_case_id(now: datetime) -> str:
     """GC-YYYYMMDD-XXXXXXXX: the city's date and 8 random Crockford base32 characters."""
-    day = now.astimezone(CITY_TZ).strftime("%Y%m%d")
+    day = now.astimezone(CITY_TIME_ZONE).strftime("%Y%m%d")
     return f"GC-{day}-{''.join(secrets.choice(CROCKFORD) for _ in range(8))}"
 
 
