@@ -30,6 +30,7 @@ def assigned(
     department: str = "housing-bureau",
     handler: str | None = "h-1",
     accept_in: timedelta = timedelta(hours=4),
+    co_departments: tuple[str, ...] = (),
 ) -> CaseAssigned:
     now = datetime.now(UTC)
     return new_event(
@@ -38,6 +39,7 @@ def assigned(
         occurred_at=now,
         payload=CaseAssignedPayload(
             department=department,
+            co_departments=list(co_departments),
             handler=handler,
             due=StageDue(
                 accept=now + accept_in,

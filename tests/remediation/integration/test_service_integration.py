@@ -24,6 +24,7 @@ from gridcase_contracts.codes import Category
 from gridcase_remediation.bootstrap import Components
 from gridcase_remediation.config import RemediationSettings
 from gridcase_runtime.auth import Role
+from gridcase_runtime.photos import check_photo
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +139,9 @@ async def test_a_case_goes_from_assignment_to_closure_through_the_api(
     assert (await http.post(f"{path}/confirm", headers=stranger, json=rating)).status_code == 404
     confirmed = await http.post(f"{path}/confirm", headers=reporter, json=rating)
     assert confirmed.status_code == 200, confirmed.text
-    assert confirmed.json()["satisfaction"] == {"satisfied": True, "rating": 5, "by": "volunteer-1"}
+    assert confirmed.json()["timeline"][-1]["event_type"] == "CaseConfirmed"
+    assert confirmed.json()["allowed_actions"] == []
+    assert (await parts.repository.get(case_id)).case.satisfaction.rating == 5  # type: ignore[union-attr]
     closed = await http.post(f"{path}/close", headers={**handler, "If-Match": '"7"'})
     assert closed.json()["status"] == "closed"
 
@@ -202,6 +205,72 @@ async def test_a_handler_of_another_department_gets_404(
     listed = await http.get("/v1/cases", headers=fire)
     assert case_id not in [item["case_id"] for item in listed.json()["items"]]
     assert await case_version(parts, case_id) == 2
+
+
+async def test_a_co_handling_department_reads_but_only_the_lead_acts(
+    settings: RemediationSettings,
+    service: tuple[httpx.AsyncClient, Components],
+    handler: dict[str, str],
+) -> None:
+    http, parts = service
+    case_id = new_case_id()
+    co_assigned = assigned(case_id, co_departments=("fire-rescue",))
+    await publish(settings, [reported(case_id), co_assigned])
+
+    async def assigned_here() -> bool:
+        return await case_version(parts, case_id) == 2
+
+    await eventually(assigned_here)
+    fire = bearer(settings, "h-9", Role.HANDLER, "fire-rescue")
+    read = await http.get(f"/v1/cases/{case_id}", headers=fire)
+    assert (read.status_code, read.json()["allowed_actions"]) == (200, [])
+    path = f"/v1/cases/{case_id}"
+    for action, body in (("accept", {}), ("return", {"reason": "not ours"})):
+        refused = await http.post(
+            f"{path}/{action}", headers={**fire, "If-Match": '"2"'}, json=body
+        )
+        assert refused.status_code == 403, refused.text
+    photo = png()
+    progress = await http.post(
+        f"{path}/progress",
+        headers={**fire, "If-Match": '"2"'},
+        data={"note": "props set"},
+        files=[("photos", ("p.png", photo, "image/png"))],
+    )
+    assert progress.status_code == 403
+    assert await case_version(parts, case_id) == 2
+    photo_id = f"{case_id}-{check_photo(photo).sha256[:32]}"
+    assert await parts.photos.load(photo_id) is None
+    lead = await http.post(f"{path}/accept", headers={**handler, "If-Match": '"2"'})
+    assert lead.status_code == 200
+
+
+async def test_the_reporter_gets_the_public_view_and_no_audit_trail(
+    settings: RemediationSettings, service: tuple[httpx.AsyncClient, Components]
+) -> None:
+    http, parts = service
+    case_id = await an_assigned_case(settings, parts)
+    reporter = bearer(settings, "volunteer-1", Role.VOLUNTEER)
+    read = await http.get(f"/v1/cases/{case_id}", headers=reporter)
+    assert (read.status_code, read.headers["etag"]) == (200, '"2"')
+    body = read.json()
+    assert "handler" not in body
+    assert "co_departments" not in body
+    assert (body["status"], body["department"], body["allowed_actions"]) == (
+        "assigned",
+        "housing-bureau",
+        [],
+    )
+    assert body["timeline"] == [
+        {"event_type": t, "occurred_at": body["timeline"][i]["occurred_at"], "note": None}
+        for i, t in enumerate(["CaseReported", "CaseAssigned"])
+    ]
+    listed = await http.get("/v1/cases", headers=reporter)
+    mine = [item for item in listed.json()["items"] if item["case_id"] == case_id]
+    assert len(mine) == 1
+    assert "handler" not in mine[0]
+    for audit in ("timeline", "timeline.csv"):
+        assert (await http.get(f"/v1/cases/{case_id}/{audit}", headers=reporter)).status_code == 403
 
 
 async def test_the_case_list_filters_and_pages(

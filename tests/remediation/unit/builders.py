@@ -63,11 +63,17 @@ def due(start: datetime = NOW) -> StageDue:
     )
 
 
-def assigned(*, reason: str = "catalogue", department: str = "housing-bureau") -> CaseAssigned:
+def assigned(
+    *,
+    reason: str = "catalogue",
+    department: str = "housing-bureau",
+    co_departments: tuple[str, ...] = (),
+) -> CaseAssigned:
     return event(
         CaseAssigned,
         CaseAssignedPayload(
             department=department,
+            co_departments=list(co_departments),
             handler="h-1",
             due=due(),
             reason=reason,  # type: ignore[arg-type]

@@ -7,13 +7,14 @@ from remediation.unit.builders import CASE_ID, NOW, assigned, event_for
 
 from gridcase_contracts.codes import CaseStatus, Stage
 from gridcase_remediation.adapters.fakes import FakeCaseRepository
-from gridcase_remediation.domain.actions import Decider
+from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.lifecycle import Action
 from gridcase_remediation.handlers import (
     CaseNotFoundError,
     ExpectedVersion,
     VersionConflictError,
     VersionRequiredError,
+    allowed_actions,
     flag_overdue,
     get_case,
     rebuilt,
@@ -116,6 +117,30 @@ async def test_a_handler_of_another_department_does_not_see_the_case(
             now=NOW,
         )
     assert (await get_case(store, CASE_ID, HANDLER)).version == 2
+
+
+async def test_a_co_handling_department_reads_the_case_but_may_not_act_on_it() -> None:
+    store = FakeCaseRepository()
+    co_assigned = assigned(co_departments=("fire-rescue",))
+    await record_events(store, [event_for(Action.REPORT), co_assigned])
+    co_handler = Principal(subject="h-7", role=Role.HANDLER, department="fire-rescue")
+    record = await get_case(store, CASE_ID, co_handler)
+    assert allowed_actions(record.case, co_handler) == []
+    assert allowed_actions(record.case, HANDLER) == [Action.ACCEPT, Action.REJECT, Action.RETURN]
+    for decide in (Decider.accept, lambda d: d.return_case(reason="not ours")):
+        with pytest.raises(ActorNotPermittedError):
+            await take_action(
+                store,
+                case_id=CASE_ID,
+                principal=co_handler,
+                expected=ExpectedVersion(2, from_if_match=True),
+                decide=decide,
+                now=NOW,
+            )
+    assert await store.get(CASE_ID) == record
+    assert store.outbox == []
+    await accept(store, ExpectedVersion(2, from_if_match=True))
+    assert (await get_case(store, CASE_ID, co_handler)).case.status == CaseStatus.ACCEPTED
 
 
 async def test_the_sla_timer_flags_a_stage_once(store: FakeCaseRepository) -> None:

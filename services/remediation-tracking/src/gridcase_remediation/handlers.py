@@ -9,9 +9,9 @@ from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import Actor, CaseOverdue, CaseOverduePayload, new_event
 from gridcase_remediation import metrics
 from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
-from gridcase_remediation.domain.actions import Decider
+from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.case import Case, apply, fold
-from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT
+from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT, Action, allowed_commands
 from gridcase_runtime.auth import Principal, Role
 
 
@@ -59,12 +59,28 @@ Decision = Callable[[Decider], Envelope]
 
 
 def visible(case: Case, principal: Principal) -> bool:
-    """Handlers see their department's cases, volunteers their own reports."""
+    """Handlers see their department's and co-handled cases, volunteers their own reports."""
     if principal.role in (Role.SUPERVISOR, Role.ADMIN):
         return True
     if principal.role == Role.HANDLER:
-        return principal.department is not None and case.may_see(principal.department)
+        return principal.department is not None and case.may_read(principal.department)
     return case.reporter_id == principal.subject
+
+
+def may_act(case: Case, principal: Principal) -> bool:
+    """Like `visible`, except that a co-handling department only reads."""
+    if principal.role == Role.HANDLER:
+        return principal.department is not None and case.leads(principal.department)
+    return visible(case, principal)
+
+
+def allowed_actions(case: Case, principal: Principal) -> list[Action]:
+    """The actions the table allows now, if the caller may act on the case at all
+    (confirm only until the reporter has confirmed)."""
+    if not may_act(case, principal):
+        return []
+    confirmed = case.satisfaction is not None
+    return [a for a in allowed_commands(case.status) if not (confirmed and a == Action.CONFIRM)]
 
 
 def actor(principal: Principal) -> Actor:
@@ -77,6 +93,18 @@ async def get_case(store: CaseStore, case_id: str, principal: Principal) -> Case
     record = await store.get(case_id)
     if record is None or not visible(record.case, principal):
         raise CaseNotFoundError(case_id)
+    return record
+
+
+async def get_case_to_act(store: CaseStore, case_id: str, principal: Principal) -> CaseRecord:
+    """The case, provided the caller may act on it: 404 for a case the caller may not
+    read, 403 for a co-handling department's handler."""
+    record = await get_case(store, case_id, principal)
+    if not may_act(record.case, principal):
+        raise ActorNotPermittedError(
+            f"department {principal.department} co-handles this case and may read it; "
+            f"only {record.case.department} acts on it"
+        )
     return record
 
 
@@ -102,7 +130,7 @@ async def take_action(
 ) -> CaseRecord:
     """Decides an action on the case at the expected version and stores the event with
     the new projection and in the outbox, atomically."""
-    record = await get_case(store, case_id, principal)
+    record = await get_case_to_act(store, case_id, principal)
     if expected is None:
         raise VersionRequiredError
     if expected.value != record.version:

@@ -1,9 +1,10 @@
-"""Audit exports: one case's timeline, and the cases of a period, as CSV."""
+"""Audit exports: one case's timeline, and the cases of a period, as CSV; and the part of
+a timeline the reporting volunteer sees."""
 
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gridcase_contracts.envelope import Envelope
@@ -40,6 +41,22 @@ CASE_COLUMNS = (
     "satisfied",
     "rating",
 )
+
+
+INTERNAL_EVENTS = frozenset({"CaseOverdue", "CaseEscalated"})
+"""Escalation notices: for the departments and their supervisors only."""
+PUBLIC_NOTE_EVENTS = frozenset({"ProgressRecorded", "CaseResolved", "CaseClosed"})
+"""Events whose note tells the public how the fix goes; other notes and reasons (returns,
+rejections, failed verifications, orders to third parties) stay internal."""
+
+
+def public_timeline(events: Iterable[Envelope]) -> Iterator[tuple[Envelope, str | None]]:
+    """The events the public may see, each with its public note (if any)."""
+    for event in events:
+        if event.event_type in INTERNAL_EVENTS:
+            continue
+        public_note = event.event_type in PUBLIC_NOTE_EVENTS
+        yield event, getattr(event.payload, "note", None) if public_note else None
 
 
 def timeline_row(sequence: int, event: Envelope) -> dict[str, Any]:

@@ -129,8 +129,13 @@ class Case(BaseModel):
     def escalated(self) -> bool:
         return self.escalated_stage is not None and self.escalated_stage in self.open_stages()
 
-    def may_see(self, department: str) -> bool:
+    def may_read(self, department: str) -> bool:
+        """The lead department and the co-handling ones may read the case."""
         return department == self.department or department in self.co_departments
+
+    def leads(self, department: str) -> bool:
+        """Only the lead (current) department acts on the case."""
+        return department == self.department
 
 
 def apply(case: Case, event: Envelope) -> Case:

@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
-from gridcase_contracts.codes import CaseStatus, Category, District
+from gridcase_contracts.codes import CITY_TIME_ZONE, CaseStatus, Category, District
 from gridcase_contracts.events import PhotoRef
 from gridcase_remediation import metrics
 from gridcase_remediation.adapters.records import CaseRecord
@@ -46,7 +45,9 @@ from gridcase_remediation.handlers import (
     ExpectedVersion,
     VersionConflictError,
     VersionRequiredError,
+    allowed_actions,
     get_case,
+    get_case_to_act,
     rebuilt,
     take_action,
 )
@@ -60,7 +61,6 @@ from gridcase_runtime.mongo import close, ping
 from gridcase_runtime.photos import PhotoError, check_photo
 from gridcase_runtime.workers import running
 
-CITY_TIME = ZoneInfo("Asia/Shanghai")
 M = TypeVar("M", bound=BaseModel)
 
 Worker = Annotated[Principal, require_roles(Role.HANDLER, Role.SUPERVISOR)]
@@ -69,6 +69,7 @@ Reporter = Annotated[Principal, require_roles(Role.VOLUNTEER)]
 Reader = Annotated[
     Principal, require_roles(Role.HANDLER, Role.SUPERVISOR, Role.ADMIN, Role.VOLUNTEER)
 ]
+Staff = Annotated[Principal, require_roles(Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)]
 Auditor = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
 IfMatch = Annotated[
     str | None,
@@ -89,6 +90,19 @@ def etag(version: int) -> str:
 
 def not_found(case_id: str) -> HTTPException:
     return HTTPException(404, {"error": "not_found", "message": f"no case {case_id}"})
+
+
+def forbidden(error: ActorNotPermittedError) -> HTTPException:
+    return HTTPException(403, {"error": "forbidden", "message": str(error)})
+
+
+CaseResponse = schemas.CaseView | schemas.PublicCaseView
+
+
+def view(record: CaseRecord, principal: Principal, *, timeline: bool) -> CaseResponse:
+    """The whole case for staff; the public view for the reporting volunteer."""
+    shape = schemas.PublicCaseView if principal.role == Role.VOLUNTEER else schemas.CaseView
+    return shape.of(record, allowed=allowed_actions(record.case, principal), timeline=timeline)
 
 
 # --- request bodies: JSON, or multipart with the same fields plus `photos` files ---------
@@ -210,7 +224,7 @@ async def act(
     body: schemas.ActionBody,
     action: Action,
     decide: Decision,
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Runs one action and answers with the case as it now stands."""
     parts = components(request)
     started = time.perf_counter()
@@ -256,7 +270,7 @@ async def act(
             },
         ) from error
     except ActorNotPermittedError as error:
-        raise HTTPException(403, {"error": "forbidden", "message": str(error)}) from error
+        raise forbidden(error) from error
     except RuleViolationError as error:
         raise RequestValidationError(
             [{"loc": ["body", error.field], "msg": error.reason, "type": "rule_violated"}]
@@ -264,7 +278,7 @@ async def act(
     parts.relay.notify()
     metrics.ACTION_DURATION.labels(action.value).observe(time.perf_counter() - started)
     response.headers["ETag"] = etag(record.version)
-    return schemas.CaseView.of(record, timeline=True)
+    return view(record, principal, timeline=True)
 
 
 # --- reads ------------------------------------------------------------------------------
@@ -307,7 +321,7 @@ async def list_cases(
             [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
         ) from error
     return schemas.CasePage(
-        items=[schemas.CaseView.of(r, timeline=False) for r in records], next_cursor=next_cursor
+        items=[view(r, principal, timeline=False) for r in records], next_cursor=next_cursor
     )
 
 
@@ -318,18 +332,28 @@ async def readable(request: Request, case_id: str, principal: Principal) -> Case
         raise not_found(case_id) from error
 
 
-@router.get("/cases/{case_id}", response_model=schemas.CaseView)
+async def actionable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
+    try:
+        return await get_case_to_act(components(request).repository, case_id, principal)
+    except CaseNotFoundError as error:
+        raise not_found(case_id) from error
+    except ActorNotPermittedError as error:
+        raise forbidden(error) from error
+
+
+@router.get("/cases/{case_id}", response_model=CaseResponse)
 async def read_case(
     request: Request, response: Response, case_id: str, principal: Reader
-) -> schemas.CaseView:
-    """The case's projection and its full timeline; the ETag is its version."""
+) -> CaseResponse:
+    """The case's projection and its full timeline (for the reporting volunteer: the
+    public view); the ETag is its version."""
     record = await readable(request, case_id, principal)
     response.headers["ETag"] = etag(record.version)
-    return schemas.CaseView.of(record, timeline=True)
+    return view(record, principal, timeline=True)
 
 
 @router.get("/cases/{case_id}/timeline", tags=["audit"])
-async def timeline_json(request: Request, case_id: str, principal: Reader) -> dict[str, Any]:
+async def timeline_json(request: Request, case_id: str, principal: Staff) -> dict[str, Any]:
     """The audit trail of one case as JSON: every event, oldest first."""
     record = await readable(request, case_id, principal)
     return {
@@ -340,7 +364,7 @@ async def timeline_json(request: Request, case_id: str, principal: Reader) -> di
 
 
 @router.get("/cases/{case_id}/timeline.csv", tags=["audit"], response_class=Response)
-async def timeline_csv(request: Request, case_id: str, principal: Reader) -> Response:
+async def timeline_csv(request: Request, case_id: str, principal: Staff) -> Response:
     """The audit trail of one case as CSV."""
     record = await readable(request, case_id, principal)
     rows = (timeline_row(n, entry.event()) for n, entry in enumerate(record.ledger, 1))
@@ -367,8 +391,8 @@ async def period_csv(
         raise RequestValidationError(
             [{"loc": ["query", "to"], "msg": "must not precede from", "type": "value_error"}]
         )
-    since = datetime.combine(start, datetime.min.time(), CITY_TIME)
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), CITY_TIME)
+    since = datetime.combine(start, datetime.min.time(), CITY_TIME_ZONE)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), CITY_TIME_ZONE)
     repository = components(request).repository
     rows = [
         case_row(record.case, record.version)
@@ -403,7 +427,7 @@ async def photo(request: Request, photo_id: str, principal: Reader) -> Response:
 )
 async def accept(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Accept a case assigned to your department."""
     body, _ = await read_body(request, schemas.AcceptBody)
     return await act(
@@ -425,7 +449,7 @@ async def accept(
 )
 async def order_rectification(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Order rectification: a measure, a deadline and the party responsible."""
     body, _ = await read_body(request, schemas.RectificationOrderBody)
     return await act(
@@ -452,10 +476,10 @@ async def order_rectification(
 )
 async def record_progress(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Record progress with a note and optional photos (the first one is the first response)."""
     body, files = await read_body(request, schemas.ProgressBody)
-    await readable(request, case_id, principal)
+    await actionable(request, case_id, principal)
     photos = await store_photos(components(request), case_id, files)
     return await act(
         request,
@@ -476,10 +500,10 @@ async def record_progress(
 )
 async def resolve(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Resolve with evidence: a note, and a photo except for public-service obstruction."""
     body, files = await read_body(request, schemas.ResolveBody)
-    await readable(request, case_id, principal)
+    await actionable(request, case_id, principal)
     photos = await store_photos(components(request), case_id, files)
     return await act(
         request,
@@ -500,7 +524,7 @@ async def resolve(
 )
 async def return_case(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Return a case that is not your department's, with the reason."""
     body, _ = await read_body(request, schemas.ReasonBody)
     return await act(
@@ -522,7 +546,7 @@ async def return_case(
 )
 async def reject(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Reject a case as not admissible, with the reason."""
     body, _ = await read_body(request, schemas.ReasonBody)
     return await act(
@@ -544,7 +568,7 @@ async def reject(
 )
 async def close_case(
     request: Request, response: Response, case_id: str, principal: Worker, if_match: IfMatch = None
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Close a verified case."""
     body, _ = await read_body(request, schemas.CloseBody)
     return await act(
@@ -571,7 +595,7 @@ async def verify(
     case_id: str,
     principal: Supervisor,
     if_match: IfMatch = None,
-) -> schemas.CaseView:
+) -> CaseResponse:
     """Verify a fix independently: pass -> verified, fail -> reopened (not by the resolver)."""
     body, _ = await read_body(request, schemas.VerifyBody)
     return await act(
@@ -588,7 +612,7 @@ async def verify(
 
 @router.post(
     "/cases/{case_id}/confirm",
-    response_model=schemas.CaseView,
+    response_model=schemas.PublicCaseView,
     openapi_extra=body_doc(schemas.ConfirmBody),
     tags=["reporter"],
 )
@@ -598,7 +622,7 @@ async def confirm(
     case_id: str,
     principal: Reporter,
     if_match: IfMatch = None,
-) -> schemas.CaseView:
+) -> CaseResponse:
     """The reporting volunteer's verdict on the fix, with a 1-5 rating."""
     body, _ = await read_body(request, schemas.ConfirmBody)
     return await act(

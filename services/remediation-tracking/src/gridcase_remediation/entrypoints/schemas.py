@@ -7,8 +7,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridcase_contracts.codes import CaseStatus, Category, District, Measure, Severity, Stage
 from gridcase_remediation.adapters.records import CaseRecord
+from gridcase_remediation.domain.audit import public_timeline
 from gridcase_remediation.domain.case import Rectification, Satisfaction
-from gridcase_remediation.domain.lifecycle import Action, allowed_commands
+from gridcase_remediation.domain.lifecycle import Action
 
 Note = Field(min_length=1, max_length=4000)
 
@@ -101,7 +102,7 @@ class CaseView(BaseModel):
     )
 
     @classmethod
-    def of(cls, record: CaseRecord, *, timeline: bool) -> "CaseView":
+    def of(cls, record: CaseRecord, *, allowed: list[Action], timeline: bool) -> "CaseView":
         case = record.case
         overdue_stages = case.overdue_stages()
         return cls(
@@ -134,7 +135,7 @@ class CaseView(BaseModel):
             returns=case.returns,
             reopens=case.reopens,
             satisfaction=case.satisfaction,
-            allowed_actions=allowed_commands(case.status),
+            allowed_actions=allowed,
             timeline=(
                 [entry.event().model_dump(mode="json") for entry in record.ledger]
                 if timeline
@@ -143,8 +144,59 @@ class CaseView(BaseModel):
         )
 
 
+class PublicEntry(BaseModel):
+    event_type: str
+    occurred_at: datetime
+    note: str | None = Field(description="The handler's note where it is meant for the public.")
+
+
+class PublicCaseView(BaseModel):
+    """What the reporting volunteer sees of their case: its progress, not the internal
+    audit trail (no handlers, actors, escalations or return and reject reasons)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    status: CaseStatus | None
+    version: int
+    category: Category | None
+    district: District | None
+    department: str | None
+    due: dict[Stage, datetime]
+    reported_at: datetime | None
+    updated_at: datetime | None
+    allowed_actions: list[Action] = Field(description="At most `confirm`.")
+    timeline: list[PublicEntry] | None = Field(
+        default=None, description="The public events of the case, oldest first."
+    )
+
+    @classmethod
+    def of(cls, record: CaseRecord, *, allowed: list[Action], timeline: bool) -> "PublicCaseView":
+        case = record.case
+        return cls(
+            case_id=case.case_id,
+            status=case.status,
+            version=record.version,
+            category=case.category,
+            district=case.district,
+            department=case.department,
+            due=case.due,
+            reported_at=case.reported_at,
+            updated_at=case.updated_at,
+            allowed_actions=[a for a in allowed if a == Action.CONFIRM],
+            timeline=(
+                [
+                    PublicEntry(event_type=e.event_type, occurred_at=e.occurred_at, note=note)
+                    for e, note in public_timeline(entry.event() for entry in record.ledger)
+                ]
+                if timeline
+                else None
+            ),
+        )
+
+
 class CasePage(BaseModel):
-    items: list[CaseView]
+    items: list[CaseView | PublicCaseView]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
