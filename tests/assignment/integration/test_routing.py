@@ -1,5 +1,6 @@
 """Reports in, decisions out: assignment, duplicates, redelivery, catalogue changes."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -7,6 +8,8 @@ import pytest
 from fastapi import FastAPI
 
 from factories import case_reported
+from gridcase_assignment import handlers
+from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_contracts.codes import Category, District
 from gridcase_runtime.auth import Role
@@ -75,6 +78,42 @@ async def test_a_near_identical_second_report_is_marked_duplicate(
     assert 9 < merged.payload.distance_m < 11
     assert merged.payload.cluster_size == 2
     assert await reader.of_case(second.case_id, "CaseAssigned") == []
+
+
+class SimulatedCrashError(Exception):
+    pass
+
+
+class CrashBeforeClusterRefresh(AssignmentRepository):
+    """The process dies after a merge is stored and before the primary's cluster is."""
+
+    async def set_cluster(self, primary_case_id: str, cluster_size: int, priority: int) -> None:
+        raise SimulatedCrashError(primary_case_id)
+
+
+async def test_a_redelivered_report_repairs_a_cluster_a_crash_left_stale(
+    service: FastAPI, database: MongoDatabase
+) -> None:
+    context = service.state.context
+    primary, second, third = (
+        case_reported(lat=26.40, lon=112.10),
+        case_reported(lat=26.40009, lon=112.10, reporter_id="volunteer-2"),
+        case_reported(lat=26.40, lon=112.10009, reporter_id="volunteer-3"),
+    )
+    await handlers.case_reported(primary, context)
+    await handlers.case_reported(second, context)
+    crashing = replace(context, repository=CrashBeforeClusterRefresh(database))
+    with pytest.raises(SimulatedCrashError):
+        await handlers.case_reported(third, crashing)
+
+    cases = database["cases"]
+    assert (await cases.find_one({"_id": third.case_id}))["status"] == "duplicate"
+    stale = await cases.find_one({"_id": primary.case_id})
+    assert (stale["cluster_size"], stale["priority"]) == (2, 0)
+
+    await handlers.case_reported(third, context)  # the redelivery after the restart
+    fresh = await cases.find_one({"_id": primary.case_id})
+    assert (fresh["cluster_size"], fresh["priority"]) == (3, 1)
 
 
 async def test_a_catalogue_change_applies_to_the_next_case_without_restart(

@@ -11,14 +11,19 @@ from gridcase_assignment.config import AssignmentSettings
 from gridcase_contracts.codes import Category, District
 from gridcase_contracts.events import (
     Actor,
+    CaseAccepted,
+    CaseAcceptedPayload,
+    CaseResolved,
+    CaseResolvedPayload,
     CaseReturned,
     CaseReturnedPayload,
     new_event,
 )
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.mongo import MongoDatabase
 
-from .conftest import TopicReader, bearer
+from .conftest import TopicReader, bearer, caught_up
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +129,45 @@ async def test_a_supervisor_splits_a_wrong_merge(
         url, json={"reason": "twice"}, headers=bearer(settings, Role.SUPERVISOR, "s-2")
     )
     assert again.status_code == 409
+
+
+async def test_a_resolved_case_cannot_be_reassigned(
+    service: FastAPI,
+    settings: AssignmentSettings,
+    http: httpx.AsyncClient,
+    publisher: EventPublisher,
+    reader: TopicReader,
+    database: MongoDatabase,
+) -> None:
+    report = case_reported(category=Category.FIRE_SAFETY, district=District.D02, lat=25.7)
+    await publisher.publish(report)
+    [assigned] = await reader.wait_for(
+        lambda e: e.case_id == report.case_id and e.event_type == "CaseAssigned"
+    )
+    handler = Actor(actor_id=assigned.payload.handler, role="handler", department="fire-rescue")
+    now = datetime.now(UTC)
+    for event in (
+        new_event(
+            CaseAccepted,
+            case_id=report.case_id,
+            occurred_at=now,
+            payload=CaseAcceptedPayload(by=handler),
+        ),
+        new_event(
+            CaseResolved,
+            case_id=report.case_id,
+            occurred_at=now,
+            payload=CaseResolvedPayload(note="extinguishers replaced", by=handler),
+        ),
+    ):
+        await publisher.publish(event)
+    await caught_up(settings, database)
+
+    response = await http.post(
+        f"/supervisor/cases/{report.case_id}/reassign",
+        json={"department": "housing-bureau", "reason": "the building is the problem"},
+        headers=bearer(settings, Role.SUPERVISOR, "s-3"),
+    )
+    assert response.status_code == 409
+    assert response.json()["status"] == "resolved"
+    assert await reader.of_case(report.case_id, "CaseReassigned") == []

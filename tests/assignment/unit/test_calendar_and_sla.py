@@ -6,19 +6,19 @@ import pytest
 
 from gridcase_assignment.adapters.seed_files import load_calendar, load_sla_policy
 from gridcase_assignment.config import AssignmentSettings
-from gridcase_assignment.domain.calendar import CITY_ZONE, WorkingCalendar, parse_periods
-from gridcase_contracts.codes import Category, Severity
+from gridcase_assignment.domain.calendar import WorkingCalendar, parse_periods
+from gridcase_contracts.codes import CITY_TIME_ZONE, Category, Severity
 
 HOURS = parse_periods("09:00-12:00,13:30-17:30")
 PLAIN = WorkingCalendar(HOURS)
 
 
 def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CITY_ZONE)
+    return datetime(*args, tzinfo=CITY_TIME_ZONE)
 
 
 def after(calendar: WorkingCalendar, start: datetime, hours: float) -> datetime:
-    return calendar.add_working_time(start, timedelta(hours=hours)).astimezone(CITY_ZONE)
+    return calendar.add_working_time(start, timedelta(hours=hours)).astimezone(CITY_TIME_ZONE)
 
 
 def test_time_runs_only_within_working_hours() -> None:
@@ -82,7 +82,7 @@ def test_critical_cases_count_calendar_hours() -> None:
     assert critical.resolve == friday_5pm + timedelta(hours=24)
     assert critical.verify == friday_5pm + timedelta(hours=32)
     high = policy.due_dates(Category.SANITATION, Severity.HIGH, friday_5pm, PLAIN)
-    assert high.accept.astimezone(CITY_ZONE) == local(2026, 3, 9, 14, 0)  # 0.5 h + 3.5 h
+    assert high.accept.astimezone(CITY_TIME_ZONE) == local(2026, 3, 9, 14, 0)  # 0.5 h + 3.5 h
 
 
 def test_category_overrides_and_scale() -> None:

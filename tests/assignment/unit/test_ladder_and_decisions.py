@@ -1,6 +1,9 @@
 """The escalation ladder never fires a level twice; decisions are deterministic."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from gridcase_assignment.adapters.seed_files import load_calendar, load_sla_policy
 from gridcase_assignment.config import AssignmentSettings
@@ -15,8 +18,14 @@ from gridcase_assignment.domain.model import (
     reassign,
     returned,
 )
-from gridcase_assignment.domain.routing import SUPERVISION_OFFICE
-from gridcase_contracts.codes import Category, District, Severity, Stage
+from gridcase_contracts.codes import (
+    SUPERVISOR_QUEUE,
+    CaseStatus,
+    Category,
+    District,
+    Severity,
+    Stage,
+)
 from gridcase_contracts.events import Actor
 
 OVERDUE_AT = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
@@ -133,7 +142,7 @@ def test_returns_count_and_the_queue_takes_the_case() -> None:
     )
     decision = reassign(
         back,
-        department=SUPERVISION_OFFICE,
+        department=SUPERVISOR_QUEUE,
         handler="ignored-in-the-queue",
         due=None,
         reason="returned too often",
@@ -147,3 +156,38 @@ def test_returns_count_and_the_queue_takes_the_case() -> None:
         None,
         "housing-bureau",
     )
+
+
+def to_supervisor_queue(case: Case) -> Case:
+    return reassign(
+        case,
+        department=SUPERVISOR_QUEUE,
+        handler=None,
+        due=None,
+        reason="returned too often",
+        by=Actor(actor_id="gridcase-assignment", role="system"),
+        cause="queue",
+        now=OVERDUE_AT + timedelta(hours=1),
+    ).case
+
+
+def test_the_supervisor_queue_stops_the_ladders_of_the_departments_before() -> None:
+    case, _ = fire(overdue(), OVERDUE_AT)
+    queued = to_supervisor_queue(case)
+    assert queued.ladders[Stage.ACCEPT].fired == (1,)
+    assert fire(queued, OVERDUE_AT + timedelta(days=3))[1] == []
+    assert next_ladder_at(queued, POLICY) is None
+
+
+def test_no_ladder_starts_while_the_case_waits_for_a_supervisor() -> None:
+    queued = to_supervisor_queue(CASE)
+    assert overdue(queued) == queued
+    assert fire(overdue(queued), OVERDUE_AT + timedelta(days=3))[1] == []
+
+
+REASSIGNABLE = {"reported", "assigned", "accepted", "in_remediation", "returned", "reopened"}
+
+
+@pytest.mark.parametrize("status", list(CaseStatus))
+def test_only_cases_remediation_would_move_can_be_reassigned(status: CaseStatus) -> None:
+    assert replace(CASE, status=status.value).is_reassignable == (status in REASSIGNABLE)

@@ -33,14 +33,13 @@ from gridcase_assignment.domain.model import (
 )
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import (
-    SUPERVISION_OFFICE,
     CatalogueEntry,
     choose_handler,
     next_candidate,
     route_for,
 )
 from gridcase_assignment.domain.sla import SlaPolicy
-from gridcase_contracts.codes import Service
+from gridcase_contracts.codes import SUPERVISOR_QUEUE, Service
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import (
     Actor,
@@ -72,7 +71,11 @@ class InvalidRequestError(Exception):
 
 
 class ConflictError(Exception):
-    """The request does not fit the case's current state."""
+    """The request does not fit the case's current `status`."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ async def _duplicate_of_open_case(context: Context, case: Case, *, cause: str) -
 
 
 async def _refresh_cluster(context: Context, primary_case_id: str) -> None:
+    """Sets the primary's cluster size and priority from the merged cases as stored now;
+    idempotent, so it may run again after a crash or on any redelivery."""
     size = await context.repository.cluster_size(primary_case_id)
     priority = cluster_priority(size, context.settings.priority_thresholds)
     await context.repository.set_cluster(primary_case_id, size, priority)
@@ -182,9 +187,17 @@ async def _refresh_cluster(context: Context, primary_case_id: str) -> None:
 
 
 async def case_reported(event: CaseReported, context: Context) -> None:
-    """A new case: merged into an open case nearby, or routed by the catalogue."""
-    if await context.repository.load_case(event.case_id) is not None:
-        return
+    """A new case: merged into an open case nearby, or routed by the catalogue. A redelivery
+    decides nothing anew but refreshes the primary's cluster again: the refresh is a write
+    of its own, and a crash may have come between the merge and the refresh."""
+    loaded = await context.repository.load_case(event.case_id)
+    case = loaded.case if loaded else await _decide_reported(event, context)
+    if case.primary_case_id:
+        await _refresh_cluster(context, case.primary_case_id)
+
+
+async def _decide_reported(event: CaseReported, context: Context) -> Case:
+    """Merges or routes the new case and stores the decision; the case as decided."""
     started = time.perf_counter()
     payload = event.payload
     case = Case(
@@ -201,15 +214,13 @@ async def case_reported(event: CaseReported, context: Context) -> None:
     decision = await _duplicate_of_open_case(context, case, cause=cause) or await _route(
         context, case, cause=cause, start=event.occurred_at
     )
-    if not await context.repository.save_case(
+    if await context.repository.save_case(
         decision.case, events=decision.events, processed_event=cause
     ):
-        return  # created meanwhile by a redelivery of the same report
-    metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
-    metrics.count_emitted(decision.events, category=case.category.value)
-    context.notify_outbox()
-    if decision.case.primary_case_id:
-        await _refresh_cluster(context, decision.case.primary_case_id)
+        metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
+        metrics.count_emitted(decision.events, category=case.category.value)
+        context.notify_outbox()
+    return decision.case  # else created meanwhile by a redelivery of the same report
 
 
 async def case_returned(event: CaseReturned, context: Context) -> None:
@@ -223,7 +234,7 @@ async def case_returned(event: CaseReturned, context: Context) -> None:
         if back.returns >= context.settings.max_returns or following is None:
             return reassign(
                 back,
-                department=SUPERVISION_OFFICE,
+                department=SUPERVISOR_QUEUE,
                 handler=None,
                 due=None,
                 reason=(
@@ -394,8 +405,10 @@ async def reassign_case(
     await _existing_case(context, case_id)
 
     async def decide(case: Case) -> Decision | None:
-        if case.is_final:
-            raise ConflictError(f"case {case_id} is {case.status}; it cannot be reassigned")
+        if not case.is_reassignable:
+            raise ConflictError(
+                f"case {case_id} is {case.status}; it cannot be reassigned", status=case.status
+            )
         now = context.clock()
         chosen = handler or choose_handler(await context.repository.handler_loads(department))
         return reassign(
@@ -421,7 +434,9 @@ async def split_case(context: Context, *, case_id: str, reason: str, by: Actor) 
 
     async def decide(case: Case) -> Decision | None:
         if case.status != "duplicate" or case.primary_case_id is None:
-            raise ConflictError(f"case {case_id} is {case.status}, not merged into a primary")
+            raise ConflictError(
+                f"case {case_id} is {case.status}, not merged into a primary", status=case.status
+            )
         cause = f"{case_id}/split/{case.version}"
         now = context.clock()
         undone = split_event(case, reason=reason, by=by, cause=cause, now=now)
@@ -453,7 +468,7 @@ async def _check_departments(context: Context, field: str, codes: list[str]) -> 
 
 async def put_catalogue_entry(context: Context, entry: CatalogueEntry, *, by: str) -> None:
     """Sets who handles a category (in a district); the next case routes by it."""
-    if entry.lead == SUPERVISION_OFFICE:
+    if entry.lead == SUPERVISOR_QUEUE:
         raise InvalidRequestError("lead", "the supervision office is no lead department")
     if entry.lead in entry.co_departments:
         raise InvalidRequestError("co_departments", "the lead department cannot co-handle")

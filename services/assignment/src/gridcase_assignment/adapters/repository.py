@@ -23,12 +23,11 @@ from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import (
     ANY_DISTRICT,
-    SUPERVISION_OFFICE,
     CatalogueEntry,
     HandlerLoad,
     catalogue_key,
 )
-from gridcase_contracts.codes import Category, District, Severity, Stage
+from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, District, Severity, Stage
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import StageDue
 from gridcase_runtime.mongo import MongoDatabase
@@ -415,7 +414,7 @@ class AssignmentRepository:
     async def supervisor_queue(self, *, limit: int, offset: int) -> list[Case]:
         documents = await (
             self.cases.find(
-                {"department": SUPERVISION_OFFICE, "status": {"$nin": SETTLED_STATUSES}},
+                {"department": SUPERVISOR_QUEUE, "status": {"$nin": SETTLED_STATUSES}},
                 {"outbox": 0, "processed": 0},
             )
             .sort("assigned_at", ASCENDING)
@@ -427,7 +426,7 @@ class AssignmentRepository:
 
     async def supervisor_queue_size(self) -> int:
         return await self.cases.count_documents(
-            {"department": SUPERVISION_OFFICE, "status": {"$nin": SETTLED_STATUSES}}
+            {"department": SUPERVISOR_QUEUE, "status": {"$nin": SETTLED_STATUSES}}
         )
 
     async def escalated_cases(self, *, limit: int, offset: int) -> list[Case]:

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-CITY_ZONE = ZoneInfo("Asia/Shanghai")
+from gridcase_contracts.codes import CITY_TIME_ZONE
+
 SEARCH_LIMIT_DAYS = 3660
 """A deadline further than ten years of calendar away means the calendar has no working time."""
 
@@ -36,7 +37,7 @@ class WorkingCalendar:
     periods: tuple[tuple[time, time], ...]
     holidays: frozenset[date] = field(default_factory=frozenset)
     makeup_days: frozenset[date] = field(default_factory=frozenset)
-    zone: ZoneInfo = CITY_ZONE
+    zone: ZoneInfo = CITY_TIME_ZONE
 
     def is_working_day(self, day: date) -> bool:
         if day in self.makeup_days:

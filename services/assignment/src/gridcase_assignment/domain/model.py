@@ -10,8 +10,15 @@ from typing import Literal, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from gridcase_assignment.domain.ladder import TARGETS, LadderPolicy, StageLadder
-from gridcase_assignment.domain.routing import SUPERVISION_OFFICE
-from gridcase_contracts.codes import Category, District, Severity, Stage
+from gridcase_contracts.codes import (
+    FINAL_STATUSES,
+    SUPERVISOR_QUEUE,
+    CaseStatus,
+    Category,
+    District,
+    Severity,
+    Stage,
+)
 from gridcase_contracts.envelope import Contract, Envelope
 from gridcase_contracts.events import (
     Actor,
@@ -33,9 +40,21 @@ AssignReason = Literal["catalogue", "fallback", "return-reroute", "reopen", "spl
 
 WORKLOAD_STATUSES = ("assigned", "accepted", "in_remediation", "reopened")
 """A handler's open workload: their cases in these statuses."""
-SETTLED_STATUSES = ("resolved", "verified", "closed", "rejected", "duplicate")
+SETTLED_STATUSES = tuple(sorted({"resolved", "verified", *(s.value for s in FINAL_STATUSES)}))
 """Cases no longer being worked: never a duplicate's primary."""
-FINAL_STATUSES = ("closed", "rejected", "duplicate")
+REASSIGNABLE_STATUSES = frozenset(
+    {
+        CaseStatus.REPORTED,
+        CaseStatus.ASSIGNED,
+        CaseStatus.ACCEPTED,
+        CaseStatus.IN_REMEDIATION,
+        CaseStatus.RETURNED,
+        CaseStatus.REOPENED,
+    }
+)
+"""The statuses remediation-tracking's lifecycle moves on CaseReassigned (not once resolved)."""
+
+ALL_STAGES = tuple(Stage)
 
 SYSTEM_ACTOR = Actor(actor_id="gridcase-assignment", role="system")
 EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:gridcase:assignment")
@@ -74,6 +93,10 @@ class Case:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_reassignable(self) -> bool:
+        return self.status in REASSIGNABLE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -190,8 +213,9 @@ def reassign(
     cause: str,
     now: datetime,
 ) -> Decision:
-    """Moves the case to `department`; the supervision office is the supervisor queue."""
-    to_queue = department == SUPERVISION_OFFICE
+    """Moves the case to `department`; the supervision office is the supervisor queue,
+    where the ladders stop: nobody there to remind until a supervisor routes the case."""
+    to_queue = department == SUPERVISOR_QUEUE
     moved = replace(
         case,
         status="assigned",
@@ -201,7 +225,7 @@ def reassign(
         tried=tuple(dict.fromkeys((*case.tried, department))),
         due=due or case.due,
         assigned_at=now,
-        ladders={} if due else case.ladders,
+        ladders=finish_stages(case, ALL_STAGES).ladders if to_queue else {},
     )
     event = _event(
         CaseReassigned,
@@ -249,7 +273,7 @@ def escalate(
     levels = ladder.levels_due(now, policy)
     if not levels:
         return Decision(case)
-    department = case.department or SUPERVISION_OFFICE
+    department = case.department or SUPERVISOR_QUEUE
     events = []
     for level in levels:
         target = TARGETS[level]
@@ -279,8 +303,9 @@ def escalate(
 
 
 def open_ladder(case: Case, stage: Stage, *, due_at: datetime, overdue_at: datetime) -> Case:
-    """Starts `stage`'s ladder, unless it already has one (a stage escalates once)."""
-    if stage in case.ladders or case.is_final:
+    """Starts `stage`'s ladder, unless it already has one (a stage escalates once) or the
+    case waits in the supervisor queue."""
+    if stage in case.ladders or case.is_final or case.department == SUPERVISOR_QUEUE:
         return case
     ladder = StageLadder(stage=stage, due_at=due_at, overdue_at=overdue_at)
     return replace(case, ladders={**case.ladders, stage: ladder})
@@ -301,7 +326,6 @@ def next_ladder_at(case: Case, policy: LadderPolicy) -> datetime | None:
     return min(times, default=None)
 
 
-ALL_STAGES = tuple(Stage)
 LIFECYCLE: Mapping[str, tuple[str, tuple[Stage, ...]]] = {
     "CaseAccepted": ("accepted", (Stage.ACCEPT,)),
     "RectificationOrdered": ("in_remediation", (Stage.ACCEPT, Stage.FIRST_RESPONSE)),

@@ -8,7 +8,6 @@ from typing import Literal
 from gridcase_contracts.codes import Category, District
 
 ANY_DISTRICT = "*"
-SUPERVISION_OFFICE = "supervision-office"
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConflictError)
     async def conflict(_request: Request, error: ConflictError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(
+            {"detail": str(error), "status": error.status}, status_code=status.HTTP_409_CONFLICT
+        )
 
     @app.exception_handler(ConcurrentChangeError)
     async def concurrent(_request: Request, error: ConcurrentChangeError) -> JSONResponse:
