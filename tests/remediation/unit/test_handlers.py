@@ -3,11 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from remediation.unit.builders import CASE_ID, NOW, assigned, event_for
+from remediation.unit.builders import CASE_ID, INSPECTOR, NOW, assigned, event, event_for
 
-from gridcase_contracts.codes import CaseStatus, Stage
+from gridcase_contracts.codes import SUPERVISOR_QUEUE, CaseStatus, Stage
+from gridcase_contracts.events import CaseReassigned, CaseReassignedPayload
 from gridcase_remediation.adapters.fakes import FakeCaseRepository
 from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
+from gridcase_remediation.domain.case import fold
 from gridcase_remediation.domain.lifecycle import Action
 from gridcase_remediation.handlers import (
     CaseNotFoundError,
@@ -164,3 +166,30 @@ async def test_the_projection_rebuilt_from_the_ledger_equals_the_live_one(
     record = await store.get(CASE_ID)
     assert record is not None
     assert rebuilt(record) == record.case
+
+
+async def test_an_action_ahead_of_an_unconsumed_event_keeps_the_ledger_order(
+    store: FakeCaseRepository,
+) -> None:
+    """The known limitation the repository documents: the ledger (and so the live state
+    and a rebuild) follows the order of writes here, a replay the order of the topic."""
+    await accept(store, ExpectedVersion(2, from_if_match=True))
+    own = store.outbox[0]
+    routed = event(
+        CaseReassigned,
+        CaseReassignedPayload(
+            from_department="housing-bureau",
+            department=SUPERVISOR_QUEUE,
+            reason="returned too often",
+            by=INSPECTOR,
+            supervisor_queue=True,
+        ),
+    )
+    await record_events(store, [routed, own])  # the topic order: assignment's event first
+    record = await store.get(CASE_ID)
+    assert record is not None
+    assert [entry.event_type for entry in record.ledger][-2:] == ["CaseAccepted", "CaseReassigned"]
+    assert (record.case.status, record.case.department) == (CaseStatus.ASSIGNED, SUPERVISOR_QUEUE)
+    assert rebuilt(record) == record.case
+    topic_order = [entry.event() for entry in record.ledger[:2]] + [routed, own]
+    assert fold(CASE_ID, topic_order).status == CaseStatus.ACCEPTED

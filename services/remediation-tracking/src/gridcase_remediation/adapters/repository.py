@@ -3,7 +3,22 @@ version and outbox, so an event's append, the projection change and the events i
 are one atomic single-document write. Every motor call of the service lives here.
 
 FerretDB notes: findAndModify takes no projection there (the matched document comes back
-whole), and `$nin` on the `event_ids` array is the dedupe filter both servers support."""
+whole), and `$nin` on the `event_ids` array is the dedupe filter both servers support.
+
+Known limitation, the order of this service's own events: an action appends its event to
+the ledger at once, and the outbox relay publishes it afterwards. Another service's event
+of the same case that is on the topic but not yet consumed here (the consumer lag), or that
+is published between the action's write and the relay's publish (the relay delay), lands in
+the ledger after the action's event but precedes it on the topic. The live projection and a
+rebuild (`gridcase-remediation rebuild`) both fold the ledger, so they agree with each other;
+a rebuild does not restore the topic's order. A replay of the topic into an empty database,
+and every other consumer, apply the topic's order and may reach a different state for such
+a case (accepted-then-reassigned here is reassigned-then-accepted there), or record one of
+the two events as an anomaly on one side only. Only cases where another service writes
+within that window (consumer lag plus relay delay) of a person's action are affected. No
+check refuses such actions: waiting until the consumer has caught up with the case's
+partition would still leave the relay delay open, and would refuse actions whenever that
+partition is busy."""
 
 import base64
 import json
