@@ -4,6 +4,7 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
+from intake.integration.support import bearer, report_body
 
 from gridcase_intake.config import IntakeSettings
 
@@ -82,3 +83,24 @@ async def test_services_and_errors_in_the_specification_shape(
     unknown = await client.get("/open311/v2/requests/GC-20240101-NOSUCHID.json")
     assert unknown.status_code == 404
     assert unknown.json()[0]["code"] == 404
+
+
+async def test_native_reports_stay_out_of_the_public_open311_reads(
+    client: httpx.AsyncClient, settings: IntakeSettings, api_key: str
+) -> None:
+    native = await client.post(
+        "/v1/reports", json=report_body(), headers=bearer(settings, "v-private")
+    )
+    assert native.status_code == 201, native.text
+    native_id = native.json()["case_id"]
+    filed = await client.post("/open311/v2/requests.json", data={**FORM, "api_key": api_key})
+    [receipt] = filed.json()
+
+    listed = [
+        r["service_request_id"] for r in (await client.get("/open311/v2/requests.json")).json()
+    ]
+    assert receipt["service_request_id"] in listed
+    assert native_id not in listed
+    by_id = await client.get(f"/open311/v2/requests.json?service_request_id={native_id}")
+    assert by_id.json() == []
+    assert (await client.get(f"/open311/v2/requests/{native_id}.json")).status_code == 404

@@ -35,6 +35,7 @@ from gridcase_intake.handlers import (
     IdempotencyMismatchError,
     KafkaUnavailableError,
     KeyedRequest,
+    RateLimitedError,
     Submission,
 )
 from gridcase_runtime.workers import Periodic
@@ -98,6 +99,27 @@ async def test_same_key_same_payload_replays_the_first_answer(intake: Intake) ->
     assert not first.replayed
     assert again.response == first.response
     assert len(published(intake)) == 1
+
+
+async def test_a_replay_is_answered_even_over_the_rate_limit(clock: Clock) -> None:
+    intake = Intake(
+        settings=IntakeSettings(reports_per_minute=1),
+        publisher=FakePublisher(),
+        cases=FakeCaseViews(),
+        keys=FakeIdempotencyKeys(),
+        photos=FakePhotos(),
+        clock=clock,
+    )
+    first = await intake.submit(submission(key="k-1"), render)
+    again = await intake.submit(submission(key="k-1"), render)
+    assert again.replayed
+    assert again.response == first.response
+    with pytest.raises(RateLimitedError) as limited:
+        await intake.submit(submission("Another wall", key="k-2"), render)
+    assert limited.value.wait_s == pytest.approx(60, abs=1)
+    keys = intake.keys
+    assert isinstance(keys, FakeIdempotencyKeys)
+    assert set(keys.records) == {key_id("volunteer:v-1", "k-1")}, "a refused key is not kept"
 
 
 async def test_same_key_other_payload_is_refused(intake: Intake) -> None:

@@ -111,7 +111,7 @@ def test_open_and_closed_follow_the_final_statuses(status: str, open_or_closed: 
 
 
 def test_extensions_and_xml() -> None:
-    view = open311.request_view(CASE, extensions=True)
+    view = open311.request_view(CASE, extensions=True, notes=True)
     root = ElementTree.fromstring(open311.to_xml("service_requests", [view]))
     assert root.tag == "service_requests"
     assert root.findtext("request/status") == "open"
@@ -120,6 +120,18 @@ def test_extensions_and_xml() -> None:
     assert [n.findtext("note") for n in root.findall("request/extended_attributes/notes/note")] == [
         "Exit cleared, signage ordered"
     ]
+
+
+def test_notes_only_when_asked_for_by_the_filer() -> None:
+    public = open311.request_view(CASE, extensions=True)
+    assert public["extended_attributes"]["detailed_status"] == "in_remediation"
+    assert "notes" not in public["extended_attributes"]
+    assert "extended_attributes" not in open311.request_view(CASE, notes=True)
+
+
+def test_open311_clients_report_under_their_own_namespace() -> None:
+    reporter = open311.client_reporter("city-app")
+    assert (reporter.reporter_id, reporter.kind) == ("open311:city-app", "open311-client")
 
 
 def test_services_definitions_and_errors_in_xml() -> None:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from gridcase_contracts.codes import Channel
 from gridcase_intake import handlers
 from gridcase_intake.adapters.repository import MongoCaseViews, MongoIdempotencyKeys
 from gridcase_intake.config import IntakeSettings
@@ -45,6 +46,9 @@ class Intake:
             cases=self.cases,
             keys=self.keys,
             photos=self.photos,
+            limiter=self.api_key_limits
+            if submission.channel == Channel.OPEN311
+            else self.reporter_limits,
             settings=self.settings,
             clock=self.clock,
         )

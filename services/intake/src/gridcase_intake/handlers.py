@@ -22,11 +22,13 @@ from gridcase_intake.domain.idempotency import (
     Verdict,
     judge,
 )
+from gridcase_intake.domain.rate_limit import RateLimiter
 from gridcase_intake.domain.reports import (
     ReportIn,
     ReportRejectedError,
     locate,
     new_case_id,
+    photo_id,
     reported_payload,
 )
 from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
@@ -35,6 +37,9 @@ from gridcase_runtime.kafka import Delivery, PublishError
 from gridcase_runtime.photos import CheckedPhoto, PhotoError, check_photo
 
 log = logging.getLogger(__name__)
+
+VOLUNTEER = "volunteer"
+"""The reporter kind of the native API's reports."""
 
 
 class IdempotencyConflictError(Exception):
@@ -47,6 +52,14 @@ class IdempotencyMismatchError(Exception):
 
 class KafkaUnavailableError(Exception):
     """Kafka did not acknowledge the report in time (503); nothing was accepted."""
+
+
+class RateLimitedError(Exception):
+    """The caller sent too many new reports (429); `wait_s` until the next is allowed."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(f"rate limited for {wait_s:.1f} s")
+        self.wait_s = wait_s
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,16 @@ async def _claim_key(
     raise IdempotencyConflictError("a request with this Idempotency-Key is being processed")
 
 
+async def _completed_answer(
+    keyed: KeyedRequest, keys: IdempotencyKeys, now: datetime
+) -> StoredResponse | None:
+    """The stored answer of a completed request with this key and payload, if any."""
+    existing = await keys.find(keyed.key_id)
+    if existing is None or judge(existing, keyed.fingerprint, now) != Verdict.REPLAY:
+        return None
+    return existing.response
+
+
 async def submit_report(
     submission: Submission,
     render: Render,
@@ -135,13 +158,26 @@ async def submit_report(
     cases: CaseViews,
     keys: IdempotencyKeys,
     photos: Photos,
+    limiter: RateLimiter,
     settings: IntakeSettings,
     clock: Clock,
 ) -> Outcome:
     """Checks a report, publishes its CaseReported and answers only after Kafka's ack.
 
-    Raises ReportRejectedError or pydantic's ValidationError (422), the idempotency
-    errors (409/422) and KafkaUnavailableError (503)."""
+    A retry of a completed request gets its stored answer whatever the rate limit; every
+    other submission takes a token of its reporter's rate limit first.
+
+    Raises RateLimitedError (429), ReportRejectedError or pydantic's ValidationError (422),
+    the idempotency errors (409/422) and KafkaUnavailableError (503)."""
+    keyed = submission.idempotency
+    if keyed is not None:
+        answered = await _completed_answer(keyed, keys, clock())
+        if answered is not None:
+            metrics.IDEMPOTENT_REPLAYS.inc()
+            return Outcome(answered, replayed=True)
+    wait = limiter.acquire(submission.reporter.reporter_id)
+    if wait is not None:
+        raise RateLimitedError(wait)
     checked = await _check_photos(submission.photos, settings.max_photo_bytes)
     location = locate(submission.report.location, [photo.gps for photo in checked])
     payload = reported_payload(
@@ -155,7 +191,6 @@ async def submit_report(
     now = _to_millisecond(clock())
     reservation = Reservation(new_case_id(now), uuid4(), now)
     attempt = uuid4().hex
-    keyed = submission.idempotency
     if keyed is not None:
         claimed = await _claim_key(
             keyed, reservation, keys=keys, settings=settings, attempt=attempt
@@ -202,9 +237,8 @@ async def _store_photo(
     photos: Photos,
     settings: IntakeSettings,
 ) -> PhotoRef:
-    """Photo ids derive from the case id, so a retried request stores the same photos."""
     stored = await photos.save(
-        photo, owner=submission.reporter.reporter_id, photo_id=f"{case_id}-p{n + 1}"
+        photo, owner=submission.reporter.reporter_id, photo_id=photo_id(case_id, n + 1)
     )
     return PhotoRef(
         photo_id=stored.photo_id,
@@ -252,10 +286,14 @@ async def sweep_idempotency_keys(*, keys: IdempotencyKeys, clock: Clock) -> int:
 
 def visible_to(case: dict[str, Any] | None, principal: Principal) -> dict[str, Any] | None:
     """The case if `principal` may see it: a volunteer their own reports, a handler their
-    department's cases, supervisors and admins every case; else None (answered 404)."""
+    department's cases, supervisors and admins every case; else None (answered 404).
+    A volunteer's own are cases reported by a volunteer (not an Open311 client) with
+    their id."""
     if case is None:
         return None
-    if principal.role == Role.VOLUNTEER and case.get("reporter_id") != principal.subject:
+    if principal.role == Role.VOLUNTEER and (
+        case.get("reporter_kind") != VOLUNTEER or case.get("reporter_id") != principal.subject
+    ):
         return None
     if principal.role == Role.HANDLER and case.get("department") != principal.department:
         return None

@@ -2,6 +2,10 @@
 
 from prometheus_client import Counter
 
+from gridcase_contracts.codes import Category
+
+CATEGORY_CODES = frozenset(category.value for category in Category)
+
 REPORTS_ACCEPTED = Counter(
     "gridcase_reports_accepted_total",
     "Reports acknowledged by Kafka and answered 201.",
@@ -9,8 +13,8 @@ REPORTS_ACCEPTED = Counter(
 )
 REPORTS_REJECTED = Counter(
     "gridcase_reports_rejected_total",
-    "Report submissions refused, by reason.",
-    ["reason"],
+    "Report submissions refused, by category (unknown if missing or invalid) and reason.",
+    ["category", "reason"],
 )
 IDEMPOTENT_REPLAYS = Counter(
     "gridcase_idempotent_replays_total",
@@ -21,3 +25,9 @@ RATE_LIMITED = Counter(
     "Submissions refused with 429, by the kind of caller.",
     ["kind"],
 )
+
+
+def rejected(reason: str, category: object = None) -> None:
+    """Counts a refused submission under its category as sent, if that is a known code."""
+    known = category if isinstance(category, str) and category in CATEGORY_CODES else "unknown"
+    REPORTS_REJECTED.labels(category=known, reason=reason).inc()

@@ -23,7 +23,7 @@ class CaseViews(Protocol):
     async def by_token(self, token: str) -> dict[str, Any] | None: ...
 
     async def of_reporter(
-        self, reporter_id: str, *, skip: int, limit: int
+        self, reporter_id: str, *, kind: str, skip: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]: ...
 
     async def search(
@@ -32,6 +32,7 @@ class CaseViews(Protocol):
         case_ids: Sequence[str] | None = None,
         categories: Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
+        channel: str | None = None,
         reported_from: datetime | None = None,
         reported_until: datetime | None = None,
         skip: int = 0,
@@ -40,6 +41,8 @@ class CaseViews(Protocol):
 
 
 class IdempotencyKeys(Protocol):
+    async def find(self, key_id: str) -> KeyRecord | None: ...
+
     async def insert(self, record: KeyRecord) -> KeyRecord | None: ...
 
     async def take_over(

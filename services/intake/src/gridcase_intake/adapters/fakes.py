@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from gridcase_contracts.envelope import Envelope
-from gridcase_contracts.events import CaseEvent, CaseReported
+from gridcase_contracts.events import CaseEvent
 from gridcase_intake.domain.idempotency import KeyRecord, KeyState, StoredResponse
+from gridcase_intake.domain.projection import change_of
 from gridcase_runtime.kafka import PublishError
 from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
 
@@ -24,27 +25,47 @@ class FakePublisher:
 
 
 class FakeCaseViews:
-    """Keeps CaseReported facts only; enough for the submission rules."""
+    """The projection's status, fields and notes per case, without the event log."""
 
     def __init__(self) -> None:
         self.cases: dict[str, dict[str, Any]] = {}
 
     async def apply(self, event: CaseEvent) -> bool:
-        if not isinstance(event, CaseReported) or event.case_id in self.cases:
-            return False
-        self.cases[event.case_id] = {"_id": event.case_id, "status": "reported"}
+        change = change_of(event)
+        if change.report is not None:
+            if event.case_id in self.cases:
+                return False
+            self.cases[event.case_id] = {
+                "_id": event.case_id,
+                "status": "reported",
+                "timeline": [],
+                **change.report,
+            }
+            return True
+        case = self.cases[event.case_id]
+        case.update(change.fields)
+        if change.status is not None:
+            case["status"] = change.status.value
+        entry = change.timeline_entry(event)
+        if entry is not None:
+            case["timeline"].append(entry)
         return True
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         return self.cases.get(case_id)
 
     async def by_token(self, token: str) -> dict[str, Any] | None:
-        return None
+        return next((case for case in self.cases.values() if case["token"] == token), None)
 
     async def of_reporter(
-        self, reporter_id: str, *, skip: int, limit: int
+        self, reporter_id: str, *, kind: str, skip: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
-        return [], 0
+        own = [
+            case
+            for case in self._newest_first()
+            if (case["reporter_id"], case["reporter_kind"]) == (reporter_id, kind)
+        ]
+        return own[skip : skip + limit], len(own)
 
     async def search(
         self,
@@ -52,17 +73,34 @@ class FakeCaseViews:
         case_ids: Sequence[str] | None = None,
         categories: Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
+        channel: str | None = None,
         reported_from: datetime | None = None,
         reported_until: datetime | None = None,
         skip: int = 0,
         limit: int = 1000,
     ) -> list[dict[str, Any]]:
-        return []
+        found = [
+            case
+            for case in self._newest_first()
+            if (case_ids is None or case["_id"] in case_ids)
+            and (categories is None or case["category"] in categories)
+            and (statuses is None or case["status"] in statuses)
+            and (channel is None or case["channel"] == channel)
+            and (reported_from is None or case["reported_at"] >= reported_from)
+            and (reported_until is None or case["reported_at"] <= reported_until)
+        ]
+        return found[skip : skip + limit]
+
+    def _newest_first(self) -> list[dict[str, Any]]:
+        return sorted(self.cases.values(), key=lambda case: case["reported_at"], reverse=True)
 
 
 class FakeIdempotencyKeys:
     def __init__(self) -> None:
         self.records: dict[str, KeyRecord] = {}
+
+    async def find(self, key_id: str) -> KeyRecord | None:
+        return self.records.get(key_id)
 
     async def insert(self, record: KeyRecord) -> KeyRecord | None:
         if record.key_id in self.records:

@@ -38,6 +38,7 @@ class MongoCaseViews:
             [("reporter_id", ASCENDING), ("reported_at", DESCENDING)]
         )
         await self.collection.create_index([("reported_at", DESCENDING)])
+        await self.collection.create_index([("channel", ASCENDING), ("reported_at", DESCENDING)])
         await self.collection.create_index([("token", ASCENDING)])
 
     async def apply(self, event: CaseEvent) -> bool:
@@ -96,9 +97,9 @@ class MongoCaseViews:
         return await self.collection.find_one({"token": token}, {"event_ids": 0})
 
     async def of_reporter(
-        self, reporter_id: str, *, skip: int, limit: int
+        self, reporter_id: str, *, kind: str, skip: int, limit: int
     ) -> tuple[list[CaseDocument], int]:
-        query = {"reporter_id": reporter_id}
+        query = {"reporter_id": reporter_id, "reporter_kind": kind}
         total = await self.collection.count_documents(query)
         cursor = (
             self.collection.find(query, {"event_ids": 0})
@@ -114,6 +115,7 @@ class MongoCaseViews:
         case_ids: Sequence[str] | None = None,
         categories: Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
+        channel: str | None = None,
         reported_from: datetime | None = None,
         reported_until: datetime | None = None,
         skip: int = 0,
@@ -127,6 +129,8 @@ class MongoCaseViews:
             query["category"] = {"$in": list(categories)}
         if statuses is not None:
             query["status"] = {"$in": list(statuses)}
+        if channel is not None:
+            query["channel"] = channel
         window: dict[str, datetime] = {}
         if reported_from is not None:
             window["$gte"] = reported_from
@@ -149,6 +153,10 @@ class MongoIdempotencyKeys:
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("expires_at", ASCENDING)])
+
+    async def find(self, key_id: str) -> KeyRecord | None:
+        document = await self.collection.find_one({"_id": key_id})
+        return None if document is None else _record(document)
 
     async def insert(self, record: KeyRecord) -> KeyRecord | None:
         """Records a new key; if the key exists, returns the existing record instead."""

@@ -10,9 +10,12 @@ from xml.etree import ElementTree
 from pydantic import ValidationError
 
 from gridcase_contracts.codes import CATEGORY_NAMES, CITY_TIME_ZONE, Category, District, Severity
+from gridcase_contracts.events import Reporter
 from gridcase_intake.domain.projection import is_open
 from gridcase_intake.domain.reports import LocationIn, ReportIn
 
+CLIENT_PREFIX = "open311:"
+"""Open311 clients' reporter ids are their api key names with this prefix."""
 DEFAULT_SPAN_DAYS = 90
 DEFAULT_LIMIT = 1000
 MAX_MEDIA_URL = 2000
@@ -207,8 +210,16 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(CITY_TIME_ZONE).isoformat(timespec="seconds")
 
 
-def request_view(case: Mapping[str, Any], *, extensions: bool = False) -> dict[str, Any]:
-    """A case as an Open311 service request; `extensions` adds our detailed status."""
+def client_reporter(client: str) -> Reporter:
+    """An Open311 client as a reporter; its id cannot be taken for a volunteer's."""
+    return Reporter(reporter_id=f"{CLIENT_PREFIX}{client}", kind="open311-client")
+
+
+def request_view(
+    case: Mapping[str, Any], *, extensions: bool = False, notes: bool = False
+) -> dict[str, Any]:
+    """A case as an Open311 service request. `extensions` adds our detailed status, and
+    `notes` its timeline notes (only for the client that filed it)."""
     location = case.get("location") or {}
     category = case.get("category")
     photos = case.get("photos") or []
@@ -238,16 +249,13 @@ def request_view(case: Mapping[str, Any], *, extensions: bool = False) -> dict[s
             "community": location.get("community"),
             "severity": case.get("severity"),
             "duplicate_of": case.get("duplicate_of"),
-            "notes": [
-                {
-                    "datetime": timestamp(entry["at"]),
-                    "status": entry["status"],
-                    "note": entry["note"],
-                }
-                for entry in case.get("timeline") or []
-                if entry.get("note")
-            ],
         }
+    if extensions and notes:
+        view["extended_attributes"]["notes"] = [
+            {"datetime": timestamp(entry["at"]), "status": entry["status"], "note": entry["note"]}
+            for entry in case.get("timeline") or []
+            if entry.get("note")
+        ]
     return view
 
 

@@ -24,6 +24,20 @@ def new_case_id(now: datetime) -> str:
     return f"GC-{day}-{''.join(secrets.choice(CROCKFORD) for _ in range(8))}"
 
 
+def photo_id(case_id: str, number: int) -> str:
+    """The id of a case's `number`th photo (from 1); derived from the case id, so a retried
+    request stores the same photos."""
+    return f"{case_id}-p{number}"
+
+
+def case_of_photo(photo_id: str) -> str | None:
+    """The case id a photo id was derived from (None if it is not such an id)."""
+    case_id, separator, number = photo_id.rpartition("-p")
+    if not separator or not number.isdigit() or not CASE_ID_FORMAT.match(case_id):
+        return None
+    return case_id
+
+
 def plain_text(value: str) -> str:
     """Trims `value` and refuses HTML/XML markup (tags or character entities)."""
     value = value.strip()

@@ -14,13 +14,15 @@ from gridcase_intake import metrics
 from gridcase_intake.bootstrap import Intake
 from gridcase_intake.domain.idempotency import StoredResponse, fingerprint, key_id, parse_key
 from gridcase_intake.domain.rate_limit import retry_after_header
-from gridcase_intake.domain.reports import ReportIn, ReportRejectedError
+from gridcase_intake.domain.reports import ReportIn, ReportRejectedError, case_of_photo
 from gridcase_intake.entrypoints.schemas import CategoryOut, ReportAccepted, ReportPage, ReportView
 from gridcase_intake.handlers import (
+    VOLUNTEER,
     IdempotencyConflictError,
     IdempotencyMismatchError,
     KafkaUnavailableError,
     KeyedRequest,
+    RateLimitedError,
     Submission,
     visible_to,
 )
@@ -69,8 +71,10 @@ def intake_of(request: Request) -> Intake:
     return intake
 
 
-def _invalid(errors: list[dict[str, Any]], reason: str = "validation") -> RequestValidationError:
-    metrics.REPORTS_REJECTED.labels(reason).inc()
+def _invalid(
+    errors: list[dict[str, Any]], reason: str = "validation", category: object = None
+) -> RequestValidationError:
+    metrics.rejected(reason, category)
     return RequestValidationError(errors)
 
 
@@ -91,7 +95,8 @@ def _parse_report(raw: bytes | str, prefix: tuple[str, ...]) -> ReportIn:
     try:
         return ReportIn.model_validate(data)
     except ValidationError as error:
-        raise _invalid(_validation_errors(error, prefix)) from error
+        category = data.get("category") if isinstance(data, dict) else None
+        raise _invalid(_validation_errors(error, prefix), category=category) from error
 
 
 async def _read_submission(request: Request, max_photos: int) -> tuple[ReportIn, list[bytes]]:
@@ -176,16 +181,8 @@ async def submit_report(
     """Files a report; 201 only once Kafka has acknowledged the case."""
     intake = intake_of(request)
     settings = intake.settings
-    wait = intake.reporter_limits.acquire(principal.subject)
-    if wait is not None:
-        metrics.RATE_LIMITED.labels("reporter").inc()
-        metrics.REPORTS_REJECTED.labels("rate_limited").inc()
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"at most {settings.reports_per_minute} reports a minute",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
     report, photos = await _read_submission(request, settings.max_photos)
+    category = report.category.value
     try:
         keyed = keyed_request(
             idempotency_key,
@@ -195,6 +192,7 @@ async def submit_report(
             photos,
         )
     except ValueError as error:
+        metrics.rejected("idempotency_key", category)
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
     submission = Submission(
         report=report,
@@ -207,21 +205,31 @@ async def submit_report(
     )
     try:
         outcome = await intake.submit(submission, _render_accepted)
+    except RateLimitedError as error:
+        metrics.RATE_LIMITED.labels("reporter").inc()
+        metrics.rejected("rate_limited", category)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"at most {settings.reports_per_minute} reports a minute",
+            headers={"Retry-After": retry_after_header(error.wait_s)},
+        ) from error
     except ReportRejectedError as error:
         reason = "photo" if error.loc[0] == "photos" else "validation"
         raise _invalid(
-            [{"loc": ["body", *error.loc], "msg": error.message, "type": error.kind}], reason
+            [{"loc": ["body", *error.loc], "msg": error.message, "type": error.kind}],
+            reason,
+            category,
         ) from error
     except ValidationError as error:
-        raise _invalid(_validation_errors(error, ("body",))) from error
+        raise _invalid(_validation_errors(error, ("body",)), category=category) from error
     except IdempotencyConflictError as error:
-        metrics.REPORTS_REJECTED.labels("idempotency_conflict").inc()
+        metrics.rejected("idempotency_conflict", category)
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     except IdempotencyMismatchError as error:
-        metrics.REPORTS_REJECTED.labels("idempotency_mismatch").inc()
+        metrics.rejected("idempotency_mismatch", category)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     except KafkaUnavailableError as error:
-        metrics.REPORTS_REJECTED.labels("kafka_unavailable").inc()
+        metrics.rejected("kafka_unavailable", category)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the report could not be stored right now; nothing was accepted, retry later",
@@ -248,7 +256,7 @@ async def list_reports(
 ) -> ReportPage:
     """The caller's own reports, newest first."""
     cases, total = await intake_of(request).cases.of_reporter(
-        principal.subject, skip=(page - 1) * page_size, limit=page_size
+        principal.subject, kind=VOLUNTEER, skip=(page - 1) * page_size, limit=page_size
     )
     return ReportPage(
         items=[ReportView.of(case) for case in cases], page=page, page_size=page_size, total=total
@@ -271,11 +279,12 @@ async def categories() -> list[CategoryOut]:
     tags=["photos"],
 )
 async def get_photo(photo_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    """A report's photo (the stored copy, without EXIF); volunteers get only their own."""
-    loaded = await intake_of(request).photos.load(photo_id)
-    if loaded is None or (
-        principal.role == Role.VOLUNTEER and loaded[0].owner != principal.subject
-    ):
+    """A report's photo (the stored copy, without EXIF), to whoever may see its report."""
+    intake = intake_of(request)
+    case_id = case_of_photo(photo_id)
+    case = None if case_id is None else visible_to(await intake.cases.get(case_id), principal)
+    loaded = None if case is None else await intake.photos.load(photo_id)
+    if loaded is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no photo {photo_id}")
     stored, data = loaded
     return Response(

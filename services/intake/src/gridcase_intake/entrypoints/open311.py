@@ -26,6 +26,7 @@ from gridcase_intake.handlers import (
     IdempotencyConflictError,
     IdempotencyMismatchError,
     KafkaUnavailableError,
+    RateLimitedError,
     Submission,
 )
 from gridcase_runtime.auth import AuthError, verify_api_key
@@ -39,6 +40,8 @@ CLOSED_STATUSES = [s.value for s in FINAL_STATUSES]
 
 Document = list[dict[str, Any]] | dict[str, Any]
 Jurisdiction = Annotated[str | None, Query(description="optional; this server has one")]
+EXTENSIONS = "extension: true adds the detailed status (and notes, see api_key)"
+READER_KEY = "optional: with extensions=true, the notes of the requests this client filed"
 
 
 def render(fmt: str, root: str, document: Document, status_code: int = 200) -> StoredResponse:
@@ -122,25 +125,12 @@ async def create_request(
         api_key = form.get("api_key") or request.query_params.get("api_key")
         if not isinstance(api_key, str) or not api_key:
             raise Open311Error(403, "api_key is required")
-        try:
-            client = verify_api_key(intake.settings, api_key)
-        except AuthError as error:
-            raise Open311Error(403, "api_key is not valid") from error
-        wait = intake.api_key_limits.acquire(client)
-        if wait is not None:
-            metrics.RATE_LIMITED.labels("api_key").inc()
-            metrics.REPORTS_REJECTED.labels("rate_limited").inc()
-            return _error(
-                fmt,
-                Open311Error(
-                    429, f"at most {intake.settings.reports_per_minute} requests a minute"
-                ),
-                {"Retry-After": retry_after_header(wait)},
-            )
+        reporter = _client(request, api_key)
+        category = dict(pairs).get("service_code")
         try:
             parsed = open311.parse_request(pairs)
         except Open311Error:
-            metrics.REPORTS_REJECTED.labels("validation").inc()
+            metrics.rejected("validation", category)
             raise
         content = {
             "report": parsed.report.model_dump(mode="json"),
@@ -150,12 +140,13 @@ async def create_request(
         try:
             keyed = keyed_request(
                 idempotency_key,
-                f"open311:{client}",
+                reporter.reporter_id,
                 f"POST /open311/v2/requests.{fmt}",
                 content,
                 [],
             )
         except ValueError as error:
+            metrics.rejected("idempotency_key", category)
             raise Open311Error(400, str(error)) from error
         attributes = dict(parsed.attributes)
         if parsed.account_id:
@@ -174,7 +165,7 @@ async def create_request(
 
         submission = Submission(
             report=parsed.report,
-            reporter=Reporter(reporter_id=client, kind="open311-client"),
+            reporter=reporter,
             channel=Channel.OPEN311,
             media_url=parsed.media_url,
             attributes=attributes,
@@ -183,17 +174,27 @@ async def create_request(
         )
         try:
             outcome = await intake.submit(submission, render_created)
+        except RateLimitedError as error:
+            metrics.RATE_LIMITED.labels("api_key").inc()
+            metrics.rejected("rate_limited", category)
+            return _error(
+                fmt,
+                Open311Error(
+                    429, f"at most {intake.settings.reports_per_minute} requests a minute"
+                ),
+                {"Retry-After": retry_after_header(error.wait_s)},
+            )
         except ReportRejectedError as error:
-            metrics.REPORTS_REJECTED.labels("validation").inc()
+            metrics.rejected("validation", category)
             raise Open311Error(400, error.message) from error
         except IdempotencyConflictError as error:
-            metrics.REPORTS_REJECTED.labels("idempotency_conflict").inc()
+            metrics.rejected("idempotency_conflict", category)
             raise Open311Error(409, str(error)) from error
         except IdempotencyMismatchError as error:
-            metrics.REPORTS_REJECTED.labels("idempotency_mismatch").inc()
+            metrics.rejected("idempotency_mismatch", category)
             raise Open311Error(422, str(error)) from error
         except KafkaUnavailableError:
-            metrics.REPORTS_REJECTED.labels("kafka_unavailable").inc()
+            metrics.rejected("kafka_unavailable", category)
             return _error(
                 fmt,
                 Open311Error(503, "the request could not be stored right now; retry later"),
@@ -202,6 +203,20 @@ async def create_request(
         return stored_as_response(outcome.response, replayed=outcome.replayed)
 
     return await answer(request, fmt, build)
+
+
+def _client(request: Request, api_key: str) -> Reporter:
+    """The Open311 client an api_key belongs to, as a reporter; 403 if it is not genuine."""
+    try:
+        return open311.client_reporter(verify_api_key(intake_of(request).settings, api_key))
+    except AuthError as error:
+        raise Open311Error(403, "api_key is not valid") from error
+
+
+def _reader(request: Request) -> str | None:
+    """The reporter id of the client whose api_key a GET carries, if it carries one."""
+    api_key = request.query_params.get("api_key")
+    return _client(request, api_key).reporter_id if api_key else None
 
 
 def _date(request: Request, name: str) -> datetime | None:
@@ -247,8 +262,24 @@ def _statuses(requested: list[str] | None) -> list[str] | None:
     return statuses
 
 
-def _extensions(request: Request) -> bool:
-    return request.query_params.get("extensions", "").lower() in ("true", "1")
+def _views(request: Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cases as service requests: `extensions=true` adds the detailed status, and the notes
+    of the cases the client filed itself if the request carries its api_key."""
+    extensions = request.query_params.get("extensions", "").lower() in ("true", "1")
+    reader = _reader(request)
+    return [
+        open311.request_view(
+            case,
+            extensions=extensions,
+            notes=extensions and reader is not None and case.get("reporter_id") == reader,
+        )
+        for case in cases
+    ]
+
+
+def _filed_through_open311(case: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Only cases that came in through Open311 are public there; native reports are not."""
+    return case if case is not None and case.get("channel") == Channel.OPEN311.value else None
 
 
 @router.get("/requests.{fmt}", summary="GET Service Requests")
@@ -273,11 +304,11 @@ async def list_requests(
     page_size: Annotated[
         str | None, Query(description="extension: up to 1000 (the default)")
     ] = None,
-    extensions: Annotated[
-        str | None, Query(description="extension: true adds detailed status and notes")
-    ] = None,
+    extensions: Annotated[str | None, Query(description=EXTENSIONS)] = None,
+    api_key: Annotated[str | None, Query(description=READER_KEY)] = None,
 ) -> Response:
-    """Requests newest first; by default those of the last 90 days, at most 1000."""
+    """Requests filed through Open311, newest first; by default those of the last 90 days,
+    at most 1000. Reports from the native app are not public and never listed."""
 
     async def build() -> Response:
         size = _positive_int(request, "page_size", open311.DEFAULT_LIMIT, open311.DEFAULT_LIMIT)
@@ -285,7 +316,12 @@ async def list_requests(
         ids = _csv(request, "service_request_id")
         cases = intake_of(request).cases
         if ids is not None:
-            found = await cases.search(case_ids=ids, skip=(number - 1) * size, limit=size)
+            found = await cases.search(
+                case_ids=ids,
+                channel=Channel.OPEN311.value,
+                skip=(number - 1) * size,
+                limit=size,
+            )
         else:
             until = _date(request, "end_date") or intake_of(request).clock()
             since = _date(request, "start_date") or until - timedelta(
@@ -296,17 +332,13 @@ async def list_requests(
             found = await cases.search(
                 categories=_csv(request, "service_code"),
                 statuses=_statuses(_csv(request, "status")),
+                channel=Channel.OPEN311.value,
                 reported_from=since,
                 reported_until=until,
                 skip=(number - 1) * size,
                 limit=size,
             )
-        detailed = _extensions(request)
-        return _ok(
-            fmt,
-            "service_requests",
-            [open311.request_view(case, extensions=detailed) for case in found],
-        )
+        return _ok(fmt, "service_requests", _views(request, found))
 
     return await answer(request, fmt, build)
 
@@ -317,18 +349,16 @@ async def get_request(
     service_request_id: str,
     fmt: str,
     jurisdiction_id: Jurisdiction = None,
-    extensions: Annotated[
-        str | None, Query(description="extension: true adds detailed status and notes")
-    ] = None,
+    extensions: Annotated[str | None, Query(description=EXTENSIONS)] = None,
+    api_key: Annotated[str | None, Query(description=READER_KEY)] = None,
 ) -> Response:
-    """One request, as a list of one (as the specification has it)."""
+    """One request filed through Open311, as a list of one (as the specification has it)."""
 
     async def build() -> Response:
-        case = await intake_of(request).cases.get(service_request_id)
-        if case is None or "reported_at" not in case:
+        case = _filed_through_open311(await intake_of(request).cases.get(service_request_id))
+        if case is None:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        view = open311.request_view(case, extensions=_extensions(request))
-        return _ok(fmt, "service_requests", [view])
+        return _ok(fmt, "service_requests", _views(request, [case]))
 
     return await answer(request, fmt, build)
 
@@ -340,7 +370,7 @@ async def resolve_token(
     """The service_request_id a POST's token stands for."""
 
     async def build() -> Response:
-        case = await intake_of(request).cases.by_token(token)
+        case = _filed_through_open311(await intake_of(request).cases.by_token(token))
         if case is None:
             raise Open311Error(404, f"token {token} not found")
         return _ok(fmt, "service_requests", [open311.token_view(case)])
