@@ -25,7 +25,9 @@ pytestmark = pytest.mark.integration
 def settings(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> StatsSettings:
-    return StatsSettings(**service_env, data_dir=Path(tmp_path_factory.mktemp("faust")))
+    return StatsSettings(
+        **service_env, data_dir=Path(tmp_path_factory.mktemp("faust")), metrics_refresh_s=0.1
+    )
 
 
 async def poll(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout_s: float = 60) -> Any:
@@ -53,6 +55,7 @@ async def test_lifecycle_events_yield_exact_figures(
     fixed: Any,
     story: Any,
     may_day: datetime,
+    scrape: Any,
 ) -> None:
     _, http = service
     ready = await poll(lambda: http.get("/readyz"), lambda r: r.status_code == 200)
@@ -104,9 +107,10 @@ async def test_lifecycle_events_yield_exact_figures(
     report = await http.get("/v1/stats/report", params={"year": 2026}, headers=headers)
     assert report.json()["text_zh"] == "排查自建房安全、环境卫生方面隐患问题18个，已化解12个"
 
-    metrics = (await http.get("/metrics")).text
-    assert 'gridcase_overdue_open_cases{department="sanitation-division",stage="accept"} 5.0' in (
-        metrics
-    )
-    assert 'gridcase_escalation_levels{level="1"} 5.0' in metrics
-    assert 'gridcase_resolved_cases{category="housing-safety"} 12.0' in metrics
+    expected = [
+        'gridcase_overdue_open_cases{department="sanitation-division",stage="accept"} 5.0',
+        'gridcase_escalation_levels{level="1"} 5.0',
+        'gridcase_resolved_cases{category="housing-safety"} 12.0',
+    ]
+    metrics = await scrape(http, lambda text: all(line in text for line in expected))
+    assert [line for line in expected if line not in metrics] == []

@@ -8,7 +8,7 @@ from typing import Any
 from gridcase_contracts.codec import encode
 from gridcase_stats.adapters.stream import CaseStream
 from gridcase_stats.config import StatsSettings
-from gridcase_stats.domain.case_state import CaseState
+from gridcase_stats.domain.case_state import CaseState, load_states
 from gridcase_stats.domain.figures import Metric, Scope, summary
 
 
@@ -38,7 +38,7 @@ async def test_redelivered_events_are_counted_once(
     first = CaseState.from_json(case_stream.cases["GC-agent-1"])
     assert len(first.event_ids) == 7
     assert first.status == "closed"
-    figures = summary(case_stream.states(), Scope())
+    figures = summary(load_states(case_stream.snapshot()), Scope())
     assert (figures[Metric.FOUND], figures[Metric.RESOLVED], figures["open"]) == (2, 1, 1)
 
 

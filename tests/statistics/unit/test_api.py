@@ -14,7 +14,7 @@ from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.api import create_app
 
-SETTINGS = StatsSettings()
+SETTINGS = StatsSettings(metrics_refresh_s=0.01)
 
 
 def bearer(role: Role, department: str | None = None) -> dict[str, str]:
@@ -155,8 +155,8 @@ async def test_chart_is_a_png(client: httpx.AsyncClient) -> None:
     assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-async def test_business_metrics_are_exposed(client: httpx.AsyncClient) -> None:
-    text = (await client.get("/metrics")).text
+async def test_business_metrics_are_exposed(client: httpx.AsyncClient, scrape: Any) -> None:
+    text = await scrape(client, lambda text: "gridcase_open_cases{" in text)
     assert 'gridcase_open_cases{category="housing-safety",district="D03"} 1.0' in text
     assert 'gridcase_found_cases{category="fire-safety"} 1.0' in text
     assert 'gridcase_resolution_rate{district="D03"} 0.6667' in text
@@ -164,13 +164,14 @@ async def test_business_metrics_are_exposed(client: httpx.AsyncClient) -> None:
 
 
 async def test_nothing_is_answered_before_the_tables_recovered(
-    client: httpx.AsyncClient, source: FakeCaseSource
+    client: httpx.AsyncClient, source: FakeCaseSource, scrape: Any
 ) -> None:
     source.recovered = False
     response = await client.get("/v1/stats/summary", headers=SUPERVISOR)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert (await client.get("/readyz")).status_code == 503
-    assert "gridcase_open_cases{" not in (await client.get("/metrics")).text
+    metrics = await scrape(client, lambda text: "gridcase_open_cases{" not in text)
+    assert "gridcase_open_cases{" not in metrics
     source.recovered = True
     assert (await client.get("/readyz")).status_code == 200

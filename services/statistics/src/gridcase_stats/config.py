@@ -21,6 +21,8 @@ class StatsSettings(ServiceSettings):
     """Where faust keeps its (small) working files; the tables live in changelog topics."""
     session_timeout_s: float = 30.0
     """How soon the group notices a worker that died; its partitions move after this."""
+    metrics_refresh_s: float = 5.0
+    """How often the snapshot behind the business gauges is taken; they lag by at most this."""
 
     @property
     def app_id(self) -> str:

@@ -1,14 +1,21 @@
-"""Prometheus gauges of the business figures, computed from the case states on scrape."""
+"""Prometheus gauges of the business figures, computed on scrape from a snapshot of the
+case states.
+
+prometheus_client calls `collect` in whichever thread serves /metrics, while the states
+are written on the event loop; so the service refreshes the snapshot on the loop (see
+`refresh`) and `collect` reads only that snapshot."""
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from gridcase_stats.domain.case_state import CaseState
+from gridcase_stats.adapters.source import CaseSource
+from gridcase_stats.domain.case_state import load_states
 from gridcase_stats.domain.figures import (
     Dimension,
     Metric,
@@ -23,10 +30,6 @@ from gridcase_stats.domain.figures import (
     open_table,
     overdue_open_table,
 )
-
-StatesReader = Callable[[], list[CaseState] | None]
-"""The current states, or None while they are incomplete (tables recovering)."""
-
 
 FAMILIES: dict[str, tuple[str, list[str]]] = {
     "gridcase_open_cases": ("Open cases.", ["category", "district"]),
@@ -54,19 +57,25 @@ def gauge(name: str) -> GaugeMetricFamily:
 
 
 class BusinessMetrics(Collector):
-    """Reads the states of whichever source is bound; yields nothing while none is."""
+    """Yields the figures of the last snapshot; nothing while there is none."""
 
     def __init__(self) -> None:
-        self.read_states: StatesReader | None = None
+        self.snapshot: list[dict[str, Any]] | None = None
+
+    def refresh(self, source: CaseSource | None) -> None:
+        """Takes a snapshot of `source` (none while its tables recover, or without a
+        source); call it on the event loop."""
+        self.snapshot = source.snapshot() if source is not None and source.recovered else None
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """The families without samples, so the names are known before any data is."""
         return (gauge(name) for name in FAMILIES)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        states = self.read_states() if self.read_states else None
-        if states is None:
+        snapshot = self.snapshot
+        if snapshot is None:
             return
+        states = load_states(snapshot)
         query = TableQuery(now=time.time())
 
         open_cases = gauge("gridcase_open_cases")

@@ -1,8 +1,6 @@
 """Where the API reads case states from."""
 
-from typing import Protocol
-
-from gridcase_stats.domain.case_state import CaseState
+from typing import Any, Protocol
 
 
 class CaseSource(Protocol):
@@ -11,7 +9,11 @@ class CaseSource(Protocol):
     @property
     def recovered(self) -> bool: ...
 
-    def states(self) -> list[CaseState]: ...
+    def snapshot(self) -> list[dict[str, Any]]:
+        """A copy of the stored case states (`CaseState.to_json` form). Call it on the event
+        loop, where the states are written; a stored value is replaced, never changed in
+        place, so the copy may then be read in any thread."""
+        ...
 
     async def start(self) -> None: ...
 

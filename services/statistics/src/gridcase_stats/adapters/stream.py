@@ -18,7 +18,6 @@ from gridcase_runtime import metrics
 from gridcase_runtime.kafka import dead_letter_headers
 from gridcase_runtime.streams import faust_app_settings
 from gridcase_stats.config import SERVICE, StatsSettings
-from gridcase_stats.domain.case_state import CaseState
 from gridcase_stats.handlers import record_event
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def _headers(message: Any) -> dict[str, bytes]:
 
 
 class CaseStream:
-    """Owns the faust app; `states()` reads the table, `recovered` says it is complete."""
+    """Owns the faust app; `snapshot()` copies the table, `recovered` says it is complete."""
 
     def __init__(self, settings: StatsSettings) -> None:
         data_dir = settings.data_dir / settings.app_id
@@ -108,8 +107,10 @@ class CaseStream:
             and cast(Any, app.tables).recovery.completed.is_set()
         )
 
-    def states(self) -> list[CaseState]:
-        return [CaseState.from_json(value) for value in self.cases.values()]
+    def snapshot(self) -> list[dict[str, Any]]:
+        """A copy of the table's values; call it on the event loop (the agent's), never
+        from a worker thread, where the agent's writes would break the iteration."""
+        return list(self.cases.values())
 
     async def start(self) -> None:
         await self.app.start()

@@ -4,6 +4,7 @@ The state carries the ids of the events already applied, so applying an event tw
 redelivery after a crash or rebalance) changes nothing: the dedupe record and the figures'
 source live in one value and are written together."""
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -97,6 +98,11 @@ class CaseState:
         state.overdue = [(str(stage), float(at)) for stage, at in state.overdue]
         state.escalations = [(int(level), float(at)) for level, at in state.escalations]
         return state
+
+
+def load_states(values: Iterable[dict[str, Any]]) -> list[CaseState]:
+    """The states of stored values (`CaseState.to_json` form)."""
+    return [CaseState.from_json(value) for value in values]
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState | None:

@@ -18,13 +18,14 @@ from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.health import ReadinessCheck, kafka_reachable
+from gridcase_runtime.workers import Periodic, running
 from gridcase_stats.adapters.business_metrics import BUSINESS_METRICS
 from gridcase_stats.adapters.charts import found_vs_resolved_png
 from gridcase_stats.adapters.csv_export import to_csv
 from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.bootstrap import live_case_source
 from gridcase_stats.config import SERVICE, StatsSettings
-from gridcase_stats.domain.case_state import CaseState
+from gridcase_stats.domain.case_state import CaseState, load_states
 from gridcase_stats.domain.figures import (
     RANKS,
     TABLES,
@@ -125,8 +126,9 @@ def scope_for(principal: Principal, given: Filters, *, window: bool = True) -> S
     )
 
 
-def recovered_states(request: Request) -> list[CaseState]:
-    """The case states, or 503 while the tables are still recovering."""
+async def recovered_snapshot(request: Request) -> list[dict[str, Any]]:
+    """A copy of the stored case states, or 503 while the tables are still recovering.
+    Async, so it runs on the event loop, where the agent writes the table."""
     source: CaseSource | None = getattr(request.app.state, "source", None)
     if source is None or not source.recovered:
         raise HTTPException(
@@ -134,7 +136,14 @@ def recovered_states(request: Request) -> list[CaseState]:
             "statistics tables are recovering; try again shortly",
             headers={"Retry-After": "5"},
         )
-    return source.states()
+    return source.snapshot()
+
+
+def recovered_states(
+    snapshot: Annotated[list[dict[str, Any]], Depends(recovered_snapshot)],
+) -> list[CaseState]:
+    """The case states of the snapshot, parsed in a worker thread, off the event loop."""
+    return load_states(snapshot)
 
 
 States = Annotated[list[CaseState], Depends(recovered_states)]
@@ -307,12 +316,19 @@ def create_app(
     async def lifespan(app: FastAPI) -> Any:
         source = await make_source(settings)
         app.state.source = source
-        BUSINESS_METRICS.read_states = lambda: source.states() if source.recovered else None
+
+        async def refresh_business_metrics() -> None:
+            BUSINESS_METRICS.refresh(source)
+
+        refresher = Periodic(
+            "business-metrics-snapshot", refresh_business_metrics, settings.metrics_refresh_s
+        )
         await source.start()
         try:
-            yield
+            async with running([refresher.worker]):
+                yield
         finally:
-            BUSINESS_METRICS.read_states = None
+            BUSINESS_METRICS.refresh(None)
             await source.stop()
 
     async def tables_recovered() -> None:
