@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gridcase_contracts.codec import encode
+from gridcase_contracts.topics import Headers
 from gridcase_stats.adapters.stream import CaseStream
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.domain.case_state import CaseState, load_states
@@ -53,11 +54,20 @@ async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(
 
     case_stream.dlq.send = capture  # type: ignore[method-assign]
     async with case_stream.agent.test_context() as agent:
-        await agent.put(b'{"event_type": "Nonsense"}', key=b"GC-agent-3")
+        await agent.put(
+            b'{"event_type": "Nonsense"}',
+            key=b"GC-agent-3",
+            headers=[(Headers.TRACEPARENT, b"00-trace-3")],
+        )
         key, value, _ = encode(story("GC-agent-4", may_day).events[0])
         await agent.put(value, key=key)
     assert list(case_stream.cases.keys()) == ["GC-agent-4"]
     assert len(dead) == 1
-    headers = dict(dead[0]["headers"])
-    assert headers["dlq_error_type"] == b"UnknownEventError"
-    assert headers["dlq_consumer"] == b"unit.gridcase-statistics"  # the consumer group
+    assert (dead[0]["key"], dead[0]["value"]) == (b"GC-agent-3", b'{"event_type": "Nonsense"}')
+    assert dead[0]["headers"] == [  # the runtime's dead-letter headers, as every consumer's
+        (Headers.TRACEPARENT, b"00-trace-3"),
+        (Headers.DLQ_ERROR, b"unknown event_type 'Nonsense'"),
+        (Headers.DLQ_ERROR_TYPE, b"UnknownEventError"),
+        (Headers.DLQ_SOURCE, b"unit.gridcase.case-events/0/0"),
+        (Headers.DLQ_CONSUMER, b"unit.gridcase-statistics"),  # the faust app id: the group
+    ]
