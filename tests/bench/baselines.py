@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,25 +110,36 @@ def consumer_settings(bootstrap: str, topic: TopicSpec, group: str) -> dict[str,
     return dict(consumer._config)
 
 
+PRODUCE_WINDOW = 5000
+
+
 def produce_loop(
     bootstrap: str, topic: TopicSpec, records: list[EncodedEvent], seconds: float
 ) -> tuple[int, float]:
-    """Sends records back to back for `seconds` (cycling through `records`), then waits for
-    every acknowledgement. Returns (records sent, records per second)."""
+    """Sends records back to back for `seconds` (cycling through `records`) with at most
+    `PRODUCE_WINDOW` unacknowledged, then waits for every acknowledgement. The window keeps
+    records from waiting in the client longer than the services' delivery timeout (they
+    would expire unsent). Returns (records acknowledged, acknowledged per second)."""
     producer = KafkaProducer(**producer_settings(bootstrap, topic))
     try:
         for key, value, headers in records[:100]:  # connect, fetch metadata, warm up
             producer.send(topic.name, key=key, value=value, headers=headers)
         producer.flush()
-        sent = 0
+        in_flight: deque[Any] = deque()
+        acknowledged = 0
         started = time.perf_counter()
         deadline = started + seconds
         while time.perf_counter() < deadline:
             for key, value, headers in records:
-                producer.send(topic.name, key=key, value=value, headers=headers)
-            sent += len(records)
+                in_flight.append(producer.send(topic.name, key=key, value=value, headers=headers))
+                if len(in_flight) > PRODUCE_WINDOW:
+                    in_flight.popleft().get(timeout=30)  # raises if it was not delivered
+                    acknowledged += 1
         producer.flush()
-        return sent + 100, sent / (time.perf_counter() - started)
+        while in_flight:
+            in_flight.popleft().get(timeout=30)
+            acknowledged += 1
+        return acknowledged + 100, acknowledged / (time.perf_counter() - started)
     finally:
         producer.close()
 

@@ -4,7 +4,6 @@ const databases = [
   "gridcase_intake",
   "gridcase_assignment",
   "gridcase_remediation",
-  "gridcase_statistics",
 ];
 db.getSiblingDB("admin").createUser({
   user: process.env.GRIDCASE_MONGO_USERNAME,
