@@ -105,7 +105,8 @@ async def test_a_volunteer_report_travels_to_a_verified_fix_and_into_the_figures
     ]
 
     confirmed = await act(http, case_id, "confirm", volunteer, {"satisfied": True, "rating": 5})
-    assert confirmed["satisfaction"]
+    assert "handler" not in confirmed, "the reporter gets the public view"
+    assert (await case(http, case_id, supervisor))["satisfaction"]["rating"] == 5
 
     async def summary_now() -> dict[str, Any]:
         response = await http.get(
