@@ -1,5 +1,6 @@
 """Reports in, decisions out: assignment, duplicates, redelivery, catalogue changes."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from factories import case_reported
 from gridcase_assignment import handlers
 from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
+from gridcase_assignment.domain.routing import HandlerLoad, RoutingTables
 from gridcase_contracts.codes import Category, District
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
@@ -155,3 +157,42 @@ async def test_a_catalogue_change_applies_to_the_next_case_without_restart(
         lambda e: e.case_id == elsewhere.case_id and e.event_type == "CaseAssigned"
     )
     assert other.payload.department == "housing-bureau"
+
+
+class CountingRepository(AssignmentRepository):
+    """Counts the reads that route a case."""
+
+    def __init__(self, database: MongoDatabase) -> None:
+        super().__init__(database)
+        self.table_reads = 0
+        self.workload_reads = 0
+
+    async def routing_tables(self) -> RoutingTables:
+        self.table_reads += 1
+        return await super().routing_tables()
+
+    async def least_loaded(self, handler_ids: Sequence[str]) -> list[HandlerLoad]:
+        self.workload_reads += 1
+        return await super().least_loaded(handler_ids)
+
+
+async def test_a_batch_reads_the_routing_tables_once_and_rotates_the_handlers(
+    service: FastAPI, database: MongoDatabase
+) -> None:
+    counting = CountingRepository(database)
+    context = replace(service.state.context, repository=counting)
+    reports = [
+        case_reported(category=Category.MARKET_SAFETY, lat=26.30 + i / 100, lon=112.00)
+        for i in range(4)
+    ]
+    await handlers.handle_batch(list(reports), context)
+
+    assert (counting.table_reads, counting.workload_reads) == (1, 4)
+    stored = [await database["cases"].find_one({"_id": r.case_id}) for r in reports]
+    # fewest open cases first, then the longest idle, then the id
+    assert [case["handler"] for case in stored] == [
+        "h-market-1",
+        "h-market-2",
+        "h-market-1",
+        "h-market-2",
+    ]

@@ -34,6 +34,7 @@ from gridcase_assignment.domain.model import (
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import (
     CatalogueEntry,
+    RoutingTables,
     choose_handler,
     next_candidate,
     route_for,
@@ -87,6 +88,18 @@ class Context:
     ladder: LadderPolicy
     notify_outbox: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    routing: RoutingTables | None = None
+    """Set while a consumed batch is handled: the tables read for it."""
+
+
+async def _routing_tables(context: Context) -> RoutingTables:
+    return context.routing or await context.repository.routing_tables()
+
+
+async def _least_loaded(context: Context, department: str) -> str | None:
+    """The department's on-duty handler to take a case; None: nobody is on duty."""
+    on_duty = (await _routing_tables(context)).on_duty_in(department)
+    return choose_handler(await context.repository.least_loaded(on_duty))
 
 
 Decide = Callable[[Case], Awaitable[Decision | None]]
@@ -131,9 +144,8 @@ async def _route(
     extra_events: tuple[Envelope, ...] = (),
 ) -> Decision:
     """Assigns the case by the catalogue as it is now, with deadlines from `start`."""
-    catalogue = await context.repository.catalogue_for(case.category, case.district)
-    route = route_for(catalogue, case.category, case.district)
-    handler = choose_handler(await context.repository.handler_loads(route.lead))
+    route = route_for((await _routing_tables(context)).catalogue, case.category, case.district)
+    handler = await _least_loaded(context, route.lead)
     return assign(
         replace(case, candidates=route.candidates, tried=(), returns=0),
         department=route.lead,
@@ -188,16 +200,16 @@ async def _refresh_cluster(context: Context, primary_case_id: str) -> None:
 
 async def case_reported(event: CaseReported, context: Context) -> None:
     """A new case: merged into an open case nearby, or routed by the catalogue. A redelivery
-    decides nothing anew but refreshes the primary's cluster again: the refresh is a write
-    of its own, and a crash may have come between the merge and the refresh."""
-    loaded = await context.repository.load_case(event.case_id)
-    case = loaded.case if loaded else await _decide_reported(event, context)
+    keeps the decision stored first but refreshes the primary's cluster again: the refresh
+    is a write of its own, and a crash may have come between the merge and the refresh."""
+    case = await _decide_reported(event, context)
     if case.primary_case_id:
         await _refresh_cluster(context, case.primary_case_id)
 
 
 async def _decide_reported(event: CaseReported, context: Context) -> Case:
-    """Merges or routes the new case and stores the decision; the case as decided."""
+    """Merges or routes the new case and stores the decision; the case as stored. The
+    insert itself tells whether the case is new (no read before it)."""
     started = time.perf_counter()
     payload = event.payload
     case = Case(
@@ -220,7 +232,9 @@ async def _decide_reported(event: CaseReported, context: Context) -> Case:
         metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
         metrics.count_emitted(decision.events, category=case.category.value)
         context.notify_outbox()
-    return decision.case  # else created meanwhile by a redelivery of the same report
+        return decision.case
+    stored = await context.repository.load_case(event.case_id)  # a redelivery: decided before
+    return stored.case if stored else decision.case
 
 
 async def case_returned(event: CaseReturned, context: Context) -> None:
@@ -249,7 +263,7 @@ async def case_returned(event: CaseReturned, context: Context) -> None:
             back,
             department=following,
             co_departments=(),
-            handler=choose_handler(await context.repository.handler_loads(following)),
+            handler=await _least_loaded(context, following),
             due=context.sla.due_dates(
                 case.category, case.severity, event.occurred_at, context.calendar
             ),
@@ -268,13 +282,14 @@ async def case_reopened(event: CaseReopened, context: Context) -> None:
     async def decide(case: Case) -> Decision | None:
         if case.department is None or case.is_final:
             return None
-        loads = await context.repository.handler_loads(case.department)
-        on_duty = {load.handler_id for load in loads}
+        on_duty = (await _routing_tables(context)).on_duty_in(case.department)
         return assign(
             case,
             department=case.department,
             co_departments=case.co_departments,
-            handler=case.handler if case.handler in on_duty else choose_handler(loads),
+            handler=case.handler
+            if case.handler in on_duty
+            else choose_handler(await context.repository.least_loaded(on_duty)),
             due=context.sla.due_dates(
                 case.category, case.severity, event.occurred_at, context.calendar
             ),
@@ -338,8 +353,14 @@ async def handle_event(event: CaseEvent, context: Context) -> None:
         await handler(event, context)
 
 
+ROUTING_EVENTS = frozenset({"CaseReported", "CaseReturned", "CaseReopened"})
+
+
 async def handle_batch(events: list[CaseEvent], context: Context) -> None:
-    """Handles a consumed batch in order (one case's events keep theirs)."""
+    """Handles a consumed batch in order (one case's events keep theirs), routing by the
+    catalogue and duty roster as read once for the batch."""
+    if any(event.event_type in ROUTING_EVENTS for event in events):
+        context = replace(context, routing=await context.repository.routing_tables())
     for event in events:
         await handle_event(event, context)
     await refresh_supervisor_queue_size(context)
@@ -410,7 +431,7 @@ async def reassign_case(
                 f"case {case_id} is {case.status}; it cannot be reassigned", status=case.status
             )
         now = context.clock()
-        chosen = handler or choose_handler(await context.repository.handler_loads(department))
+        chosen = handler or await _least_loaded(context, department)
         return reassign(
             case,
             department=department,

@@ -10,6 +10,8 @@ The registry collections keep every change in the document itself (`history`: wh
 when, before, after), so a change and its record are one atomic write.
 """
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -22,10 +24,9 @@ from gridcase_assignment.domain.ladder import StageLadder
 from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES, Case
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import (
-    ANY_DISTRICT,
     CatalogueEntry,
     HandlerLoad,
-    catalogue_key,
+    RoutingTables,
 )
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, District, Severity, Stage
 from gridcase_contracts.envelope import Envelope
@@ -237,14 +238,6 @@ class AssignmentRepository:
         documents = await self.catalogue.find({"active": True}).sort("_id").to_list(None)
         return [_entry(d) for d in documents]
 
-    async def catalogue_for(
-        self, category: Category, district: District
-    ) -> dict[str, CatalogueEntry]:
-        """The entries that may route `category` in `district`, by key."""
-        keys = [catalogue_key(category, district.value), catalogue_key(category, ANY_DISTRICT)]
-        documents = await self.catalogue.find({"_id": {"$in": keys}, "active": True}).to_list(None)
-        return {d["_id"]: _entry(d) for d in documents}
-
     async def put_catalogue_entry(self, entry: CatalogueEntry, *, by: str, at: datetime) -> None:
         await self._put_audited(self.catalogue, entry.key, self._entry_fields(entry), by=by, at=at)
 
@@ -304,31 +297,50 @@ class AssignmentRepository:
 
     # --- handler workload ---------------------------------------------------------
 
-    async def handler_loads(self, department: str) -> list[HandlerLoad]:
-        """Open workload and last assignment time of the department's on-duty handlers."""
-        on_duty = [h.handler_id for h in await self.list_handlers(department) if h.on_duty]
-        if not on_duty:
+    async def routing_tables(self) -> RoutingTables:
+        """The active catalogue and the on-duty handlers by department, in two reads."""
+        catalogue = {entry.key: entry for entry in await self.catalogue_entries()}
+        on_duty: dict[str, list[str]] = {}
+        for handler in await self.list_handlers():
+            if handler.on_duty:
+                on_duty.setdefault(handler.department, []).append(handler.handler_id)
+        return RoutingTables(catalogue, {code: tuple(ids) for code, ids in on_duty.items()})
+
+    async def least_loaded(self, handler_ids: Sequence[str]) -> list[HandlerLoad]:
+        """The handlers among `handler_ids` with the fewest open cases, the ones
+        `choose_handler` picks from: one aggregation, then, only when several tie, their
+        last assignment times (read concurrently); a lone one's is not read."""
+        if not handler_ids:
             return []
         counts = {
             row["_id"]: row["open"]
             async for row in self.cases.aggregate(
                 [
-                    {"$match": {"handler": {"$in": on_duty}, "status": {"$in": WORKLOAD_STATUSES}}},
+                    {
+                        "$match": {
+                            "handler": {"$in": list(handler_ids)},
+                            "status": {"$in": WORKLOAD_STATUSES},
+                        }
+                    },
                     {"$group": {"_id": "$handler", "open": {"$sum": 1}}},
                 ]
             )
         }
-        loads = []
-        for handler_id in on_duty:
-            latest = await (
-                self.cases.find({"handler": handler_id}, {"assigned_at": 1})
-                .sort("assigned_at", DESCENDING)
-                .limit(1)
-                .to_list(None)
-            )
-            last = latest[0].get("assigned_at") if latest else None
-            loads.append(HandlerLoad(handler_id, counts.get(handler_id, 0), last))
-        return loads
+        fewest = min(counts.get(handler_id, 0) for handler_id in handler_ids)
+        tied = [handler_id for handler_id in handler_ids if counts.get(handler_id, 0) == fewest]
+        if len(tied) == 1:
+            return [HandlerLoad(tied[0], fewest, None)]
+        last = await asyncio.gather(*(self._last_assigned_at(handler_id) for handler_id in tied))
+        return [HandlerLoad(h, fewest, at) for h, at in zip(tied, last, strict=True)]
+
+    async def _last_assigned_at(self, handler_id: str) -> datetime | None:
+        latest = await (
+            self.cases.find({"handler": handler_id}, {"assigned_at": 1})
+            .sort("assigned_at", DESCENDING)
+            .limit(1)
+            .to_list(None)
+        )
+        return latest[0].get("assigned_at") if latest else None
 
     # --- cases --------------------------------------------------------------------
 

@@ -37,6 +37,19 @@ class Route:
         return tuple(dict.fromkeys((self.lead, *self.co_departments, self.fallback)))
 
 
+@dataclass(frozen=True)
+class RoutingTables:
+    """The catalogue and who is on duty, read once for a consumed batch of events (admin
+    changes take effect with the next batch)."""
+
+    catalogue: Mapping[str, CatalogueEntry]
+    on_duty: Mapping[str, tuple[str, ...]]
+    """Department code -> ids of its handlers on duty."""
+
+    def on_duty_in(self, department: str) -> tuple[str, ...]:
+        return self.on_duty.get(department, ())
+
+
 def catalogue_key(category: Category | str, district: str) -> str:
     return f"{category}/{district}"
 
