@@ -312,6 +312,7 @@ class EventConsumer:
             "heartbeat_interval_ms": 3_000,
             "fetch_max_wait_ms": 50,
             "reconnect_backoff_max_ms": 1000,
+            "metadata_max_age_ms": 30_000,
         }
         self._consumer: KafkaConsumer | None = None
         self._next_offset: dict[TopicPartition, int] = {}
@@ -322,14 +323,26 @@ class EventConsumer:
     def stop(self) -> None:
         self._stopping.set()
 
+    def _subscribed_consumer(self) -> KafkaConsumer:
+        """A consumer subscribed once it knows the topic's partitions. Joining the group
+        before the topic's metadata arrived would leave it without partitions until the
+        next metadata refresh."""
+        consumer = KafkaConsumer(**self._config)
+        deadline = time.monotonic() + 30
+        while not consumer.partitions_for_topic(self.topic.name):
+            if time.monotonic() > deadline:
+                consumer.close()
+                raise KafkaError(f"topic {self.topic.name} has no partitions yet")
+            time.sleep(0.2)
+        consumer.subscribe([self.topic.name])
+        return consumer
+
     async def run(self) -> None:
         """Consumes until `stop()`; never returns early on errors it can retry."""
         backoff = 0.2
         while not self._stopping.is_set():
             try:
-                self._consumer = await asyncio.to_thread(
-                    KafkaConsumer, self.topic.name, **self._config
-                )
+                self._consumer = await asyncio.to_thread(self._subscribed_consumer)
                 break
             except KafkaError as error:
                 log.warning("Kafka unreachable for %s, retrying: %s", self.group_id, error)
@@ -350,6 +363,8 @@ class EventConsumer:
                     continue
                 if consumer.assignment():
                     self.started.set()
+                elif not polled:
+                    await self._sleep(self.poll_timeout_ms / 1000)  # between rebalances
                 if polled:
                     try:
                         await self._process(
