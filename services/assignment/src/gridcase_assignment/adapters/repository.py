@@ -308,30 +308,23 @@ class AssignmentRepository:
 
     async def least_loaded(self, handler_ids: Sequence[str]) -> list[HandlerLoad]:
         """The handlers among `handler_ids` with the fewest open cases, the ones
-        `choose_handler` picks from: one aggregation, then, only when several tie, their
-        last assignment times (read concurrently); a lone one's is not read."""
+        `choose_handler` picks from, with their last assignment times when several tie (a
+        lone one's is not read). One query per handler, all at once: the Mongo-wire server
+        pushes a filter down to its database only for equality (`handler`), never `$in`."""
         if not handler_ids:
             return []
-        counts = {
-            row["_id"]: row["open"]
-            async for row in self.cases.aggregate(
-                [
-                    {
-                        "$match": {
-                            "handler": {"$in": list(handler_ids)},
-                            "status": {"$in": WORKLOAD_STATUSES},
-                        }
-                    },
-                    {"$group": {"_id": "$handler", "open": {"$sum": 1}}},
-                ]
-            )
-        }
-        fewest = min(counts.get(handler_id, 0) for handler_id in handler_ids)
-        tied = [handler_id for handler_id in handler_ids if counts.get(handler_id, 0) == fewest]
+        counts = await asyncio.gather(*(self._open_cases(h) for h in handler_ids))
+        fewest = min(counts)
+        tied = [h for h, count in zip(handler_ids, counts, strict=True) if count == fewest]
         if len(tied) == 1:
             return [HandlerLoad(tied[0], fewest, None)]
-        last = await asyncio.gather(*(self._last_assigned_at(handler_id) for handler_id in tied))
+        last = await asyncio.gather(*(self._last_assigned_at(h) for h in tied))
         return [HandlerLoad(h, fewest, at) for h, at in zip(tied, last, strict=True)]
+
+    async def _open_cases(self, handler_id: str) -> int:
+        return await self.cases.count_documents(
+            {"handler": handler_id, "status": {"$in": WORKLOAD_STATUSES}}
+        )
 
     async def _last_assigned_at(self, handler_id: str) -> datetime | None:
         latest = await (
