@@ -124,5 +124,9 @@ class OutboxRelay:
                     continue
             except RELAY_RETRY_ERRORS as error:
                 log.warning("outbox relay of %s will retry: %r", self.service, error)
+            except Exception:
+                # Anything else (a server-side error on one document, say) must not stop
+                # the relay: what is stored stays pending and is tried again.
+                log.exception("outbox relay of %s failed; it tries again", self.service)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)

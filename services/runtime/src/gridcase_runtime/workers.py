@@ -23,8 +23,8 @@ class Worker:
 
 
 class Periodic:
-    """Runs `tick` every `interval_s` until stopped; a transient error (database or broker
-    unreachable) is logged and the next tick tries again."""
+    """Runs `tick` every `interval_s` until stopped. A failed tick is logged and the next
+    one tries again: a timer must outlive a passing database or broker error."""
 
     def __init__(
         self, name: str, tick: Callable[[], Coroutine[Any, Any, object]], interval_s: float
@@ -43,6 +43,8 @@ class Periodic:
                 await self.tick()
             except TRANSIENT_ERRORS as error:
                 log.warning("%s will retry: %r", self.name, error)
+            except Exception:
+                log.exception("%s failed; the next tick tries again", self.name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
 
