@@ -19,7 +19,7 @@ from typing import Any
 import pymongo.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from gridcase_contracts.codec import EncodedEvent, decode, encode
 from gridcase_contracts.envelope import Envelope
@@ -467,8 +467,10 @@ class EventConsumer:
         try:
             await asyncio.to_thread(consumer.commit, offsets)
             self._next_offset.update({tp: meta.offset for tp, meta in offsets.items()})
-        except CommitFailedError as error:
-            log.warning("commit failed after a rebalance; the batch will be redelivered: %s", error)
+        except KafkaError as error:
+            # A rebalance in progress or finished, the coordinator moving: the batch is
+            # redelivered to whoever owns the partitions next; handlers are idempotent.
+            log.warning("commit failed; the batch will be redelivered: %r", error)
 
     def _report_lag(self, consumer: KafkaConsumer) -> None:
         assigned = consumer.assignment()
