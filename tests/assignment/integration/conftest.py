@@ -35,7 +35,7 @@ class TopicReader:
             self.events += [decode(record.value) for record in records]
 
     async def wait_for(
-        self, matches: Callable[[Envelope], bool], *, count: int = 1, timeout_s: float = 20
+        self, matches: Callable[[Envelope], bool], *, count: int = 1, timeout_s: float = 60
     ) -> list[Envelope]:
         """The first `count` events that match, once they have all arrived."""
         deadline = time.monotonic() + timeout_s
