@@ -316,6 +316,7 @@ class EventConsumer:
         }
         self._consumer: KafkaConsumer | None = None
         self._next_offset: dict[TopicPartition, int] = {}
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
         self._stopping = asyncio.Event()
         self.started = asyncio.Event()
         """Set once the consumer has joined its group and holds partitions."""
@@ -374,6 +375,8 @@ class EventConsumer:
                         if self._stopping.is_set():
                             break  # left uncommitted: redelivered to the partitions' next owner
                         raise
+                if self._uncommitted and not polled:
+                    await self._commit_processed(consumer)
                 self._report_lag(consumer)
         finally:
             await asyncio.to_thread(consumer.close)
@@ -460,17 +463,28 @@ class EventConsumer:
         metrics.DLQ_RECORDS.labels(self.service, reason).inc()
 
     async def _commit(self, consumer: KafkaConsumer, records: list[Any]) -> None:
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for record in records:
             partition = TopicPartition(record.topic, record.partition)
-            offsets[partition] = OffsetAndMetadata(record.offset + 1)
+            self._uncommitted[partition] = OffsetAndMetadata(record.offset + 1)
+        await self._commit_processed(consumer)
+
+    async def _commit_processed(self, consumer: KafkaConsumer) -> None:
+        """Commits what was processed; after a failure (a rebalance, the coordinator moving)
+        the offsets of partitions still held are tried again on the next loop, so a quiet
+        partition does not keep a stale committed offset. Partitions that moved elsewhere
+        are redelivered to their new owner; handlers are idempotent."""
+        assigned = consumer.assignment()
+        offsets = {tp: meta for tp, meta in self._uncommitted.items() if tp in assigned}
+        self._uncommitted = offsets
+        if not offsets:
+            return
         try:
             await asyncio.to_thread(consumer.commit, offsets)
-            self._next_offset.update({tp: meta.offset for tp, meta in offsets.items()})
         except KafkaError as error:
-            # A rebalance in progress or finished, the coordinator moving: the batch is
-            # redelivered to whoever owns the partitions next; handlers are idempotent.
-            log.warning("commit failed; the batch will be redelivered: %r", error)
+            log.warning("commit failed; will retry or redeliver: %r", error)
+            return
+        self._next_offset.update({tp: meta.offset for tp, meta in offsets.items()})
+        self._uncommitted = {}
 
     def _report_lag(self, consumer: KafkaConsumer) -> None:
         assigned = consumer.assignment()
