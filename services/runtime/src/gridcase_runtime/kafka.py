@@ -308,7 +308,10 @@ class EventConsumer:
             "auto_offset_reset": "earliest",
             "max_poll_records": max_batch,
             "max_poll_interval_ms": 300_000,
-            "session_timeout_ms": 10_000,
+            # Generous: on a busy 2-core host the heartbeat thread can stall for seconds,
+            # and an expelled member turns every commit into a rebalance. A clean shutdown
+            # leaves the group at once, so restarts do not wait for this.
+            "session_timeout_ms": 30_000,
             "heartbeat_interval_ms": 3_000,
             "fetch_max_wait_ms": 50,
             "reconnect_backoff_max_ms": 1000,
