@@ -102,11 +102,18 @@ class OutboxRelay:
                 await self.publisher.publish_encoded(
                     [_encoded(entry) for entry in entries], [e["event_type"] for e in entries]
                 )
+                relayed += len(entries)
+                # One write in the usual case: nothing was appended since we read.
+                cleared = await self.collection.update_one(
+                    {"_id": document["_id"], "outbox": entries},
+                    {"$set": {"outbox": [], "outbox_pending": False}},
+                )
+                if cleared.modified_count:
+                    continue
                 # $pullAll with the exact entries: FerretDB ignores $pull conditions.
                 await self.collection.update_one(
                     {"_id": document["_id"]}, {"$pullAll": {"outbox": entries}}
                 )
-                relayed += len(entries)
             await self.collection.update_one(
                 {"_id": document["_id"], "outbox": {"$size": 0}},
                 {"$set": {"outbox_pending": False}},
