@@ -74,7 +74,7 @@ def ratios(figures: dict[str, Any]) -> dict[str, Any]:
     stages: dict[str, Any] = {"intake_accept/B_produce": ratio(intake, b_produce)}
     for service, rate in capacity.get("consumer_catch_up_per_s", {}).items():
         writes_mongo = service != "statistics"
-        floor = min(b for b in (b_consume, b_mongo if writes_mongo else None) if b)
+        floor = min((b for b in (b_consume, b_mongo if writes_mongo else None) if b), default=None)
         name = "min(B_consume,B_mongo)" if writes_mongo else "B_consume"
         stages[f"{service}_catch_up/{name}"] = ratio(rate, floor)
     return {

@@ -137,6 +137,8 @@ class _Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def exchange(self, request: bytes) -> tuple[int, bool]:
+        if self.reader is not None and self.reader.at_eof():
+            self.drop()  # the server closed it while idle (its keep-alive timeout)
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
         assert self.reader is not None
@@ -167,11 +169,13 @@ class _Connection:
 
 
 class RawSender:
-    """Prebuilt request bytes over a pool of keep-alive connections."""
+    """Prebuilt request bytes over a pool of keep-alive connections, the most recently
+    used first (as client pools do), so that connections idle past the server's keep-alive
+    timeout are few."""
 
     def __init__(self, target: Target, connections: int) -> None:
         self.target = target
-        self.idle: asyncio.Queue[_Connection] = asyncio.Queue()
+        self.idle: asyncio.LifoQueue[_Connection] = asyncio.LifoQueue()
         self.connections = [_Connection(target.port) for _ in range(connections)]
 
     async def start(self) -> None:

@@ -5,7 +5,8 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewPartitions
 
 from factories import case_reported
 from gridcase_contracts.codec import decode
@@ -16,6 +17,7 @@ from gridcase_runtime.kafka import (
     EventPublisher,
     PoisonEventError,
     ensure_topics,
+    finish_stalled_rebalance,
 )
 
 pytestmark = pytest.mark.integration
@@ -218,3 +220,47 @@ async def test_publishing_to_an_unreachable_broker_fails_fast(
     with pytest.raises(PublishError):
         await nowhere.publish(case_reported())
     assert time.monotonic() - started < 10
+
+
+def test_a_join_stalled_by_a_metadata_change_is_finished(
+    kafka_bootstrap: str, namespace: str
+) -> None:
+    """kafka-python 3.0.12: the group leader sees the topic grow, rejoins, and the join
+    outlasts the poll() that started it; the member stays "rebalancing" with nothing left
+    to rejoin for, so it keeps the old partitions and never heartbeats again. If the
+    first assertion fails, the library fixed it and the workaround can go."""
+    topic = CASE_EVENTS.namespaced(f"{namespace}-stall")
+    topic = TopicSpec(topic.name, partitions=2, retention_ms=topic.retention_ms)
+    ensure_topics(kafka_bootstrap, [topic])
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=topic.name,
+        enable_auto_commit=False,
+        metadata_max_age_ms=300,
+    )
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        consumer.subscribe([topic.name])
+        deadline = time.monotonic() + 30
+        while not consumer.assignment():
+            assert time.monotonic() < deadline, "never joined"
+            consumer.poll(timeout_ms=200)
+        admin.create_partitions({topic.name: NewPartitions(4)})
+        coordinator = consumer._coordinator
+        stalled_polls = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and stalled_polls < 20:
+            consumer.poll(timeout_ms=0)  # shorter than any join
+            if coordinator.rebalance_in_progress() and not coordinator.need_rejoin():
+                stalled_polls += 1
+            time.sleep(0.05)
+        assert stalled_polls == 20, "the stall did not happen"
+        deadline = time.monotonic() + 30
+        while len(consumer.assignment()) < 4:
+            assert time.monotonic() < deadline, "the join was not finished"
+            finish_stalled_rebalance(consumer)
+            consumer.poll(timeout_ms=200)
+        assert not coordinator.rebalance_in_progress()
+    finally:
+        consumer.close()
+        admin.close()

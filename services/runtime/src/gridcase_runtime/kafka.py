@@ -365,6 +365,7 @@ class EventConsumer:
                     log.warning("poll failed for %s: %s", self.group_id, error)
                     await self._sleep(1.0)
                     continue
+                finish_stalled_rebalance(consumer)
                 if consumer.assignment():
                     self.started.set()
                 elif not polled:
@@ -504,6 +505,18 @@ class EventConsumer:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def finish_stalled_rebalance(consumer: KafkaConsumer) -> None:
+    """Works around a kafka-python 3.0.12 stall. When a metadata change makes the group
+    leader rejoin and the join outlasts one poll(), the leader's own new assignment clears
+    the reason to rejoin before a later poll() collects the join's result: the member then
+    stays "rebalancing" for good, sends no heartbeats, cannot commit, and the broker expels
+    it while it keeps fetching. Asking for a rejoin makes the next poll() finish one."""
+    coordinator = consumer._coordinator
+    if coordinator.rebalance_in_progress() and not coordinator.need_rejoin():
+        log.warning("the group join stalled half-way; rejoining")
+        coordinator.request_rejoin()
 
 
 def _ingest_ts(headers: list[tuple[str, bytes]] | None) -> int | None:
