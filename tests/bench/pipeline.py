@@ -21,10 +21,8 @@ from tests.bench.system import (
     SERVICES,
     LagProbe,
     System,
-    bucket_difference,
-    bucket_quantile,
     catch_up_rates,
-    end_to_end_buckets,
+    end_to_end_latencies,
     service_memory,
 )
 
@@ -139,24 +137,19 @@ class Pipeline:
 
     def end_to_end(self, rate: float, seconds: float) -> dict[str, Any]:
         """Latency figures at `rate`: the HTTP accept latency (HDR, from intended send time),
-        each consumer's accept-to-durable-write latency (its /metrics histogram, interpolated
-        inside buckets), and accept-to-CaseAssigned on the bus per case (HDR, exact)."""
-        before = end_to_end_buckets()
+        each consumer's accept-to-acknowledged-write latency (HDR of the exact latencies it
+        recorded), and accept-to-CaseAssigned on the bus per case (HDR, from the topic)."""
         since_ns = time.time_ns()
         step = self.load(rate, seconds, drain_wait_s=60)
-        difference = bucket_difference(end_to_end_buckets(), before)
-        consumers = {}
-        for service, pairs in sorted(difference.items()):
-            consumers[service] = {
-                "events": pairs[-1][1] if pairs else 0,
-                **{f"p{q * 100:g}_ms": _ms(bucket_quantile(pairs, q)) for q in (0.5, 0.99, 0.999)},
-            }
-        assigned = self.accept_to_assigned(since_ns)
+        consumers = {
+            service: percentiles(histogram)
+            for service, histogram in sorted(end_to_end_latencies(since_ns).items())
+        }
         return {
             "rate": rate,
             "step": step.summary(),
-            "consumer_end_to_end_from_buckets": consumers,
-            "accept_to_case_assigned_hdr": assigned,
+            "consumer_end_to_end_hdr": consumers,
+            "accept_to_case_assigned_hdr": self.accept_to_assigned(since_ns),
         }
 
     def accept_to_assigned(self, since_ns: int) -> dict[str, Any]:
@@ -190,12 +183,7 @@ class Pipeline:
                     micros = (record.timestamp * 1_000_000 - ingest_ns) // 1000
                     histogram.record_value(max(1, micros))
         consumer.close()
-        return {
-            "cases": histogram.get_total_count(),
-            "unanswered": len(accepted),
-            **{f"p{p}_ms": histogram.get_value_at_percentile(p) / 1000 for p in (50, 99, 99.9)},
-            "max_ms": histogram.get_max_value() / 1000,
-        }
+        return {"unanswered": len(accepted), **percentiles(histogram)}
 
     def capacity(self, seconds: float, settle_s: float) -> dict[str, Any]:
         """Intake at saturation (closed loop), then each consumer's catch-up rate while it
@@ -226,5 +214,12 @@ class Pipeline:
         self.probe.close()
 
 
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
+def percentiles(histogram: HdrHistogram) -> dict[str, Any]:
+    """Count, p50, p99, p99.9 and max of a histogram of microseconds, in milliseconds."""
+    if not histogram.get_total_count():
+        return {"events": 0}
+    return {
+        "events": histogram.get_total_count(),
+        **{f"p{p}_ms": histogram.get_value_at_percentile(p) / 1000 for p in (50, 99, 99.9)},
+        "max_ms": histogram.get_max_value() / 1000,
+    }

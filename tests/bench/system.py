@@ -2,6 +2,7 @@
 topic namespace and databases, their pids and memory, their /metrics, and the consumer
 groups' lag read from Kafka (committed group offsets against partition end offsets)."""
 
+import json
 import os
 import socket
 import subprocess
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
+from tests.bench.httpload import MAX_LATENCY_US, new_histogram
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "local" / "infra.py"
@@ -125,66 +127,23 @@ def service_memory() -> dict[str, dict[str, float]]:
     return memory
 
 
-# --- /metrics -------------------------------------------------------------------------
-
-Buckets = dict[str, list[tuple[float, float]]]
-"""Per service label: cumulative (upper bound, count) pairs of one histogram."""
+# --- exact end-to-end latencies ------------------------------------------------------
 
 
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return str(response.read().decode())
-
-
-def histogram_buckets(text: str, name: str) -> Buckets:
-    found: Buckets = {}
-    for family in text_string_to_metric_families(text):
-        if family.name != name:
-            continue
-        for sample in family.samples:
-            if sample.name == f"{name}_bucket":
-                service = sample.labels.get("service", "")
-                found.setdefault(service, []).append((float(sample.labels["le"]), sample.value))
-    return {service: sorted(pairs) for service, pairs in found.items()}
-
-
-def end_to_end_buckets() -> Buckets:
-    """gridcase_event_end_to_end_seconds of every consumer, summed over what each serves."""
-    merged: Buckets = {}
+def end_to_end_latencies(since_ns: int) -> dict[str, HdrHistogram]:
+    """Per consumer, an HDR histogram (µs) of the exact end-to-end latencies (intake's
+    accept -> the consumer's acknowledged write) of the events accepted since `since_ns`,
+    from each service's /metrics/end-to-end."""
+    histograms: dict[str, HdrHistogram] = {}
     for service in CONSUMERS:
-        try:
-            text = scrape(service.port)
-        except OSError:
-            continue
-        merged.update(histogram_buckets(text, "gridcase_event_end_to_end_seconds"))
-    return merged
-
-
-def bucket_difference(after: Buckets, before: Buckets) -> Buckets:
-    difference: Buckets = {}
-    for service, pairs in after.items():
-        earlier = dict(before.get(service, []))
-        difference[service] = [(bound, count - earlier.get(bound, 0.0)) for bound, count in pairs]
-    return difference
-
-
-def bucket_quantile(pairs: list[tuple[float, float]], quantile: float) -> float | None:
-    """Like Prometheus' histogram_quantile: linear interpolation inside the bucket that holds
-    the quantile (an estimate; its precision is the bucket's width). Seconds."""
-    if not pairs or pairs[-1][1] <= 0:
-        return None
-    rank = quantile * pairs[-1][1]
-    lower_bound, lower_count = 0.0, 0.0
-    for bound, count in pairs:
-        if count >= rank:
-            if bound == float("inf"):
-                return lower_bound
-            width = count - lower_count
-            return lower_bound + (bound - lower_bound) * (
-                (rank - lower_count) / width if width else 1
-            )
-        lower_bound, lower_count = bound, count
-    return None
+        url = f"http://127.0.0.1:{service.port}/metrics/end-to-end?since_ns={since_ns}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            latencies = json.loads(response.read())["latencies_us"]
+        histogram = new_histogram()
+        for micros in latencies:
+            histogram.record_value(min(max(1, micros), MAX_LATENCY_US))
+        histograms[service.name] = histogram
+    return histograms
 
 
 # --- Kafka lag ------------------------------------------------------------------------

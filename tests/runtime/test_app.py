@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from gridcase_runtime.app import create_service_app
 from gridcase_runtime.auth import Principal, Role, mint_token, require_roles
+from gridcase_runtime.metrics import EndToEndSamples, observe_end_to_end
 from gridcase_runtime.settings import ServiceSettings
 
 
@@ -77,6 +78,24 @@ async def test_metrics_count_requests_per_route_template() -> None:
         and 'service="probe"' in line
     )
     assert float(line.rsplit(" ", 1)[1]) >= 3
+
+
+async def test_exact_end_to_end_latencies_are_served_by_accept_time() -> None:
+    base = 1_800_000_000_000_000_000
+    observe_end_to_end("probe", base, base + 12_345_000)
+    observe_end_to_end("probe", base + 1_000, base + 98_765_000)
+    async with client(build({})) as http:
+        served = (await http.get("/metrics/end-to-end", params={"since_ns": base + 1})).json()
+        histogram = (await http.get("/metrics")).text
+    assert served["latencies_us"] == [98_764]
+    assert 'gridcase_event_end_to_end_seconds_count{service="probe"} 2.0' in histogram
+
+
+def test_end_to_end_samples_keep_only_the_latest() -> None:
+    samples = EndToEndSamples(capacity=3)
+    for n in range(5):
+        samples.record(ingest_ns=n, latency_ns=n * 1000)
+    assert samples.accepted_since(0) == [2, 3, 4]
 
 
 @pytest.mark.parametrize(("role", "status"), [(Role.SUPERVISOR, 200), (Role.VOLUNTEER, 403)])

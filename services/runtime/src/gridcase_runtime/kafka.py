@@ -406,9 +406,7 @@ class EventConsumer:
             for delivery in deliveries:
                 metrics.EVENTS_CONSUMED.labels(self.service, delivery.event.event_type).inc()
                 if delivery.ingest_ts_ns:
-                    metrics.END_TO_END_LATENCY.labels(self.service).observe(
-                        max(0, finished_ns - delivery.ingest_ts_ns) / 1e9
-                    )
+                    metrics.observe_end_to_end(self.service, delivery.ingest_ts_ns, finished_ns)
         metrics.PROCESSING_LATENCY.labels(self.service).observe(time.perf_counter() - started)
         await self._commit(consumer, records)
 

@@ -76,9 +76,7 @@ class CaseStream:
             metrics.EVENTS_CONSUMED.labels(SERVICE, event.event_type).inc()
             ingest_ts = _headers(message).get(Headers.INGEST_TS)
             if ingest_ts:
-                metrics.END_TO_END_LATENCY.labels(SERVICE).observe(
-                    max(time.time() - int(ingest_ts) / 1e9, 0.0)
-                )
+                metrics.observe_end_to_end(SERVICE, int(ingest_ts), time.time_ns())
 
     async def _dead_letter(self, message: Any, error: Exception) -> None:
         log.warning(
