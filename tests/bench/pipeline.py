@@ -18,11 +18,13 @@ from kafka import KafkaConsumer, TopicPartition
 from gridcase_contracts.topics import Headers
 from tests.bench.httpload import Load, LoadResult, Target, new_histogram, run_load
 from tests.bench.system import (
+    CONSUMERS,
     SERVICES,
     LagProbe,
+    Service,
     System,
-    catch_up_rates,
     end_to_end_latencies,
+    publish_reports,
     service_memory,
 )
 
@@ -185,17 +187,35 @@ class Pipeline:
         consumer.close()
         return {"unanswered": len(accepted), **percentiles(histogram)}
 
-    def capacity(self, seconds: float, settle_s: float) -> dict[str, Any]:
-        """Intake at saturation (closed loop), then each consumer's catch-up rate while it
-        works through the backlog that left."""
+    def capacity(self, seconds: float, backlog: int, settle_s: float) -> dict[str, Any]:
+        """Intake at saturation (closed loop), then each consumer's own rate."""
         step = self.load(None, seconds, drain_wait_s=settle_s)
         return {
             "intake": step.summary(),
             "intake_accept_per_s": round(step.http.ok_rate, 1),
-            "consumer_catch_up_per_s": {
-                service: None if rate is None else round(rate, 1)
-                for service, rate in catch_up_rates(step.samples).items()
+            "consumer_catch_up": {
+                service.name: self.catch_up(service, backlog, settle_s) for service in CONSUMERS
             },
+        }
+
+    def catch_up(self, service: Service, backlog: int, settle_s: float) -> dict[str, Any]:
+        """The rate of one consumer on its own: it is stopped, `backlog` reports are
+        published straight to the topic (as intake would) and worked by the others, then it
+        is started again and its committed offsets are followed from its first commit until
+        it has caught up. Events it emits while catching up are part of its work."""
+        self.system.stop(service)
+        try:
+            publish_reports(self.system, self.sequence, backlog)
+            self.sequence += backlog
+            others_drained = self.probe.wait_until_drained(settle_s, [], ignore=service.name)
+        finally:
+            self.system.start_one(service)
+        caught_up = self.probe.follow_catch_up(service.name, settle_s)
+        self.remember_memory()
+        return {
+            "backlog_reports": backlog,
+            "others_drained": others_drained is not None,
+            **caught_up,
         }
 
     def overload(self, rate: float, seconds: float, settle_s: float) -> dict[str, Any]:
@@ -212,6 +232,14 @@ class Pipeline:
 
     def close(self) -> None:
         self.probe.close()
+
+
+def consumer_rates(capacity: dict[str, Any]) -> dict[str, float | None]:
+    """Each consumer's own events per second from a capacity() result."""
+    return {
+        service: figures.get("events_per_s")
+        for service, figures in capacity.get("consumer_catch_up", {}).items()
+    }
 
 
 def percentiles(histogram: HdrHistogram) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench.pipeline import Pipeline
+from tests.bench.pipeline import Pipeline, consumer_rates
 from tests.bench.system import SERVICES, Service, System
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def slowest_stage(figures: dict[str, Any]) -> Service:
     catch-up rate (a consumer that never fell behind is not the bottleneck)."""
     capacity = figures.get("pipeline", {}).get("capacity", {})
     rates = {"intake": capacity.get("intake_accept_per_s") or float("inf")}
-    for service, rate in capacity.get("consumer_catch_up_per_s", {}).items():
+    for service, rate in consumer_rates(capacity).items():
         if rate is not None:
             rates[service] = rate
     name = min(rates, key=lambda s: rates[s])

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from gridcase_contracts.codec import encode
 from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
+from tests.bench.baselines import producer_settings
 from tests.bench.httpload import MAX_LATENCY_US, new_histogram
+from tests.bench.workload import case_reported
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "local" / "infra.py"
@@ -90,8 +93,25 @@ class System:
         self.infra("up", "kafka", "ferretdb")
         self.infra("up", *(s.name for s in SERVICES))
 
+    def start_one(self, service: Service) -> None:
+        self.infra("up", service.name)
+
     def stop(self, *services: Service) -> None:
         self.infra("down", *(s.name for s in services or SERVICES))
+
+
+def publish_reports(system: System, first: int, count: int) -> None:
+    """Publishes `count` CaseReported events as intake would (ingest header included),
+    with the publisher's settings, and waits for every acknowledgement."""
+    producer = KafkaProducer(**producer_settings(system.bootstrap, system.topic))
+    try:
+        for n in range(first, first + count):
+            event = case_reported(n, f"GC-20250102-{n:08d}")
+            key, value, headers = encode(event, ingest_ts_ns=time.time_ns())
+            producer.send(system.topic.name, key=key, value=value, headers=headers)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
 
 
 def port_open(port: int) -> bool:
@@ -180,15 +200,18 @@ class LagProbe:
             lag[service] = max(0, end - total)
         return {"at": at, "end": end, "committed": committed, "lag": lag}
 
-    def wait_until_drained(self, timeout_s: float, samples: list[dict[str, Any]]) -> float | None:
-        """Seconds until every group has caught up (lag 0 on two samples in a row, so that
-        events the consumers emit while catching up count too); None after `timeout_s`."""
+    def wait_until_drained(
+        self, timeout_s: float, samples: list[dict[str, Any]], *, ignore: str | None = None
+    ) -> float | None:
+        """Seconds until every group (but `ignore`) has caught up (lag 0 on two samples in a
+        row, so that events the consumers emit while catching up count too); None after
+        `timeout_s`."""
         started = time.monotonic()
         zero_since: float | None = None
         while True:
             sample = self.sample()
             samples.append(sample)
-            if not any(sample["lag"].values()):
+            if not any(lag for service, lag in sample["lag"].items() if service != ignore):
                 if zero_since is not None:
                     return zero_since - started
                 zero_since = sample["at"]
@@ -198,21 +221,26 @@ class LagProbe:
                 return None
             time.sleep(0.25)
 
+    def follow_catch_up(self, service: str, timeout_s: float) -> dict[str, Any]:
+        """Follows `service`'s committed offsets from its first commit until its lag is 0:
+        the events it committed per second over that span."""
+        deadline = time.monotonic() + timeout_s
+        start = self.sample()
+        first: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            sample = self.sample()
+            if first is None and sample["committed"][service] > start["committed"][service]:
+                first = sample
+            if first is not None and sample["lag"][service] == 0 and sample["at"] > first["at"]:
+                events = sample["committed"][service] - first["committed"][service]
+                return {
+                    "events": events,
+                    "seconds": round(sample["at"] - first["at"], 2),
+                    "events_per_s": round(events / (sample["at"] - first["at"]), 1),
+                }
+            time.sleep(0.25)
+        return {"events_per_s": None, "caught_up": False}
+
     def close(self) -> None:
         self.admin.close()
         self.offsets.close()
-
-
-def catch_up_rates(samples: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Each group's committed records per second while it still had a backlog: the rate at
-    which that consumer works when it is the bottleneck. None if it never lagged for 1 s."""
-    rates: dict[str, float | None] = {}
-    for service in samples[0]["committed"] if samples else []:
-        busy = [s for s in samples if s["lag"][service] > 0]
-        if len(busy) < 2 or busy[-1]["at"] - busy[0]["at"] < 1.0:
-            rates[service] = None
-            continue
-        after = next((s for s in samples if s["at"] > busy[-1]["at"]), busy[-1])
-        span = after["at"] - busy[0]["at"]
-        rates[service] = (after["committed"][service] - busy[0]["committed"][service]) / span
-    return rates

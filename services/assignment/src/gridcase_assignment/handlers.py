@@ -3,6 +3,7 @@
 Event handlers are idempotent: the id of the handled event is stored in the same write
 as the decision and its outbox events, and a case read with that id is left alone."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -50,6 +51,7 @@ from gridcase_contracts.events import (
     CaseReported,
     CaseReturned,
 )
+from gridcase_runtime.batches import per_case
 
 log = logging.getLogger(__name__)
 
@@ -357,12 +359,23 @@ ROUTING_EVENTS = frozenset({"CaseReported", "CaseReturned", "CaseReopened"})
 
 
 async def handle_batch(events: list[CaseEvent], context: Context) -> None:
-    """Handles a consumed batch in order (one case's events keep theirs), routing by the
-    catalogue and duty roster as read once for the batch."""
+    """Handles a consumed batch, several cases at once and each case's events in their
+    order, routing by the catalogue and duty roster as read once for the batch. Routing
+    decisions are taken one at a time: each must see the workload and the open cases that
+    the previous one left."""
     if any(event.event_type in ROUTING_EVENTS for event in events):
         context = replace(context, routing=await context.repository.routing_tables())
-    for event in events:
-        await handle_event(event, context)
+    routing = asyncio.Lock()
+
+    async def handle_case(case_events: list[CaseEvent]) -> None:
+        for event in case_events:
+            if event.event_type in ROUTING_EVENTS:
+                async with routing:
+                    await handle_event(event, context)
+            else:
+                await handle_event(event, context)
+
+    await per_case(events, lambda event: event.case_id, handle_case)
     await refresh_supervisor_queue_size(context)
 
 

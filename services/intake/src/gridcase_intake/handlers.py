@@ -33,6 +33,7 @@ from gridcase_intake.domain.reports import (
 )
 from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
 from gridcase_runtime.auth import Principal, Role
+from gridcase_runtime.batches import per_case
 from gridcase_runtime.kafka import Delivery, PublishError
 from gridcase_runtime.photos import CheckedPhoto, PhotoError, check_photo
 
@@ -274,10 +275,15 @@ async def _after_ack(
 
 
 async def project_events(deliveries: list[Delivery], *, cases: CaseViews) -> None:
-    """The consumer's batch handler: applies events in order (one partition keeps a case's
-    events in order; every delivery of a batch is applied before the offsets commit)."""
-    for delivery in deliveries:
-        await cases.apply(delivery.event)
+    """The consumer's batch handler: applies each case's events in their order (one
+    partition keeps them so), several cases at once; every delivery of a batch is applied
+    before the offsets commit."""
+
+    async def apply_in_order(case_deliveries: list[Delivery]) -> None:
+        for delivery in case_deliveries:
+            await cases.apply(delivery.event)
+
+    await per_case(deliveries, lambda delivery: delivery.event.case_id, apply_in_order)
 
 
 async def sweep_idempotency_keys(*, keys: IdempotencyKeys, clock: Clock) -> int:

@@ -13,6 +13,7 @@ from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.case import Case, apply, fold
 from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT, Action, allowed_commands
 from gridcase_runtime.auth import Principal, Role
+from gridcase_runtime.batches import per_case
 
 
 class CaseStore(Protocol):
@@ -151,13 +152,12 @@ async def take_action(
 async def record_events(store: CaseStore, events: Sequence[Envelope]) -> int:
     """Stores consumed events in their cases' ledgers, each exactly once, in order;
     returns how many were new."""
-    by_case: dict[str, list[Envelope]] = {}
-    for event in events:
-        by_case.setdefault(event.case_id, []).append(event)
-    recorded = 0
-    for case_id, case_events in by_case.items():
-        recorded += await _record_case_events(store, case_id, case_events)
-    return recorded
+    recorded = await per_case(
+        events,
+        lambda event: event.case_id,
+        lambda case_events: _record_case_events(store, case_events[0].case_id, case_events),
+    )
+    return sum(recorded)
 
 
 async def _record_case_events(store: CaseStore, case_id: str, events: list[Envelope]) -> int:
