@@ -49,8 +49,8 @@ class Mode:
     profile_s: float
 
 
-QUICK = Mode("quick", 2, 50, 64, 10, 3, 5, 5, 3, 200, 5, 60, 5)
-FULL = Mode("full", 8, 500, 64, 10, 15, 10, 30, 10, 1000, 60, 180, 20)
+QUICK = Mode("quick", 2, 50, 64, 10, 3, 5, 5, 3, 600, 5, 60, 5)
+FULL = Mode("full", 8, 500, 64, 10, 15, 10, 30, 10, 1500, 60, 180, 20)
 
 
 def say(message: str) -> None:

@@ -2,7 +2,8 @@
 statistics (and intake's own read model) -> MongoDB.
 
 A rate is sustainable when intake answered every request with 2xx, the generator kept to its
-schedule, and every consumer group caught up within 10 s after the load stopped.
+schedule, no consumer group's lag kept growing while the load ran, and every group caught up
+within 10 s after the load stopped.
 """
 
 import threading
@@ -29,6 +30,8 @@ from tests.bench.system import (
 )
 
 DRAIN_LIMIT_S = 10.0
+EVENTS_PER_REPORT = 2
+"""A routed report puts CaseReported and CaseAssigned on the topic."""
 MAX_SEND_DELAY_MS = 100.0
 """Beyond this the generator itself fell behind its schedule: the step does not count."""
 
@@ -43,10 +46,26 @@ class Step:
     samples: list[dict[str, Any]] = field(repr=False)
 
     @property
+    def lag_bounded(self) -> bool:
+        """No group's lag at the end of the load exceeds its highest lag in the load's first
+        half by more than two seconds of arrivals (a consumer slower than the arrivals
+        falls further behind every second)."""
+        during = [s for s in self.samples if s["at"] <= self.samples[0]["at"] + self.http.elapsed_s]
+        if self.http.load.rate is None or len(during) < 4:
+            return True
+        first_half = during[: len(during) // 2]
+        allowance = 2 * self.http.load.rate * EVENTS_PER_REPORT
+        return all(
+            during[-1]["lag"][group] <= max(s["lag"][group] for s in first_half) + allowance
+            for group in during[-1]["lag"]
+        )
+
+    @property
     def sustainable(self) -> bool:
         return (
             self.http.ok == self.http.offered
             and self.http.max_send_delay_ms <= MAX_SEND_DELAY_MS
+            and self.lag_bounded
             and self.drain_s is not None
             and self.drain_s <= DRAIN_LIMIT_S
         )
@@ -56,6 +75,7 @@ class Step:
             "http": self.http.summary(),
             "drain_s": None if self.drain_s is None else round(self.drain_s, 2),
             "max_lag": self.max_lag,
+            "lag_bounded": self.lag_bounded,
             "sustainable": self.sustainable,
         }
 
@@ -208,9 +228,10 @@ class Pipeline:
             publish_reports(self.system, self.sequence, backlog)
             self.sequence += backlog
             others_drained = self.probe.wait_until_drained(settle_s, [], ignore=service.name)
+            before = self.probe.sample()
         finally:
             self.system.start_one(service)
-        caught_up = self.probe.follow_catch_up(service.name, settle_s)
+        caught_up = self.probe.follow_catch_up(service.name, before, settle_s)
         self.remember_memory()
         return {
             "backlog_reports": backlog,

@@ -221,22 +221,25 @@ class LagProbe:
                 return None
             time.sleep(0.25)
 
-    def follow_catch_up(self, service: str, timeout_s: float) -> dict[str, Any]:
-        """Follows `service`'s committed offsets from its first commit until its lag is 0:
-        the events it committed per second over that span."""
+    def follow_catch_up(
+        self, service: str, before: dict[str, Any], timeout_s: float
+    ) -> dict[str, Any]:
+        """Follows `service`'s committed offsets, from the first commit after the sample
+        `before` until its lag is 0: the events it committed per second over that span
+        (its first batch, which includes joining the group, does not count)."""
         deadline = time.monotonic() + timeout_s
-        start = self.sample()
         first: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             sample = self.sample()
-            if first is None and sample["committed"][service] > start["committed"][service]:
+            if first is None and sample["committed"][service] > before["committed"][service]:
                 first = sample
-            if first is not None and sample["lag"][service] == 0 and sample["at"] > first["at"]:
+            elif first is not None and sample["lag"][service] == 0:
                 events = sample["committed"][service] - first["committed"][service]
+                seconds = sample["at"] - first["at"]
                 return {
                     "events": events,
-                    "seconds": round(sample["at"] - first["at"], 2),
-                    "events_per_s": round(events / (sample["at"] - first["at"]), 1),
+                    "seconds": round(seconds, 2),
+                    "events_per_s": round(events / seconds, 1) if events else None,
                 }
             time.sleep(0.25)
         return {"events_per_s": None, "caught_up": False}

@@ -89,38 +89,43 @@ class OutboxRelay:
         self._wake.set()
 
     async def relay_once(self) -> int:
-        """Publishes every pending event once; returns how many were relayed."""
-        relayed = 0
+        """Publishes every pending event once (all documents' events in one round of
+        acknowledgements; each document's in their order), then clears what was published;
+        returns how many were relayed."""
         cursor = self.collection.find(
             {"outbox_pending": True}, {"outbox": 1}, limit=self.batch_documents
         )
         documents = await cursor.to_list(None)
-        OUTBOX_BACKLOG.labels(self.service).set(sum(len(d.get("outbox", [])) for d in documents))
-        for document in documents:
-            entries = document.get("outbox", [])
-            if entries:
-                await self.publisher.publish_encoded(
-                    [_encoded(entry) for entry in entries], [e["event_type"] for e in entries]
-                )
-                relayed += len(entries)
-                # One write in the usual case: nothing was appended since we read.
-                cleared = await self.collection.update_one(
-                    {"_id": document["_id"], "outbox": entries},
-                    {"$set": {"outbox": [], "outbox_pending": False}},
-                )
-                if cleared.modified_count:
-                    continue
-                # $pullAll with the exact entries: FerretDB ignores $pull conditions.
-                await self.collection.update_one(
-                    {"_id": document["_id"]}, {"$pullAll": {"outbox": entries}}
-                )
-            await self.collection.update_one(
-                {"_id": document["_id"], "outbox": {"$size": 0}},
-                {"$set": {"outbox_pending": False}},
-            )
+        entries = [entry for document in documents for entry in document.get("outbox", [])]
+        OUTBOX_BACKLOG.labels(self.service).set(len(entries))
+        await self.publisher.publish_encoded(
+            [_encoded(entry) for entry in entries], [entry["event_type"] for entry in entries]
+        )
+        await asyncio.gather(
+            *(self._clear(document["_id"], document.get("outbox", [])) for document in documents)
+        )
         if len(documents) < self.batch_documents:
             OUTBOX_BACKLOG.labels(self.service).set(0)
-        return relayed
+        return len(entries)
+
+    async def _clear(self, document_id: Any, published: list[dict[str, Any]]) -> None:
+        """Removes the published entries; events appended meanwhile stay pending."""
+        if published:
+            # One write in the usual case: nothing was appended since we read.
+            cleared = await self.collection.update_one(
+                {"_id": document_id, "outbox": published},
+                {"$set": {"outbox": [], "outbox_pending": False}},
+            )
+            if cleared.modified_count:
+                return
+            # $pullAll with the exact entries: FerretDB ignores $pull conditions.
+            await self.collection.update_one(
+                {"_id": document_id}, {"$pullAll": {"outbox": published}}
+            )
+        await self.collection.update_one(
+            {"_id": document_id, "outbox": {"$size": 0}},
+            {"$set": {"outbox_pending": False}},
+        )
 
     async def run(self) -> None:
         """Relays until `stop()`; on Kafka or Mongo trouble waits and tries again."""
