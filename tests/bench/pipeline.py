@@ -208,8 +208,16 @@ class Pipeline:
         return {"unanswered": len(accepted), **percentiles(histogram)}
 
     def capacity(self, seconds: float, backlog: int, settle_s: float) -> dict[str, Any]:
-        """Intake at saturation (closed loop), then each consumer's own rate."""
-        step = self.load(None, seconds, drain_wait_s=settle_s)
+        """Intake at saturation (closed loop) while the other services are stopped (so it
+        has the machine to itself, as B_http had), then each consumer's own rate."""
+        others = [service for service in SERVICES if service != SERVICES[0]]
+        self.system.stop(*others)
+        try:
+            step = self.load(None, seconds, drain_wait_s=0)
+        finally:
+            for service in others:
+                self.system.start_one(service)
+        self.settle(settle_s)
         return {
             "intake": step.summary(),
             "intake_accept_per_s": round(step.http.ok_rate, 1),

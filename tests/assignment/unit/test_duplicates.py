@@ -1,6 +1,8 @@
-"""Duplicate geometry: haversine, the bounding box, the radius edge and the window."""
+"""Duplicate geometry: haversine, the bounding box, the grid cells, the radius edge and the
+window."""
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,8 +10,10 @@ import pytest
 from gridcase_assignment.domain.duplicates import (
     NearbyCase,
     bounding_box,
+    cells_near,
     cluster_priority,
     find_primary,
+    grid_cell,
     haversine_m,
 )
 
@@ -42,6 +46,26 @@ def test_the_bounding_box_holds_the_whole_circle() -> None:
         assert north_of(lat, 50) < box.max_lat
         east = 112.6 + (50 / METRES_PER_DEGREE_LAT) / math.cos(math.radians(lat))
         assert box.max_lon >= min(180.0, east)
+
+
+@pytest.mark.parametrize("lat", [-33.9, 0.0, 26.9, 59.9, 79.95, 85.0, 89.99])
+def test_a_report_within_the_radius_finds_the_case_by_its_own_cell(lat: float) -> None:
+    chance = random.Random(lat)
+    for _ in range(2000):
+        case_lon = chance.uniform(-179, 179)
+        case_lat = min(89.999, lat + chance.uniform(-0.001, 0.001))
+        distance, bearing = chance.uniform(0, 50), chance.uniform(0, 2 * math.pi)
+        report_lat = min(89.9999, north_of(case_lat, distance * math.cos(bearing)))
+        scale = max(math.cos(math.radians(case_lat)), 1e-9)
+        report_lon = case_lon + (distance * math.sin(bearing) / METRES_PER_DEGREE_LAT) / scale
+        if haversine_m(case_lat, case_lon, report_lat, report_lon) <= 50:
+            cell = grid_cell(report_lat, report_lon, 50)
+            assert cell in cells_near(case_lat, case_lon, 50)
+
+
+def test_a_case_keeps_few_cells() -> None:
+    for lat in (0.0, 26.9, 60.0, 79.0, 85.0):
+        assert 1 <= len(cells_near(lat, 112.6, 50)) <= 9
 
 
 def test_the_window_and_the_nearest_primary() -> None:

@@ -15,7 +15,12 @@ from gridcase_assignment import metrics
 from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.calendar import WorkingCalendar
-from gridcase_assignment.domain.duplicates import bounding_box, cluster_priority, find_primary
+from gridcase_assignment.domain.duplicates import (
+    cells_near,
+    cluster_priority,
+    find_primary,
+    grid_cell,
+)
 from gridcase_assignment.domain.ladder import LadderPolicy
 from gridcase_assignment.domain.model import (
     LIFECYCLE,
@@ -165,8 +170,8 @@ async def _duplicate_of_open_case(context: Context, case: Case, *, cause: str) -
     if case.lat is None or case.lon is None:
         return None
     settings = context.settings
-    box = bounding_box(case.lat, case.lon, settings.duplicate_radius_m)
-    nearby = await context.repository.nearby_open_cases(case.category, box, excluding=case.case_id)
+    cell = grid_cell(case.lat, case.lon, settings.duplicate_radius_m)
+    nearby = await context.repository.nearby_open_cases(case.category, cell, excluding=case.case_id)
     match = find_primary(
         case.lat,
         case.lon,
@@ -187,6 +192,12 @@ async def _duplicate_of_open_case(context: Context, case: Case, *, cause: str) -
         cause=cause,
         now=context.clock(),
     )
+
+
+def _near_cells(lat: float | None, lon: float | None, context: Context) -> tuple[str, ...]:
+    if lat is None or lon is None:
+        return ()
+    return tuple(cells_near(lat, lon, context.settings.duplicate_radius_m))
 
 
 async def _refresh_cluster(context: Context, primary_case_id: str) -> None:
@@ -222,6 +233,7 @@ async def _decide_reported(event: CaseReported, context: Context) -> Case:
         reported_at=event.occurred_at,
         lat=payload.location.lat,
         lon=payload.location.lon,
+        near_cells=_near_cells(payload.location.lat, payload.location.lon, context),
         correlation_id=event.correlation_id or str(event.event_id),
     )
     cause = str(event.event_id)

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from gridcase_assignment.domain.duplicates import BoundingBox, NearbyCase
+from gridcase_assignment.domain.duplicates import NearbyCase
 from gridcase_assignment.domain.ladder import StageLadder
 from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES, Case
 from gridcase_assignment.domain.registry import Department, Handler
@@ -66,6 +66,7 @@ def _case_document(case: Case) -> Document:
         "reported_at": case.reported_at,
         "lat": case.lat,
         "lon": case.lon,
+        "near_cells": list(case.near_cells),
         "correlation_id": case.correlation_id,
         "status": case.status,
         "department": case.department,
@@ -99,6 +100,7 @@ def _case(document: Document) -> Case:
         reported_at=document["reported_at"],
         lat=document.get("lat"),
         lon=document.get("lon"),
+        near_cells=tuple(document.get("near_cells", ())),
         correlation_id=document.get("correlation_id"),
         status=document["status"],
         department=document.get("department"),
@@ -154,7 +156,7 @@ class AssignmentRepository:
         self.handlers: Collection = database["handlers"]
 
     async def create_indexes(self) -> None:
-        await self.cases.create_index([("category", ASCENDING), ("lat", ASCENDING)])
+        await self.cases.create_index([("near_cells", ASCENDING), ("category", ASCENDING)])
         await self.cases.create_index([("handler", ASCENDING), ("status", ASCENDING)])
         await self.cases.create_index([("department", ASCENDING), ("status", ASCENDING)])
         await self.cases.create_index([("primary_case_id", ASCENDING)])
@@ -381,14 +383,14 @@ class AssignmentRepository:
         return result.matched_count == 1
 
     async def nearby_open_cases(
-        self, category: Category, box: BoundingBox, *, excluding: str
+        self, category: Category, cell: str, *, excluding: str
     ) -> list[NearbyCase]:
-        """Cases of `category` inside `box` still being worked and not merged themselves."""
+        """Cases of `category` near grid cell `cell`, still being worked and not merged
+        themselves."""
         documents = await self.cases.find(
             {
+                "near_cells": cell,
                 "category": category.value,
-                "lat": {"$gte": box.min_lat, "$lte": box.max_lat},
-                "lon": {"$gte": box.min_lon, "$lte": box.max_lon},
                 "status": {"$nin": SETTLED_STATUSES},
                 "primary_case_id": None,
                 "_id": {"$ne": excluding},

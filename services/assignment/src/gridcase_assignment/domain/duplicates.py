@@ -1,6 +1,9 @@
 """Duplicate detection: same category, within a radius and a time window of an open case.
 
-Geometry without geo indexes: a lat/lon bounding box narrows the query, haversine decides."""
+Geometry without geo indexes, by equality alone (the only lookup every Mongo-wire server
+serves from an index): the plane is cut into grid cells as tall as the search diameter, each
+open case keeps the cells its search circle touches (`cells_near`), a new report looks for
+cases holding its own cell (`grid_cell`), and haversine decides."""
 
 import math
 from collections.abc import Iterable, Sequence
@@ -38,9 +41,53 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
     return BoundingBox(lat - dlat, lat + dlat, max(-180.0, lon - dlon), min(180.0, lon + dlon))
 
 
+POLAR_LATITUDE = 80.0
+"""Beyond it a band of cells is one cell all round (meridians converge)."""
+
+
+def cell_degrees(radius_m: float) -> float:
+    """The side of a cell in degrees of latitude: the search circle's diameter."""
+    return math.degrees(2 * radius_m / EARTH_RADIUS_M)
+
+
+def _column_scale(band: int, size: float) -> float | None:
+    """Degrees of longitude to cell widths in `band` (cells stay about square), or None
+    for a polar band."""
+    centre = (band + 0.5) * size
+    return None if abs(centre) > POLAR_LATITUDE else math.cos(math.radians(centre)) / size
+
+
+def _cell(band: int, column: int) -> str:
+    return f"{band}:{column}"
+
+
+def grid_cell(lat: float, lon: float, radius_m: float) -> str:
+    """The cell of the point (lat, lon) in the grid for `radius_m`."""
+    size = cell_degrees(radius_m)
+    band = math.floor(lat / size)
+    scale = _column_scale(band, size)
+    return _cell(band, 0 if scale is None else math.floor(lon * scale))
+
+
+def cells_near(lat: float, lon: float, radius_m: float) -> list[str]:
+    """Every cell that holds a point within `radius_m` of (lat, lon): the cells of its
+    bounding box, so a point nearby always finds this one by its own `grid_cell`."""
+    size = cell_degrees(radius_m)
+    box = bounding_box(lat, lon, radius_m)
+    cells = []
+    for band in range(math.floor(box.min_lat / size), math.floor(box.max_lat / size) + 1):
+        scale = _column_scale(band, size)
+        if scale is None:
+            cells.append(_cell(band, 0))
+            continue
+        first, last = math.floor(box.min_lon * scale), math.floor(box.max_lon * scale)
+        cells.extend(_cell(band, column) for column in range(first, last + 1))
+    return cells
+
+
 @dataclass(frozen=True)
 class NearbyCase:
-    """An open, non-duplicate case of the same category found in the bounding box."""
+    """An open, non-duplicate case of the same category whose cells hold the report's."""
 
     case_id: str
     lat: float

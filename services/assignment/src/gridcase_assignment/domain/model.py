@@ -74,6 +74,8 @@ class Case:
     reported_at: datetime
     lat: float | None = None
     lon: float | None = None
+    near_cells: tuple[str, ...] = ()
+    """The grid cells within the duplicate radius, by which later reports find this case."""
     correlation_id: str | None = None
     status: str = "reported"
     department: str | None = None
