@@ -29,6 +29,9 @@ from tests.bench.workload import report_body, volunteer_tokens
 HOST = "127.0.0.1"
 TOKENS_PER_PROCESS = 5000
 MAX_LATENCY_US = 120_000_000
+IDLE_LIMIT_S = 4.0
+"""A keep-alive connection idle longer is reopened rather than reused: the services
+(uvicorn) close theirs after 5 s idle, and a request sent as the server closes is lost."""
 
 
 def new_histogram() -> HdrHistogram:
@@ -135,13 +138,17 @@ class _Connection:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used_at = time.monotonic()
 
     async def exchange(self, request: bytes) -> tuple[int, bool]:
-        if self.reader is not None and self.reader.at_eof():
-            self.drop()  # the server closed it while idle (its keep-alive timeout)
+        if self.reader is not None and (
+            self.reader.at_eof() or time.monotonic() - self.used_at > IDLE_LIMIT_S
+        ):
+            self.drop()  # closed by the server while idle, or about to be
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
         assert self.reader is not None
+        self.used_at = time.monotonic()
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")

@@ -14,6 +14,7 @@ from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.routing import HandlerLoad, RoutingTables
 from gridcase_contracts.codes import Category, District
+from gridcase_contracts.events import Actor, CaseResolved, CaseResolvedPayload, new_event
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase
@@ -196,3 +197,39 @@ async def test_a_batch_reads_the_routing_tables_once_and_rotates_the_handlers(
         "h-market-1",
         "h-market-2",
     ]
+
+
+async def test_workload_counters_follow_decisions_and_a_recount_repairs_them(
+    service: FastAPI, database: MongoDatabase
+) -> None:
+    context = service.state.context
+    repository: AssignmentRepository = context.repository
+    handler_ids = ["h-service-1", "h-service-2"]
+    reports = [
+        case_reported(category=Category.PUBLIC_SERVICE_OBSTRUCTION, lat=26.40 + i / 100, lon=112.10)
+        for i in range(3)
+    ]
+    await handlers.handle_batch(list(reports), context)
+    first = await database["cases"].find_one({"_id": reports[0].case_id})
+    resolved = new_event(
+        CaseResolved,
+        case_id=reports[0].case_id,
+        occurred_at=datetime.now(UTC),
+        payload=CaseResolvedPayload(
+            note="the counter reopened",
+            by=Actor(actor_id=first["handler"], role="handler", department=first["department"]),
+        ),
+    )
+    await handlers.handle_batch([resolved], context)
+
+    counted = {
+        load.handler_id: load.open_cases for load in await repository.least_loaded(handler_ids)
+    }
+    await database["workload"].update_one({"_id": handler_ids[0]}, {"$set": {"open_cases": 99}})
+    await repository.recount_workload()
+    recounted = {
+        load.handler_id: load.open_cases for load in await repository.least_loaded(handler_ids)
+    }
+
+    assert sum(counted.values()) == 2
+    assert recounted == counted

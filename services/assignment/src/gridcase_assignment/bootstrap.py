@@ -39,6 +39,7 @@ class AssignmentService:
     relay: OutboxRelay
     consumer: EventConsumer
     timer: Periodic
+    recount: Periodic
 
     async def prepare(self) -> None:
         """Indexes and seed data (inserting only what is missing)."""
@@ -55,6 +56,7 @@ class AssignmentService:
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             Worker("case-events-consumer", self.consumer.run, self.consumer.stop),
             self.timer.worker,
+            self.recount.worker,
         ]
 
     def close(self) -> None:
@@ -103,5 +105,8 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
         consumer=consumer,
         timer=Periodic(
             "escalation-timer", partial(scan_ladders, context), settings.ladder_scan_interval_s
+        ),
+        recount=Periodic(
+            "workload-recount", repository.recount_workload, settings.workload_recount_interval_s
         ),
     )

@@ -50,6 +50,9 @@ class AssignmentSettings(ServiceSettings):
     ladder_level2_delay_s: float = Field(default=4 * 3600, ge=0)
     ladder_level3_delay_s: float = Field(default=24 * 3600, ge=0)
     ladder_scan_interval_s: float = Field(default=5.0, gt=0)
+    workload_recount_interval_s: float = Field(
+        default=600.0, gt=0, description="How often the handlers' workload is recounted."
+    )
 
     @property
     def duplicate_window(self) -> timedelta:

@@ -130,6 +130,7 @@ async def _update_case(
             ladder_next_at=next_ladder_at(decision.case, context.ladder),
         )
         if saved:
+            await context.repository.move_workload(loaded.case, decision.case)
             if decision.events:
                 metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
                 metrics.count_emitted(decision.events, category=decision.case.category.value)
@@ -243,6 +244,7 @@ async def _decide_reported(event: CaseReported, context: Context) -> Case:
     if await context.repository.save_case(
         decision.case, events=decision.events, processed_event=cause
     ):
+        await context.repository.move_workload(None, decision.case)
         metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
         metrics.count_emitted(decision.events, category=case.category.value)
         context.notify_outbox()

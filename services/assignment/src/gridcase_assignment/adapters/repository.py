@@ -6,6 +6,8 @@ Collections:
   catalogue    dispatch catalogue entries, `_id` "category/district"
   departments  departments, `_id` the code
   handlers     handlers, `_id` the handler id
+  workload     per handler, `_id` the handler id: open cases and the last assignment time,
+               kept in step with every stored decision and recounted now and then
 The registry collections keep every change in the document itself (`history`: who,
 when, before, after), so a change and its record are one atomic write.
 """
@@ -56,6 +58,13 @@ class Change(NamedTuple):
     by: str
     before: Document | None
     after: Document | None
+
+
+def _workload_holder(case: Case | None) -> str | None:
+    """The handler whose open workload `case` counts in, if any."""
+    if case is None or case.handler is None or case.status not in WORKLOAD_STATUSES:
+        return None
+    return case.handler
 
 
 def _case_document(case: Case) -> Document:
@@ -154,6 +163,7 @@ class AssignmentRepository:
         self.catalogue: Collection = database["catalogue"]
         self.departments: Collection = database["departments"]
         self.handlers: Collection = database["handlers"]
+        self.workload: Collection = database["workload"]
 
     async def create_indexes(self) -> None:
         await self.cases.create_index([("near_cells", ASCENDING), ("category", ASCENDING)])
@@ -309,19 +319,49 @@ class AssignmentRepository:
         return RoutingTables(catalogue, {code: tuple(ids) for code, ids in on_duty.items()})
 
     async def least_loaded(self, handler_ids: Sequence[str]) -> list[HandlerLoad]:
-        """The handlers among `handler_ids` with the fewest open cases, the ones
-        `choose_handler` picks from, with their last assignment times when several tie (a
-        lone one's is not read). One query per handler, all at once: the Mongo-wire server
-        pushes a filter down to its database only for equality (`handler`), never `$in`."""
+        """The workload of each of `handler_ids` (open cases, last assignment time), from
+        the counters: one small read, whatever the number of cases."""
         if not handler_ids:
             return []
-        counts = await asyncio.gather(*(self._open_cases(h) for h in handler_ids))
-        fewest = min(counts)
-        tied = [h for h, count in zip(handler_ids, counts, strict=True) if count == fewest]
-        if len(tied) == 1:
-            return [HandlerLoad(tied[0], fewest, None)]
-        last = await asyncio.gather(*(self._last_assigned_at(h) for h in tied))
-        return [HandlerLoad(h, fewest, at) for h, at in zip(tied, last, strict=True)]
+        counters = {
+            document["_id"]: document
+            async for document in self.workload.find({"_id": {"$in": list(handler_ids)}})
+        }
+        return [
+            HandlerLoad(
+                handler_id,
+                counters.get(handler_id, {}).get("open_cases", 0),
+                counters.get(handler_id, {}).get("last_assigned_at"),
+            )
+            for handler_id in handler_ids
+        ]
+
+    async def move_workload(self, before: Case | None, after: Case) -> None:
+        """Moves one open case between the counters when a stored decision changed who
+        works it (or whether it is open). A crash between the decision and this leaves a
+        counter off by one until `recount_workload` runs."""
+        was, now = _workload_holder(before), _workload_holder(after)
+        if was == now:
+            return
+        if was is not None:
+            await self.workload.update_one({"_id": was}, {"$inc": {"open_cases": -1}}, upsert=True)
+        if now is not None:
+            update: Document = {"$inc": {"open_cases": 1}}
+            if after.assigned_at is not None:
+                update["$set"] = {"last_assigned_at": after.assigned_at}
+            await self.workload.update_one({"_id": now}, update, upsert=True)
+
+    async def recount_workload(self) -> None:
+        """Sets every handler's counters from the cases as stored now."""
+        for handler in await self.list_handlers():
+            open_cases, last = await asyncio.gather(
+                self._open_cases(handler.handler_id), self._last_assigned_at(handler.handler_id)
+            )
+            await self.workload.update_one(
+                {"_id": handler.handler_id},
+                {"$set": {"open_cases": open_cases, "last_assigned_at": last}},
+                upsert=True,
+            )
 
     async def _open_cases(self, handler_id: str) -> int:
         return await self.cases.count_documents(

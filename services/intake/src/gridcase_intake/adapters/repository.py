@@ -67,9 +67,9 @@ class MongoCaseViews:
             update["$setOnInsert"] = on_insert
         first = {**_nested({**to_set, **on_insert}), "_id": event.case_id}
         first.update({name: [value] for name, value in pushes.items()})
-        # Only an insert or a lookup of an existing _id is cheap on the Mongo-wire server (it
-        # scans the collection when an _id is missing): CaseReported, which usually creates
-        # the view, tries the insert first; every other event finds its view first.
+        # CaseReported usually creates the view (the API writes it right after Kafka's
+        # ack): it tries the insert first. Every other event usually finds its view without
+        # the event yet: the conditional update first, one round trip.
         insert_first = change.report is not None
         while True:
             if insert_first:
@@ -79,16 +79,19 @@ class MongoCaseViews:
                     pass
                 else:
                     return True
+            else:
+                result = await self.collection.update_one(
+                    {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update
+                )
+                if result.modified_count == 1:
+                    return True
             known = await self.collection.find_one({"_id": event.case_id}, {"event_ids": 1})
             if known is None:
                 insert_first = True
                 continue
             if event_id in known.get("event_ids", []):
                 return False
-            result = await self.collection.update_one(
-                {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update
-            )
-            return result.modified_count == 1
+            insert_first = False
 
     async def get(self, case_id: str) -> CaseDocument | None:
         return await self.collection.find_one({"_id": case_id}, {"event_ids": 0})
