@@ -267,7 +267,7 @@ async def _after_ack(
     """Kafka has the report, so the answer is 201 whatever happens here: the consumer
     fills the view anyway, and a retry of an uncompleted key re-sends the same event."""
     try:
-        await cases.apply(event)
+        await cases.apply(event, accepted_here=True)
         if keyed is not None:
             await keys.complete(keyed.key_id, attempt, response)
     except Exception:

@@ -161,8 +161,12 @@ async def record_events(store: CaseStore, events: Sequence[Envelope]) -> int:
 
 
 async def _record_case_events(store: CaseStore, case_id: str, events: list[Envelope]) -> int:
+    # A case's first event is its report: no read before inserting it (the insert fails
+    # if the case is there already, and then the case is read).
+    first_read = events[0].event_type != "CaseReported"
     while True:
-        record = await store.get(case_id)
+        record = await store.get(case_id) if first_read else None
+        first_read = True
         seen = {entry.event_id for entry in record.ledger} if record else set()
         fresh: list[Envelope] = []
         for event in events:

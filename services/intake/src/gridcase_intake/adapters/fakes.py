@@ -30,7 +30,7 @@ class FakeCaseViews:
     def __init__(self) -> None:
         self.cases: dict[str, dict[str, Any]] = {}
 
-    async def apply(self, event: CaseEvent) -> bool:
+    async def apply(self, event: CaseEvent, *, accepted_here: bool = False) -> bool:
         change = change_of(event)
         if change.report is not None:
             if event.case_id in self.cases:

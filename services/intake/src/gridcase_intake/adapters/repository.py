@@ -41,8 +41,9 @@ class MongoCaseViews:
         await self.collection.create_index([("channel", ASCENDING), ("reported_at", DESCENDING)])
         await self.collection.create_index([("token", ASCENDING)])
 
-    async def apply(self, event: CaseEvent) -> bool:
-        """Applies one event once; False if it was applied before."""
+    async def apply(self, event: CaseEvent, *, accepted_here: bool = False) -> bool:
+        """Applies one event once; False if it was applied before. `accepted_here`: intake
+        has just accepted this report, so its view most likely does not exist yet."""
         change = change_of(event)
         event_id = str(event.event_id)
         to_set: dict[str, Any] = dict(change.fields)
@@ -67,19 +68,19 @@ class MongoCaseViews:
             update["$setOnInsert"] = on_insert
         first = {**_nested({**to_set, **on_insert}), "_id": event.case_id}
         first.update({name: [value] for name, value in pushes.items()})
-        # CaseReported usually creates the view (the API writes it right after Kafka's
-        # ack): it tries the insert first. Every other event usually finds its view without
-        # the event yet: the conditional update first, one round trip.
-        insert_first = change.report is not None
+        # One round trip in the usual case, and no failed insert: a report accepted here
+        # creates its view; a consumed CaseReported finds the view intake wrote on accepting
+        # it; every later event finds its view without the event yet.
+        step = "insert" if accepted_here else "find" if change.report is not None else "update"
         while True:
-            if insert_first:
+            if step == "insert":
                 try:
                     await self.collection.insert_one(first)
                 except DuplicateKeyError:
-                    pass
-                else:
-                    return True
-            else:
+                    step = "find"
+                    continue
+                return True
+            if step == "update":
                 result = await self.collection.update_one(
                     {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update
                 )
@@ -87,11 +88,11 @@ class MongoCaseViews:
                     return True
             known = await self.collection.find_one({"_id": event.case_id}, {"event_ids": 1})
             if known is None:
-                insert_first = True
-                continue
-            if event_id in known.get("event_ids", []):
+                step = "insert"
+            elif event_id in known.get("event_ids", []):
                 return False
-            insert_first = False
+            else:
+                step = "update"
 
     async def get(self, case_id: str) -> CaseDocument | None:
         return await self.collection.find_one({"_id": case_id}, {"event_ids": 0})
