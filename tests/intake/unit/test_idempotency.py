@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from gridcase_contracts.codes import Channel
-from gridcase_contracts.events import CaseReported, Reporter
+from gridcase_contracts.events import CaseEvent, CaseReported, Reporter
 from gridcase_intake.adapters.fakes import (
     FakeCaseViews,
     FakeIdempotencyKeys,
@@ -239,3 +239,40 @@ def test_judge(
         expires_at=clock.now + timedelta(hours=24),
     )
     assert judge(record, "f" if same_payload else "g", clock.now) == verdict
+
+
+class SlowCaseViews(FakeCaseViews):
+    """A view store that answers only when released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def apply(self, event: CaseEvent, *, accepted_here: bool = False) -> bool:
+        await self.release.wait()
+        return await super().apply(event, accepted_here=accepted_here)
+
+
+async def test_a_slow_view_write_delays_the_answer_only_briefly(clock: Clock) -> None:
+    views = SlowCaseViews()
+    intake = Intake(
+        settings=IntakeSettings(local_write_wait_s=0.05),
+        publisher=FakePublisher(),
+        cases=views,
+        keys=FakeIdempotencyKeys(),
+        photos=FakePhotos(),
+        clock=clock,
+    )
+    outcome = await asyncio.wait_for(intake.submit(submission(), render), timeout=5)
+    case_id = published(intake)[0]
+    assert outcome.response.status_code == 201
+    assert case_id not in views.cases
+
+    views.release.set()
+    for _ in range(100):
+        if case_id in views.cases:
+            break
+        await asyncio.sleep(0.01)
+    assert case_id in views.cases, "the view write finished after the answer"
+    replay = await intake.submit(submission(), render)
+    assert replay.replayed, "and so did the key's completion"

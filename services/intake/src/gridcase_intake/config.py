@@ -36,6 +36,11 @@ class IntakeSettings(ServiceSettings):
     public_base_url: str = "http://127.0.0.1:8001"
     publish_timeout_s: float = Field(default=5.0, gt=0, le=60)
     retry_after_s: int = Field(default=5, ge=1)
+    local_write_wait_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long an accepted report's answer waits for its view to be written.",
+    )
     reports_per_minute: int = Field(default=30, ge=1)
     idempotency_retention_h: float = Field(default=24.0, ge=24)
     idempotency_lease_s: float = Field(default=30.0, gt=0)

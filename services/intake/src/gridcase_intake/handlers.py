@@ -1,6 +1,7 @@
 """One function per command or event; dependencies are parameters (bootstrap wires them)."""
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -225,7 +226,9 @@ async def submit_report(
             await keys.release(keyed.key_id, attempt, clock())
         raise
     response = render(event)
-    await _after_ack(event, response, keyed, attempt, cases=cases, keys=keys)
+    await _after_ack(
+        event, response, keyed, attempt, cases=cases, keys=keys, wait_s=settings.local_write_wait_s
+    )
     metrics.REPORTS_ACCEPTED.labels(event.payload.category.value, event.payload.channel.value).inc()
     return Outcome(response, replayed=False)
 
@@ -255,6 +258,10 @@ def _media_ref(media_url: str) -> PhotoRef:
     return PhotoRef(photo_id=f"media-{digest[:16]}", url=media_url)
 
 
+_UNFINISHED: set[asyncio.Task[None]] = set()
+"""Local writes that outlasted their request's wait, kept until they finish."""
+
+
 async def _after_ack(
     event: CaseReported,
     response: StoredResponse,
@@ -263,15 +270,26 @@ async def _after_ack(
     *,
     cases: CaseViews,
     keys: IdempotencyKeys,
+    wait_s: float,
 ) -> None:
     """Kafka has the report, so the answer is 201 whatever happens here: the consumer
-    fills the view anyway, and a retry of an uncompleted key re-sends the same event."""
-    try:
-        await cases.apply(event, accepted_here=True)
-        if keyed is not None:
-            await keys.complete(keyed.key_id, attempt, response)
-    except Exception:
-        log.exception("report %s is in Kafka but its local records failed", event.case_id)
+    fills the view anyway, and a retry of an uncompleted key re-sends the same event. The
+    answer waits for the local writes (so the reporter reads the case at once) at most
+    `wait_s`; when the database is that slow, they finish after it."""
+
+    async def write_locally() -> None:
+        try:
+            await cases.apply(event, accepted_here=True)
+            if keyed is not None:
+                await keys.complete(keyed.key_id, attempt, response)
+        except Exception:
+            log.exception("report %s is in Kafka but its local records failed", event.case_id)
+
+    task = asyncio.create_task(write_locally())
+    _UNFINISHED.add(task)
+    task.add_done_callback(_UNFINISHED.discard)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), wait_s)
 
 
 async def project_events(deliveries: list[Delivery], *, cases: CaseViews) -> None:
