@@ -80,10 +80,11 @@ def saturate(kind: str, load: Load) -> LoadResult:
 # --- Kafka ------------------------------------------------------------------------------
 
 
-def encoded_reports(count: int) -> list[EncodedEvent]:
+def encoded_reports(count: int, first: int = 0) -> list[EncodedEvent]:
+    """CaseReported events numbered from `first`, as intake publishes them."""
     return [
         encode(case_reported(n, f"GC-20250101-{n:08d}"), ingest_ts_ns=time.time_ns())
-        for n in range(count)
+        for n in range(first, first + count)
     ]
 
 

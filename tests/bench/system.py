@@ -16,11 +16,9 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from gridcase_contracts.codec import encode
 from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
-from tests.bench.baselines import producer_settings
+from tests.bench.baselines import encoded_reports, producer_settings
 from tests.bench.httpload import MAX_LATENCY_US, new_histogram
-from tests.bench.workload import case_reported
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "local" / "infra.py"
@@ -105,9 +103,7 @@ def publish_reports(system: System, first: int, count: int) -> None:
     with the publisher's settings, and waits for every acknowledgement."""
     producer = KafkaProducer(**producer_settings(system.bootstrap, system.topic))
     try:
-        for n in range(first, first + count):
-            event = case_reported(n, f"GC-20250102-{n:08d}")
-            key, value, headers = encode(event, ingest_ts_ns=time.time_ns())
+        for key, value, headers in encoded_reports(count, first):
             producer.send(system.topic.name, key=key, value=value, headers=headers)
         producer.flush(timeout=60)
     finally:

@@ -1,6 +1,5 @@
 """The HTTP API over an in-memory case source: who may read, parameters, formats."""
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +9,8 @@ import pytest
 from gridcase_contracts.codes import Category
 from gridcase_runtime.auth import Role, mint_token
 from gridcase_stats.adapters.fakes import FakeCaseSource
-from gridcase_stats.adapters.source import CaseSource
-from gridcase_stats.config import StatsSettings
-from gridcase_stats.entrypoints.api import create_app
 
-SETTINGS = StatsSettings(metrics_refresh_s=0.01)
+from .conftest import SETTINGS
 
 
 def bearer(role: Role, department: str | None = None) -> dict[str, str]:
@@ -33,19 +29,6 @@ def source(fixed: Any, story: Any, may_day: datetime) -> FakeCaseSource:
         *story("GC-api-3", may_day).assigned(1, "fire-rescue").events,
     ]
     return FakeCaseSource(events)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def client(source: FakeCaseSource) -> AsyncIterator[httpx.AsyncClient]:
-    async def given(_settings: StatsSettings) -> CaseSource:
-        return source
-
-    app = create_app(SETTINGS, source_factory=given)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stats") as http,
-    ):
-        yield http
 
 
 async def test_summary_for_a_supervisor(client: httpx.AsyncClient) -> None:

@@ -5,7 +5,7 @@ first: iterating the table from a thread while the loop inserts keys fails with
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +14,10 @@ import pytest
 
 from gridcase_runtime.auth import Role, mint_token
 from gridcase_stats.adapters.fakes import FakeCaseSource
-from gridcase_stats.adapters.source import CaseSource
-from gridcase_stats.config import StatsSettings
 from gridcase_stats.domain.case_state import CaseState
-from gridcase_stats.entrypoints.api import create_app
 
-SETTINGS = StatsSettings(metrics_refresh_s=0.01)
+from .conftest import SETTINGS
+
 SUPERVISOR = {
     "Authorization": f"Bearer {mint_token(SETTINGS, subject='s-1', role=Role.SUPERVISOR)}"
 }
@@ -48,19 +46,6 @@ async def source(may_day: datetime) -> FakeCaseSource:
     for number in range(CASES):
         fake.cases[f"GC-old-{number}"] = reported(f"GC-old-{number}", may_day.timestamp())
     return fake
-
-
-@pytest.fixture
-async def client(source: FakeCaseSource) -> AsyncIterator[httpx.AsyncClient]:
-    async def given(_settings: StatsSettings) -> CaseSource:
-        return source
-
-    app = create_app(SETTINGS, source_factory=given)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stats") as http,
-    ):
-        yield http
 
 
 async def while_writing(

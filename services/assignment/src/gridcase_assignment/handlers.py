@@ -335,7 +335,7 @@ async def case_reopened(event: CaseReopened, context: Context) -> None:
             co_departments=case.co_departments,
             handler=case.handler
             if case.handler in on_duty
-            else choose_handler(await context.repository.least_loaded(on_duty)),
+            else await _least_loaded(context, case.department),
             due=context.sla.due_dates(
                 case.category, case.severity, event.occurred_at, context.calendar
             ),
