@@ -17,7 +17,8 @@ Only the standard library is used, so it runs before the virtual environment exi
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
 GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
 KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (5432), MONGO_PORT (27017),
-PROMETHEUS_PORT (9090). PostgreSQL runs as the `postgres` system user when started by root.
+PROMETHEUS_PORT (9090), and the services' own INTAKE_PORT (8001), ASSIGNMENT_PORT (8002),
+REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs as the `postgres` system user when started by root.
 """
 
 from __future__ import annotations
@@ -496,7 +497,12 @@ def components() -> list[Component]:
     ]
 
 
-SERVICES = {"intake": 8001, "assignment": 8002, "remediation-tracking": 8003, "statistics": 8004}
+SERVICES = {
+    "intake": int(os.environ.get("INTAKE_PORT", "8001")),
+    "assignment": int(os.environ.get("ASSIGNMENT_PORT", "8002")),
+    "remediation-tracking": int(os.environ.get("REMEDIATION_PORT", "8003")),
+    "statistics": int(os.environ.get("STATISTICS_PORT", "8004")),
+}
 SERVICE_COMMANDS = {
     "intake": "gridcase-intake",
     "assignment": "gridcase-assignment",

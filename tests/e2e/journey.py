@@ -13,10 +13,10 @@ from PIL import Image
 T = TypeVar("T")
 
 URLS = {
-    "intake": "http://127.0.0.1:8001",
-    "assignment": "http://127.0.0.1:8002",
-    "remediation": "http://127.0.0.1:8003",
-    "statistics": "http://127.0.0.1:8004",
+    "intake": f"http://127.0.0.1:{os.environ.get('INTAKE_PORT', '8001')}",
+    "assignment": f"http://127.0.0.1:{os.environ.get('ASSIGNMENT_PORT', '8002')}",
+    "remediation": f"http://127.0.0.1:{os.environ.get('REMEDIATION_PORT', '8003')}",
+    "statistics": f"http://127.0.0.1:{os.environ.get('STATISTICS_PORT', '8004')}",
     "prometheus": f"http://127.0.0.1:{os.environ.get('PROMETHEUS_PORT', '9090')}",
 }
 
