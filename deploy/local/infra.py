@@ -18,7 +18,8 @@ Jars and binaries live under .local/ (git-ignored); so do data, logs and pid fil
 GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
 KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (5432), MONGO_PORT (27017),
 PROMETHEUS_PORT (9090), and the services' own INTAKE_PORT (8001), ASSIGNMENT_PORT (8002),
-REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs as the `postgres` system user when started by root.
+REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs as the `postgres`
+system user when started by root.
 """
 
 from __future__ import annotations

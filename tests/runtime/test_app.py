@@ -106,3 +106,18 @@ async def test_roles_are_checked(role: Role, status: int) -> None:
         anonymous = await http.get("/supervision")
     assert response.status_code == status
     assert anonymous.status_code == 401
+
+
+async def test_docs_page_loads_swagger_ui_from_the_service_itself() -> None:
+    async with client(build({})) as http:
+        page = (await http.get("/docs")).text
+        assert "http" not in page.replace("http://www.w3.org", "")
+        script = await http.get("/docs-assets/swagger-ui-bundle.js")
+        stylesheet = await http.get("/docs-assets/swagger-ui.css")
+    assert 'src="docs-assets/swagger-ui-bundle.js"' in page
+    assert 'href="docs-assets/swagger-ui.css"' in page
+    assert "url: 'openapi.json'" in page
+    assert script.status_code == 200
+    assert "SwaggerUIBundle" in script.text
+    assert stylesheet.status_code == 200
+    assert ".swagger-ui" in stylesheet.text

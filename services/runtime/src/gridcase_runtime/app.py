@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 import uvicorn
 from fastapi import FastAPI
 
+from gridcase_runtime.docs import add_offline_docs
 from gridcase_runtime.health import ReadinessCheck, health_router
 from gridcase_runtime.logs import CorrelationIdMiddleware, configure_logging
 from gridcase_runtime.metrics import HttpMetricsMiddleware, metrics_router
@@ -23,12 +24,21 @@ def create_service_app(
     description: str,
     readiness_checks: dict[str, ReadinessCheck],
 ) -> FastAPI:
-    """An app with /healthz, /readyz, /metrics, correlation ids and HTTP metrics."""
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    """An app with /healthz, /readyz, /metrics, /docs (assets served locally), correlation
+    ids and HTTP metrics."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.readiness_checks = readiness_checks
     app.include_router(health_router)
     app.include_router(metrics_router)
+    add_offline_docs(app)
     app.add_middleware(HttpMetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     return app
