@@ -40,7 +40,6 @@ def test_a_form_becomes_a_report() -> None:
         ({"lat": "north"}, "lat must be a decimal number"),
         ({"long": ""}, "lat and long must be given together"),
         ({"lat": "", "long": ""}, "a location is required"),
-        ({"description": "<script>x</script>"}, "description: Value error, markup"),
         ({"media_url": "ftp://x"}, "media_url must be an http(s) URL"),
         ({"attribute[colour]": "red"}, "attribute[colour] is not an attribute"),
         ({"nickname": "x"}, "nickname is not a parameter"),
@@ -166,3 +165,14 @@ def test_rate_limiter_refills_and_says_when() -> None:
     assert limiter.acquire("other") is None, "limits are per caller"
     now[0] = 20.0
     assert limiter.acquire("v") is None
+
+
+def test_the_xml_feed_stays_well_formed_whatever_a_description_holds() -> None:
+    hostile = "".join(map(chr, range(32))) + "\x7f\ud800\ufffe\uffff]]></description><x>&amp;"
+    view = open311.request_view({**CASE, "description": hostile, "last_note": hostile})
+    root = ElementTree.fromstring(open311.to_xml("service_requests", [view]))
+    description = root.findtext("request/description") or ""
+    assert description.endswith("\ufffd\ufffd\ufffd]]></description><x>&amp;")
+    assert "\t" in description
+    assert "\n" in description
+    assert not any(ord(c) < 32 and c not in "\t\n\r" for c in description)

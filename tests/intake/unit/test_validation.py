@@ -11,6 +11,8 @@ from gridcase_intake.domain.reports import (
     LocationIn,
     ReportIn,
     ReportRejectedError,
+    check_text,
+    has_markup,
     locate,
     new_case_id,
 )
@@ -48,8 +50,6 @@ def test_a_good_report_passes_and_is_trimmed() -> None:
         ({"location": {"lat": 26.9, "lon": -181, "district": "D01"}}, ("location", "lon")),
         ({"location": {"lat": 26.9, "district": "D01"}}, ("location",)),
         ({"description": "x" * 4001}, ("description",)),
-        ({"description": "<b>loud</b> hazard"}, ("description",)),
-        ({"description": "fish &amp; chips"}, ("description",)),
         ({"description": "   "}, ("description",)),
         ({"priority": 1}, ("priority",)),
         ({"location": {"lat": 1, "lon": 1, "district": "D01", "x": 1}}, ("location", "x")),
@@ -60,8 +60,68 @@ def test_each_bad_field_is_named(changes: dict[str, Any], location: tuple[str, .
     assert error_locations(report(**changes)) == [location]
 
 
-def test_plain_comparisons_are_not_markup() -> None:
-    assert ReportIn.model_validate(report(description="crack 3 < 5 cm, load > 2 t")).description
+def text_rejection(body: dict[str, Any]) -> ReportRejectedError:
+    with pytest.raises(ReportRejectedError) as raised:
+        check_text(ReportIn.model_validate(body))
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("changes", "location", "reason"),
+    [
+        ({"description": "<b>loud</b> hazard"}, ("description",), "markup"),
+        ({"description": "a < /script > b"}, ("description",), "markup"),
+        ({"description": "<!-- x -->"}, ("description",), "markup"),
+        ({"description": "fish &amp; chips"}, ("description",), "markup"),
+        ({"description": "bell\x07 inside"}, ("description",), "U+0007"),
+        ({"description": "null\x00 inside"}, ("description",), "U+0000"),
+        ({"description": "escape\x1b[31m red"}, ("description",), "U+001B"),
+        (
+            {"location": {"address": "1 Main\nSt", "district": "D01"}},
+            ("location", "address"),
+            "U+000A",
+        ),
+        (
+            {"location": {"lat": 1, "lon": 1, "community": "East\tside", "district": "D01"}},
+            ("location", "community"),
+            "U+0009",
+        ),
+        (
+            {"location": {"lat": 1, "lon": 1, "community": "<i>East</i>", "district": "D01"}},
+            ("location", "community"),
+            "markup",
+        ),
+    ],
+)
+def test_text_with_markup_or_control_characters_is_refused_by_field(
+    changes: dict[str, Any], location: tuple[str, ...], reason: str
+) -> None:
+    rejection = text_rejection(report(**changes))
+    assert rejection.loc == location
+    assert reason in rejection.message
+
+
+def test_a_description_may_span_lines_and_hold_comparisons() -> None:
+    text = "crack 3 < 5 cm,\r\n\tload > 2 t; R&D <- ok"
+    check_text(ReportIn.model_validate(report(description=text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "markup"),
+    [
+        ("<" + " " * 3998 + "x", False),
+        ("<a" * 2000, False),
+        ("< " * 2000, False),
+        ("&" + "a" * 3999, False),
+        ("<" + " " * 3998 + "x>", True),
+        ("<a" * 1999 + ">", True),
+        ("x > y < z", False),
+        ("&#x41;", True),
+        ("&#65;", True),
+    ],
+)
+def test_markup_detection_on_adversarial_text(text: str, markup: bool) -> None:
+    assert has_markup(text) is markup
 
 
 def test_exif_gps_fills_missing_coordinates_and_a_location_is_required() -> None:

@@ -27,6 +27,7 @@ from gridcase_intake.domain.rate_limit import RateLimiter
 from gridcase_intake.domain.reports import (
     ReportIn,
     ReportRejectedError,
+    check_text,
     locate,
     new_case_id,
     photo_id,
@@ -167,7 +168,8 @@ async def submit_report(
     """Checks a report, publishes its CaseReported and answers only after Kafka's ack.
 
     A retry of a completed request gets its stored answer whatever the rate limit; every
-    other submission takes a token of its reporter's rate limit first.
+    other submission takes a token of its reporter's rate limit before its text and photos
+    are checked.
 
     Raises RateLimitedError (429), ReportRejectedError or pydantic's ValidationError (422),
     the idempotency errors (409/422) and KafkaUnavailableError (503)."""
@@ -180,6 +182,7 @@ async def submit_report(
     wait = limiter.acquire(submission.reporter.reporter_id)
     if wait is not None:
         raise RateLimitedError(wait)
+    check_text(submission.report)
     checked = await _check_photos(submission.photos, settings.max_photo_bytes)
     location = locate(submission.report.location, [photo.gps for photo in checked])
     payload = reported_payload(

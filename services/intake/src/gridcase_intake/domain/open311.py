@@ -1,6 +1,7 @@
 """Open311 GeoReport v2: our categories as services, form requests as reports, case views
 as service requests, and the two wire formats (JSON and XML)."""
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from gridcase_contracts.codes import CATEGORY_NAMES, CITY_TIME_ZONE, Category, District, Severity
 from gridcase_contracts.events import Reporter
 from gridcase_intake.domain.projection import is_open
-from gridcase_intake.domain.reports import LocationIn, ReportIn
+from gridcase_intake.domain.reports import LocationIn, ReportIn, ReportRejectedError
 
 CLIENT_PREFIX = "open311:"
 """Open311 clients' reporter ids are their api key names with this prefix."""
@@ -75,6 +76,9 @@ ATTRIBUTES: tuple[dict[str, Any], ...] = (
 )
 ATTRIBUTE_CODES = frozenset(attribute["code"] for attribute in ATTRIBUTES)
 SERVICE_CODES = frozenset(category.value for category in Category)
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry, even escaped."""
 
 _LIST_ITEMS = {
     "services": "service",
@@ -205,6 +209,12 @@ def _describe(error: ValidationError) -> str:
     return f"{_PARAMETER_NAMES.get(field, field)}: {first['msg']}"
 
 
+def describe_rejection(error: ReportRejectedError) -> str:
+    """A report's rejection, naming the POST parameter it concerns."""
+    field = str(error.loc[-1])
+    return f"{_PARAMETER_NAMES.get(field, field)}: {error.message}"
+
+
 def timestamp(value: datetime | None) -> str | None:
     """ISO 8601 with the city's UTC offset, as the specification requires an offset."""
     return None if value is None else value.astimezone(CITY_TIME_ZONE).isoformat(timespec="seconds")
@@ -269,7 +279,8 @@ def errors(status_code: int, description: str) -> list[dict[str, Any]]:
 
 def to_xml(root: str, items: list[dict[str, Any]] | dict[str, Any]) -> bytes:
     """The specification's XML: a list becomes repeated singular elements (services ->
-    service, service_requests -> request ...), None an empty element, booleans true/false."""
+    service, service_requests -> request ...), None an empty element, booleans true/false.
+    A character XML cannot carry (whatever a stored text holds) becomes U+FFFD."""
     element = ElementTree.Element(root)
     _fill(element, root, items)
     xml: bytes = ElementTree.tostring(element, encoding="UTF-8", xml_declaration=True)
@@ -287,4 +298,4 @@ def _fill(element: ElementTree.Element, tag: str, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = _NOT_XML.sub("\ufffd", str(value))

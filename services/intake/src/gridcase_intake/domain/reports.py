@@ -13,7 +13,10 @@ from gridcase_contracts.events import CaseReportedPayload, Location, PhotoRef, R
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CASE_ID_FORMAT = re.compile(rf"^GC-\d{{8}}-[{CROCKFORD}]{{8}}$")
 MAX_DESCRIPTION = 4000
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+_TAG_OPENING = re.compile(r"<\s*+/?+\s*+[A-Za-z!?]")
+_ENTITY = re.compile(r"&(?:[A-Za-z]++|#\d++|#x[0-9A-Fa-f]++);")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 TeamCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
@@ -38,14 +41,33 @@ def case_of_photo(photo_id: str) -> str | None:
     return case_id
 
 
-def plain_text(value: str) -> str:
-    """Trims `value` and refuses HTML/XML markup (tags or character entities)."""
+def trimmed(value: str) -> str:
+    """`value` without surrounding whitespace; refuses an empty one."""
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if _MARKUP.search(value):
-        raise ValueError("markup is not allowed (HTML tags or entities)")
     return value
+
+
+def has_markup(value: str) -> bool:
+    """Whether `value` holds an HTML/XML tag (`<name`, `</`, `<!` or `<?` with a `>` after
+    it) or a character entity. Linear time: no quantifier backtracks, and the first tag
+    opening has the most text after it, so it alone decides whether a `>` follows."""
+    opening = _TAG_OPENING.search(value)
+    if opening is not None and value.find(">", opening.end()) >= 0:
+        return True
+    return _ENTITY.search(value) is not None
+
+
+def text_problem(value: str, *, multiline: bool) -> str | None:
+    """Why `value` is not plain text, or None. C0 control characters are refused (tab,
+    line feed and carriage return only in `multiline` text), and so is markup."""
+    control = (_CONTROL_BUT_LINE_BREAKS if multiline else _CONTROL).search(value)
+    if control is not None:
+        return f"control character U+{ord(control.group()):04X} is not allowed"
+    if has_markup(value):
+        return "markup is not allowed (HTML tags or entities)"
+    return None
 
 
 class LocationIn(BaseModel):
@@ -59,8 +81,8 @@ class LocationIn(BaseModel):
 
     @field_validator("address", "community")
     @classmethod
-    def _plain(cls, value: str | None) -> str | None:
-        return None if value is None else plain_text(value)
+    def _trimmed(cls, value: str | None) -> str | None:
+        return None if value is None else trimmed(value)
 
     @model_validator(mode="after")
     def _coordinates_together(self) -> Self:
@@ -74,7 +96,8 @@ class LocationIn(BaseModel):
 
 
 class ReportIn(BaseModel):
-    """A volunteer's report as the native API takes it; unknown fields are refused."""
+    """A volunteer's report as the native API takes it; unknown fields are refused. Its
+    text is checked apart (`check_text`), once the caller passed the rate limit."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -86,8 +109,8 @@ class ReportIn(BaseModel):
 
     @field_validator("description")
     @classmethod
-    def _plain_description(cls, value: str) -> str:
-        return plain_text(value)
+    def _trimmed_description(cls, value: str) -> str:
+        return trimmed(value)
 
 
 class ReportRejectedError(ValueError):
@@ -98,6 +121,20 @@ class ReportRejectedError(ValueError):
         self.loc = loc
         self.message = message
         self.kind = kind
+
+
+def check_text(report: ReportIn) -> None:
+    """Refuses control characters and markup in a report's free text, naming the field.
+    The description may span lines; address and community are single lines."""
+    fields: tuple[tuple[tuple[str, ...], str | None, bool], ...] = (
+        (("description",), report.description, True),
+        (("location", "address"), report.location.address, False),
+        (("location", "community"), report.location.community, False),
+    )
+    for loc, value, multiline in fields:
+        problem = None if value is None else text_problem(value, multiline=multiline)
+        if problem is not None:
+            raise ReportRejectedError(loc, problem, "value_error.text")
 
 
 def locate(location: LocationIn, photo_gps: list[tuple[float, float] | None]) -> Location:

@@ -186,7 +186,7 @@ async def create_request(
             )
         except ReportRejectedError as error:
             metrics.rejected("validation", category)
-            raise Open311Error(400, error.message) from error
+            raise Open311Error(400, open311.describe_rejection(error)) from error
         except IdempotencyConflictError as error:
             metrics.rejected("idempotency_conflict", category)
             raise Open311Error(409, str(error)) from error
