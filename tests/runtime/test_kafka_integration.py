@@ -264,3 +264,15 @@ def test_a_join_stalled_by_a_metadata_change_is_finished(
     finally:
         consumer.close()
         admin.close()
+
+
+def test_topics_are_created_with_the_requested_replication_factor(
+    kafka_bootstrap: str, namespace: str
+) -> None:
+    """The one local broker cannot hold two replicas, so a factor of 2 must be refused:
+    the factor reaches the broker instead of a hard-coded 1."""
+    from kafka.errors import InvalidReplicationFactorError
+
+    topic = CASE_EVENTS.namespaced(f"{namespace}-replication")
+    with pytest.raises(InvalidReplicationFactorError):
+        ensure_topics(kafka_bootstrap, [topic], replication_factor=2, timeout_s=10)

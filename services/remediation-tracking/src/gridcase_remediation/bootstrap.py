@@ -4,10 +4,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from gridcase_contracts.codes import CaseStatus
 from gridcase_remediation import metrics
 from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.config import RemediationSettings
-from gridcase_remediation.domain.lifecycle import S
 from gridcase_remediation.handlers import flag_overdue, record_events
 from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, connect
@@ -34,7 +34,7 @@ class SlaTimer(Periodic):
         if flagged:
             self.relay.notify()
         counts = await self.repository.count_by_status()
-        for status in S:
+        for status in CaseStatus:
             metrics.CASES.labels(status.value).set(counts.get(status.value, 0))
         return flagged
 

@@ -78,7 +78,7 @@ def ensure_topics(
             NewTopic(
                 spec.name,
                 spec.partitions,
-                1,
+                replication_factor,
                 topic_configs={"retention.ms": str(spec.retention_ms)},
             )
             for spec in specs

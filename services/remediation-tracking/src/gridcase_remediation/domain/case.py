@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -138,6 +138,37 @@ class Case(BaseModel):
         return department == self.department
 
 
+class CaseChanges(TypedDict, total=False):
+    """What an event may change in a `Case` besides status and updated_at; typed so that a
+    misspelled field or a wrong value type is a type error (model_copy validates nothing)."""
+
+    category: Category
+    severity: Severity
+    district: District
+    community: str | None
+    reporter_id: str
+    reported_at: datetime
+    department: str
+    co_departments: tuple[str, ...]
+    handler: str | None
+    due: dict[Stage, datetime]
+    done: tuple[Stage, ...]
+    overdue: dict[Stage, datetime]
+    escalation_level: int
+    escalated_stage: Stage
+    rectification: Rectification | None
+    accepted_by: str
+    accepted_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    verified_at: datetime
+    closed_at: datetime
+    duplicate_of: str | None
+    returns: int
+    reopens: int
+    satisfaction: Satisfaction
+
+
 def apply(case: Case, event: Envelope) -> Case:
     """The case after `event`. An event the table does not allow in the current status is
     kept as an anomaly and changes nothing else: the ledger stays complete either way."""
@@ -178,7 +209,7 @@ def _due(stage_due: StageDue, rectification: datetime | None) -> dict[Stage, dat
     return due
 
 
-def _effects(case: Case, event: Envelope) -> dict[str, Any]:
+def _effects(case: Case, event: Envelope) -> CaseChanges:
     """What an allowed event changes besides status and updated_at."""
     match event:
         case CaseReported(payload=p):
@@ -205,7 +236,7 @@ def _effects(case: Case, event: Envelope) -> dict[str, Any]:
                 "duplicate_of": None,
             }
         case CaseReassigned(payload=p):
-            changes: dict[str, Any] = {
+            changes: CaseChanges = {
                 "department": p.department,
                 "co_departments": (),
                 "handler": None if p.supervisor_queue else p.handler,

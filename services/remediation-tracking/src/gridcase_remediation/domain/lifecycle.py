@@ -34,16 +34,15 @@ class Action(StrEnum):
     FLAG_OVERDUE = "flag_overdue"
 
 
-S = CaseStatus
 NOT_FINAL: tuple[CaseStatus, ...] = (
-    S.REPORTED,
-    S.ASSIGNED,
-    S.ACCEPTED,
-    S.IN_REMEDIATION,
-    S.RESOLVED,
-    S.VERIFIED,
-    S.RETURNED,
-    S.REOPENED,
+    CaseStatus.REPORTED,
+    CaseStatus.ASSIGNED,
+    CaseStatus.ACCEPTED,
+    CaseStatus.IN_REMEDIATION,
+    CaseStatus.RESOLVED,
+    CaseStatus.VERIFIED,
+    CaseStatus.RETURNED,
+    CaseStatus.REOPENED,
 )
 
 
@@ -53,48 +52,58 @@ def _stays(*statuses: CaseStatus) -> dict[Status, CaseStatus]:
 
 
 TRANSITIONS: dict[Action, dict[Status, CaseStatus]] = {
-    Action.REPORT: {None: S.REPORTED},
-    Action.ASSIGN: {S.REPORTED: S.ASSIGNED, S.RETURNED: S.ASSIGNED, S.REOPENED: S.REOPENED},
+    Action.REPORT: {None: CaseStatus.REPORTED},
+    Action.ASSIGN: {
+        CaseStatus.REPORTED: CaseStatus.ASSIGNED,
+        CaseStatus.RETURNED: CaseStatus.ASSIGNED,
+        CaseStatus.REOPENED: CaseStatus.REOPENED,
+    },
     Action.REASSIGN: {
-        status: S.ASSIGNED
+        status: CaseStatus.ASSIGNED
         for status in (
-            S.REPORTED,
-            S.ASSIGNED,
-            S.ACCEPTED,
-            S.IN_REMEDIATION,
-            S.RETURNED,
-            S.REOPENED,
+            CaseStatus.REPORTED,
+            CaseStatus.ASSIGNED,
+            CaseStatus.ACCEPTED,
+            CaseStatus.IN_REMEDIATION,
+            CaseStatus.RETURNED,
+            CaseStatus.REOPENED,
         )
     },
     Action.MARK_DUPLICATE: {
-        S.REPORTED: S.DUPLICATE,
-        S.ASSIGNED: S.DUPLICATE,
-        S.RETURNED: S.DUPLICATE,
+        CaseStatus.REPORTED: CaseStatus.DUPLICATE,
+        CaseStatus.ASSIGNED: CaseStatus.DUPLICATE,
+        CaseStatus.RETURNED: CaseStatus.DUPLICATE,
     },
-    Action.SPLIT: {S.DUPLICATE: S.REPORTED},
+    Action.SPLIT: {CaseStatus.DUPLICATE: CaseStatus.REPORTED},
     Action.ESCALATE: _stays(*NOT_FINAL),
-    Action.ACCEPT: {S.ASSIGNED: S.ACCEPTED},
+    Action.ACCEPT: {CaseStatus.ASSIGNED: CaseStatus.ACCEPTED},
     Action.ORDER_RECTIFICATION: {
-        S.ACCEPTED: S.IN_REMEDIATION,
-        S.IN_REMEDIATION: S.IN_REMEDIATION,
-        S.REOPENED: S.IN_REMEDIATION,
+        CaseStatus.ACCEPTED: CaseStatus.IN_REMEDIATION,
+        CaseStatus.IN_REMEDIATION: CaseStatus.IN_REMEDIATION,
+        CaseStatus.REOPENED: CaseStatus.IN_REMEDIATION,
     },
     Action.RECORD_PROGRESS: {
-        S.ACCEPTED: S.IN_REMEDIATION,
-        S.IN_REMEDIATION: S.IN_REMEDIATION,
-        S.REOPENED: S.IN_REMEDIATION,
+        CaseStatus.ACCEPTED: CaseStatus.IN_REMEDIATION,
+        CaseStatus.IN_REMEDIATION: CaseStatus.IN_REMEDIATION,
+        CaseStatus.REOPENED: CaseStatus.IN_REMEDIATION,
     },
     Action.RESOLVE: {
-        S.ACCEPTED: S.RESOLVED,
-        S.IN_REMEDIATION: S.RESOLVED,
-        S.REOPENED: S.RESOLVED,
+        CaseStatus.ACCEPTED: CaseStatus.RESOLVED,
+        CaseStatus.IN_REMEDIATION: CaseStatus.RESOLVED,
+        CaseStatus.REOPENED: CaseStatus.RESOLVED,
     },
-    Action.VERIFY: {S.RESOLVED: S.VERIFIED},
-    Action.REOPEN: {S.RESOLVED: S.REOPENED},
-    Action.CLOSE: {S.VERIFIED: S.CLOSED},
-    Action.REJECT: {S.ASSIGNED: S.REJECTED, S.ACCEPTED: S.REJECTED},
-    Action.RETURN: {S.ASSIGNED: S.RETURNED, S.ACCEPTED: S.RETURNED},
-    Action.CONFIRM: _stays(S.RESOLVED, S.VERIFIED, S.CLOSED),
+    Action.VERIFY: {CaseStatus.RESOLVED: CaseStatus.VERIFIED},
+    Action.REOPEN: {CaseStatus.RESOLVED: CaseStatus.REOPENED},
+    Action.CLOSE: {CaseStatus.VERIFIED: CaseStatus.CLOSED},
+    Action.REJECT: {
+        CaseStatus.ASSIGNED: CaseStatus.REJECTED,
+        CaseStatus.ACCEPTED: CaseStatus.REJECTED,
+    },
+    Action.RETURN: {
+        CaseStatus.ASSIGNED: CaseStatus.RETURNED,
+        CaseStatus.ACCEPTED: CaseStatus.RETURNED,
+    },
+    Action.CONFIRM: _stays(CaseStatus.RESOLVED, CaseStatus.VERIFIED, CaseStatus.CLOSED),
     Action.FLAG_OVERDUE: _stays(*NOT_FINAL),
 }
 
