@@ -247,13 +247,7 @@ async def _store_photo(
     stored = await photos.save(
         photo, owner=submission.reporter.reporter_id, photo_id=photo_id(case_id, n + 1)
     )
-    return PhotoRef(
-        photo_id=stored.photo_id,
-        url=f"{settings.public_base_url.rstrip('/')}/v1/photos/{stored.photo_id}",
-        content_type=stored.content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-    )
+    return stored.ref(settings.public_base_url)
 
 
 def _media_ref(media_url: str) -> PhotoRef:

@@ -16,6 +16,8 @@ class RemediationSettings(ServiceSettings):
     port: int = 8003
     mongodb_database: str = "gridcase_remediation"
     consumer_group: str = "gridcase-remediation"
+    public_base_url: str = "http://127.0.0.1:8003"
+    """Base of the evidence photo URLs put into events."""
     sla_scan_interval_s: float = 30.0
     """How often the SLA timer looks for stages past their due date."""
     outbox_poll_interval_s: float = 1.0

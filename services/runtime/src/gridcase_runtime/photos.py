@@ -19,6 +19,7 @@ from bson import Binary
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pymongo import ASCENDING
 
+from gridcase_contracts.events import PhotoRef
 from gridcase_runtime.mongo import MongoDatabase
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -124,6 +125,16 @@ class StoredPhoto:
     size: int
     sha256: str
     owner: str
+
+    def ref(self, public_base_url: str) -> PhotoRef:
+        """How events point at this photo: an absolute URL on the service that stores it."""
+        return PhotoRef(
+            photo_id=self.photo_id,
+            url=f"{public_base_url.rstrip('/')}/v1/photos/{self.photo_id}",
+            content_type=self.content_type,
+            size=self.size,
+            sha256=self.sha256,
+        )
 
 
 class PhotoStore:

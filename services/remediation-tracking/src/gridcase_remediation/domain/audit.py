@@ -1,8 +1,6 @@
 """Audit exports: one case's timeline, and the cases of a period, as CSV; and the part of
 a timeline the reporting volunteer sees."""
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -101,11 +99,3 @@ def case_row(case: Case, version: int) -> dict[str, Any]:
         if case.satisfaction and case.satisfaction.rating
         else "",
     }
-
-
-def to_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()

@@ -35,7 +35,6 @@ from gridcase_remediation.domain.audit import (
     TIMELINE_COLUMNS,
     case_row,
     timeline_row,
-    to_csv,
 )
 from gridcase_remediation.domain.lifecycle import Action, ActionNotAllowedError
 from gridcase_remediation.entrypoints import schemas
@@ -53,6 +52,7 @@ from gridcase_remediation.handlers import (
 )
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.auth import Principal, Role, require_roles
+from gridcase_runtime.csv_text import csv_response
 from gridcase_runtime.health import kafka_reachable
 from gridcase_runtime.kafka import ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
@@ -202,15 +202,7 @@ async def store_photos(parts: Components, case_id: str, files: list[bytes]) -> l
         stored = await parts.photos.save(
             photo, owner=case_id, photo_id=f"{case_id}-{photo.sha256[:32]}"
         )
-        refs.append(
-            PhotoRef(
-                photo_id=stored.photo_id,
-                url=f"/v1/photos/{stored.photo_id}",
-                content_type=stored.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
-            )
-        )
+        refs.append(stored.ref(parts.settings.public_base_url))
     return refs
 
 
@@ -368,15 +360,7 @@ async def timeline_csv(request: Request, case_id: str, principal: Staff) -> Resp
     """The audit trail of one case as CSV."""
     record = await readable(request, case_id, principal)
     rows = (timeline_row(n, entry.event()) for n, entry in enumerate(record.ledger, 1))
-    return csv_response(to_csv(TIMELINE_COLUMNS, rows), f"{case_id}-timeline.csv")
-
-
-def csv_response(text: str, filename: str) -> Response:
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_response(rows, f"{case_id}-timeline.csv", TIMELINE_COLUMNS)
 
 
 @router.get("/exports/cases.csv", tags=["audit"], response_class=Response)
@@ -398,7 +382,7 @@ async def period_csv(
         case_row(record.case, record.version)
         async for record in repository.reported_between(since, until)
     ]
-    return csv_response(to_csv(CASE_COLUMNS, rows), f"cases-{start}-{end}.csv")
+    return csv_response(rows, f"cases-{start}-{end}.csv", CASE_COLUMNS)
 
 
 @router.get("/photos/{photo_id}", tags=["photos"], response_class=Response)

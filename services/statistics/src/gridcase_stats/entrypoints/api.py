@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.auth import Principal, Role, require_roles
+from gridcase_runtime.csv_text import csv_response
 from gridcase_runtime.health import ReadinessCheck, kafka_reachable
 from gridcase_runtime.workers import Periodic, running
 from gridcase_stats.adapters.business_metrics import BUSINESS_METRICS
 from gridcase_stats.adapters.charts import found_vs_resolved_png
-from gridcase_stats.adapters.csv_export import to_csv
 from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.bootstrap import live_case_source
 from gridcase_stats.config import SERVICE, StatsSettings
@@ -275,11 +275,7 @@ def export_table(
     rows = TABLES[table](states, query)
     if format == "json":
         return {"table": table, "rows": rows}
-    return Response(
-        to_csv(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{table}.csv"'},
-    )
+    return csv_response(rows, f"{table}.csv")
 
 
 @router.get("/chart.png", response_class=Response)
