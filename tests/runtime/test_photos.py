@@ -1,11 +1,15 @@
-"""Photo checks: formats by magic bytes, decoding, the bomb guard, EXIF stripping, GPS."""
+"""Photo checks: formats by magic bytes, decoding, the bomb guard and memory budget, EXIF
+stripping and orientation, GPS, the stored size, decodes one at a time."""
 
+import asyncio
 import io
+import time
 
 import pytest
 from PIL import Image
 
-from gridcase_runtime.photos import PhotoError, check_photo
+from gridcase_runtime import photos
+from gridcase_runtime.photos import MAX_SIDE, PhotoError, check_photo
 
 
 def jpeg_with_gps(lat: float = 26.5, lon: float = 112.25) -> bytes:
@@ -56,3 +60,44 @@ def test_decompression_bombs_and_oversized_files_are_refused() -> None:
         check_photo(encoded("PNG", (4000, 3000)), max_pixels=1_000_000)
     with pytest.raises(PhotoError, match="larger than"):
         check_photo(encoded("PNG"), max_bytes=10)
+
+
+def turned_jpeg(size: tuple[int, int], **options: object) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90°
+    output = io.BytesIO()
+    Image.new("RGB", size, (90, 90, 200)).save(output, "JPEG", exif=exif, **options)
+    return output.getvalue()
+
+
+def test_the_stored_copy_is_upright_and_at_most_max_side() -> None:
+    photo = check_photo(turned_jpeg((5000, 2500)))
+    assert (photo.width, photo.height) == (1000, MAX_SIDE)
+    assert Image.open(io.BytesIO(photo.data)).size == (1000, MAX_SIDE)
+    small = check_photo(turned_jpeg((300, 200)))
+    assert (small.width, small.height) == (200, 300)
+
+
+def test_a_photo_that_would_need_more_memory_than_the_budget_is_refused() -> None:
+    progressive = turned_jpeg((3000, 2000), progressive=True, subsampling=0)
+    with pytest.raises(PhotoError, match=r"3000×2000 pixels need about \d+ MB.*smaller photo"):
+        check_photo(progressive, budget_bytes=32 * 1024 * 1024)
+    assert check_photo(turned_jpeg((3000, 2000))).width == 1333, "baseline: decoded smaller"
+
+
+async def test_decodes_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    running: list[int] = []
+    most = 0
+
+    def slow_check(data: bytes, *, max_bytes: int) -> bytes:
+        nonlocal most
+        running.append(1)
+        most = max(most, len(running))
+        time.sleep(0.05)
+        running.pop()
+        return data
+
+    monkeypatch.setattr(photos, "check_photo", slow_check)
+    done = await asyncio.gather(*(photos.checked_photo(bytes([n])) for n in range(4)))
+    assert done == [b"\x00", b"\x01", b"\x02", b"\x03"]
+    assert most == photos.DECODES_AT_ONCE

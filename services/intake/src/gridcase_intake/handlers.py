@@ -37,7 +37,7 @@ from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
 from gridcase_runtime.kafka import Delivery, PublishError
-from gridcase_runtime.photos import CheckedPhoto, PhotoError, check_photo
+from gridcase_runtime.photos import CheckedPhoto, PhotoError, checked_photo
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ async def _check_photos(photos: list[bytes], max_bytes: int) -> list[CheckedPhot
     checked = []
     for index, data in enumerate(photos):
         try:
-            checked.append(await asyncio.to_thread(check_photo, data, max_bytes=max_bytes))
+            checked.append(await checked_photo(data, max_bytes=max_bytes))
         except PhotoError as error:
             raise ReportRejectedError(("photos", index), str(error), "value_error.photo") from error
     return checked

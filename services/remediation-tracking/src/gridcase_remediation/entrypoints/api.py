@@ -58,7 +58,7 @@ from gridcase_runtime.kafka import ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.logs import correlation_id
 from gridcase_runtime.mongo import close, ping
-from gridcase_runtime.photos import PhotoError, check_photo
+from gridcase_runtime.photos import PhotoError, checked_photo
 from gridcase_runtime.workers import running
 
 M = TypeVar("M", bound=BaseModel)
@@ -194,7 +194,7 @@ async def store_photos(parts: Components, case_id: str, files: list[bytes]) -> l
     refs = []
     for index, data in enumerate(files):
         try:
-            photo = await asyncio.to_thread(check_photo, data)
+            photo = await checked_photo(data)
         except PhotoError as error:
             raise RequestValidationError(
                 [{"loc": ["body", "photos", index], "msg": str(error), "type": "photo_invalid"}]
