@@ -6,15 +6,17 @@ dashboards show a live picture.
 
 Reports come through intake (most through the volunteers' API, some through Open311),
 spread over DOMAIN.md's categories, the twelve districts and twenty volunteer teams, with
-a few reported twice (merged as duplicates). Handlers then accept, order rectification,
-record progress and resolve most cases with photo evidence; inspectors verify (a few
-fail and are reworked); some cases are rejected or returned; the rest stay open at
-various stages, as in a real month.
+a few reported twice (merged as duplicates). Each is filed by its point alone: intake
+finds the district and community from the boundaries it serves. Handlers then accept,
+order rectification, record progress and resolve most cases with photo evidence;
+inspectors verify (a few fail and are reworked); some cases are rejected or returned;
+the rest stay open at various stages, as in a real month.
 """
 
 import argparse
 import asyncio
 import io
+import os
 import random
 import sys
 import time
@@ -24,13 +26,16 @@ from typing import Any
 
 import httpx
 from PIL import Image
+from shapely import Point
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from gridcase_runtime.auth import Role, create_api_key, mint_token
 from gridcase_runtime.settings import ServiceSettings
 
-INTAKE = "http://127.0.0.1:8001"
-REMEDIATION = "http://127.0.0.1:8003"
-STATISTICS = "http://127.0.0.1:8004"
+INTAKE = f"http://127.0.0.1:{os.environ.get('INTAKE_PORT', '8001')}"
+REMEDIATION = f"http://127.0.0.1:{os.environ.get('REMEDIATION_PORT', '8003')}"
+STATISTICS = f"http://127.0.0.1:{os.environ.get('STATISTICS_PORT', '8004')}"
 
 CATEGORIES = {  # category: (weight, what volunteers write)
     "housing-safety": (22, "Cracks in the load-bearing wall of a self-built house"),
@@ -52,13 +57,24 @@ MEASURES = [
     "suspension-for-rectification",
 ]
 STREETS = ["East", "West", "North", "South", "Riverside", "Station", "Market"]
-CITY = (26.80, 27.00, 112.45, 112.70)  # lat/lon box of the (unnamed) city
+
+
+def districts_of(boundaries: dict[str, Any]) -> list[BaseGeometry]:
+    """The district polygons of the GeoJSON intake serves at /v1/boundaries."""
+    return [
+        shape(feature["geometry"])
+        for feature in boundaries["features"]
+        if feature["properties"]["level"] == "district"
+    ]
 
 
 class Demo:
-    def __init__(self, http: httpx.AsyncClient, rng: random.Random) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, rng: random.Random, districts: list[BaseGeometry]
+    ) -> None:
         self.http = http
         self.rng = rng
+        self.districts = districts
         self.settings = ServiceSettings()
         self.supervisor = self.headers(Role.SUPERVISOR, "s-demo-1")
         self.inspector = self.headers(Role.SUPERVISOR, "s-demo-2")
@@ -74,19 +90,29 @@ class Demo:
         team = f"team-{number % 20 + 1:02d}"
         return f"v-{number:03d}", self.headers(Role.VOLUNTEER, f"v-{number:03d}", team=team)
 
+    def point(self) -> tuple[float, float]:
+        """(lat, lon) of a random point inside a random district."""
+        district = self.rng.choice(self.districts)
+        west, south, east, north = district.bounds
+        while True:
+            lat, lon = (
+                round(self.rng.uniform(south, north), 6),
+                round(self.rng.uniform(west, east), 6),
+            )
+            if district.contains(Point(lon, lat)):
+                return lat, lon
+
     def new_report(self) -> dict[str, Any]:
         category = self.rng.choices(list(CATEGORIES), [w for w, _ in CATEGORIES.values()])[0]
-        lat0, lat1, lon0, lon1 = CITY
+        lat, lon = self.point()
         return {
             "category": category,
             "severity": self.rng.choices(list(SEVERITIES), list(SEVERITIES.values()))[0],
             "description": CATEGORIES[category][1],
             "location": {
-                "lat": round(self.rng.uniform(lat0, lat1), 6),
-                "lon": round(self.rng.uniform(lon0, lon1), 6),
+                "lat": lat,
+                "lon": lon,
                 "address": f"{self.rng.randrange(1, 300)} {self.rng.choice(STREETS)} Street",
-                "district": f"D{self.rng.randrange(1, 13):02d}",
-                "community": f"Community {self.rng.randrange(1, 40)}",
             },
         }
 
@@ -101,7 +127,6 @@ class Demo:
                     "lat": str(report["location"]["lat"]),
                     "long": str(report["location"]["lon"]),
                     "description": report["description"],
-                    "attribute[district]": report["location"]["district"],
                     "attribute[severity]": report["severity"],
                 },
             )
@@ -258,7 +283,8 @@ async def main() -> int:
         if ready.status_code != 200:
             print("intake is not ready yet; try again in a moment", file=sys.stderr)
             return 2
-        demo = Demo(http, random.Random(args.seed))
+        boundaries = (await http.get(f"{INTAKE}/v1/boundaries")).json()
+        demo = Demo(http, random.Random(args.seed), districts_of(boundaries))
         gate = asyncio.Semaphore(args.concurrency)
         started = time.monotonic()
         print(f"feeding {args.reports} reports ...", flush=True)

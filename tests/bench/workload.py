@@ -38,8 +38,8 @@ __all__ = ["ReportModel", "case_reported", "report_body", "volunteer_tokens"]
 
 def report_fields(sequence: int) -> dict[str, object]:
     """The body of report number `sequence`: every report has its own place (a low-discrepancy
-    spread over a ~40 km square, so duplicates are as rare as in real life), and categories,
-    districts and severities rotate."""
+    spread over a ~40 km square, so duplicates are as rare as in real life; intake finds its
+    district and community), and categories and severities rotate."""
     spread_lat = (sequence * GOLDEN) % 1.0
     spread_lon = (sequence * GOLDEN * GOLDEN) % 1.0
     return {
@@ -50,8 +50,6 @@ def report_fields(sequence: int) -> dict[str, object]:
             "lat": round(26.70 + 0.4 * spread_lat, 6),
             "lon": round(112.40 + 0.4 * spread_lon, 6),
             "address": f"{sequence % 997 + 1} Riverside Road, building {sequence % 31 + 1}",
-            "district": DISTRICTS[sequence % len(DISTRICTS)],
-            "community": "Riverside",
         },
         "team": f"team-{sequence % 40 + 1:02d}",
     }
@@ -74,7 +72,7 @@ def case_reported(sequence: int, case_id: str) -> CaseReported:
             category=Category(str(fields["category"])),
             severity=Severity(str(fields["severity"])),
             description=str(fields["description"]),
-            location=Location(**location),
+            location=Location(**location, district=DISTRICTS[sequence % len(DISTRICTS)]),
             reporter=Reporter(reporter_id=f"bench-volunteer-{sequence % 5000}"),
             team=str(fields["team"]),
         ),

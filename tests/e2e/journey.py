@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import httpx
 from PIL import Image
 
+from places import point_in
+
 T = TypeVar("T")
 
 URLS = {
@@ -108,10 +110,14 @@ def report(
     district: str,
     *,
     severity: str = "high",
-    lat: float = 26.89,
-    lon: float = 112.57,
+    spot: int = 0,
+    shift_m: float = 0,
     description: str | None = None,
 ) -> dict[str, Any]:
+    """A report at a point inside `district` (a different community for each `spot`),
+    moved `shift_m` metres north."""
+    lat, lon = point_in(district, spot)
+    lat += shift_m / 111_320
     return {
         "category": category,
         "severity": severity,

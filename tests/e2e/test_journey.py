@@ -19,6 +19,7 @@ from e2e.journey import (
 
 from gridcase_runtime.auth import Role
 from gridcase_runtime.settings import ServiceSettings
+from places import point_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -145,8 +146,8 @@ async def test_an_open311_request_is_routed_and_closed(
         data={
             "api_key": api_key,
             "service_code": "urban-management",
-            "lat": "26.80",
-            "long": "112.40",
+            "lat": str(point_in("D04")[0]),
+            "long": str(point_in("D04")[1]),
             "description": "Street stalls block the fire lane every evening",
             "attribute[district]": "D04",
             "attribute[severity]": "medium",
@@ -166,18 +167,31 @@ async def test_an_open311_request_is_routed_and_closed(
     assert request["service_code"] == "urban-management"
 
 
+async def test_a_report_by_its_point_alone_is_routed_to_that_district(
+    http: httpx.AsyncClient, settings: ServiceSettings, supervisor: dict[str, str]
+) -> None:
+    volunteer = token(settings, Role.VOLUNTEER, "v-e2e-6")
+    body = report("other", "D05", spot=5)
+    body["location"] = {key: body["location"][key] for key in ("lat", "lon")}
+    case_id = await submit(http, volunteer, body)
+    assigned = await case_in(http, case_id, supervisor, "assigned")
+    assert assigned["department"] == "district-d05"
+    seen = await reporter_sees(http, case_id, volunteer, "assigned")
+    assert (seen["district"]["code"], seen["community"]["code"]) == ("D05", "D05-C06")
+
+
 async def test_a_second_report_of_the_same_hazard_is_merged(
     http: httpx.AsyncClient, settings: ServiceSettings, supervisor: dict[str, str]
 ) -> None:
     first = token(settings, Role.VOLUNTEER, "v-e2e-2")
     second = token(settings, Role.VOLUNTEER, "v-e2e-3")
-    primary = await submit(http, first, report("sanitation", "D05", lat=26.70, lon=112.30))
+    primary = await submit(http, first, report("sanitation", "D05", spot=3))
     await case_in(http, primary, supervisor, "assigned")
     nearby = report(
         "sanitation",
         "D05",
-        lat=26.70012,
-        lon=112.30010,
+        spot=3,
+        shift_m=15,
         description="Rubbish piling up next to the same bins",
     )
     duplicate = await submit(http, second, nearby)
@@ -192,7 +206,7 @@ async def test_a_returned_case_is_rerouted(
     http: httpx.AsyncClient, settings: ServiceSettings, supervisor: dict[str, str]
 ) -> None:
     volunteer = token(settings, Role.VOLUNTEER, "v-e2e-4")
-    case_id = await submit(http, volunteer, report("fire-safety", "D06", lat=26.60, lon=112.20))
+    case_id = await submit(http, volunteer, report("fire-safety", "D06", spot=1))
     assigned = await case_in(http, case_id, supervisor, "assigned")
     first_department = assigned["department"]
     handler = token(
@@ -218,7 +232,7 @@ async def test_an_overdue_stage_climbs_the_escalation_ladder(
 ) -> None:
     volunteer = token(settings, Role.VOLUNTEER, "v-e2e-5")
     case_id = await submit(
-        http, volunteer, report("traffic-safety", "D07", severity="critical", lat=26.5, lon=112.1)
+        http, volunteer, report("traffic-safety", "D07", severity="critical", spot=2)
     )
     await case_in(http, case_id, supervisor, "assigned")
 

@@ -19,7 +19,7 @@ REPORT = {
     "category": "sanitation",
     "severity": "low",
     "description": "Overflowing rubbish bins by the market",
-    "location": {"lat": 26.9, "lon": 112.6, "district": "D07"},
+    "location": {"lat": 26.9, "lon": 112.6, "district": "D03"},
 }
 
 

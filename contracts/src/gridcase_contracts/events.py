@@ -32,6 +32,11 @@ class Location(Contract):
     address: str | None = Field(default=None, max_length=500)
     district: District
     community: str | None = Field(default=None, max_length=200)
+    community_code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$",
+        description="The community's code in the city's boundaries, when it is known.",
+    )
 
     @model_validator(mode="after")
     def _coordinates_or_address(self) -> Self:

@@ -24,6 +24,7 @@ from gridcase_contracts.topics import Headers
 from gridcase_intake.config import IntakeSettings
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
+from places import point_in
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +166,7 @@ async def test_a_photo_round_trip_strips_exif_and_lends_its_gps(
 ) -> None:
     original = _jpeg_with_gps()
     assert Image.open(io.BytesIO(original)).getexif()
-    body = report_body(location={"district": "D05"})
+    body = report_body(location={})
     response = await client.post(
         "/v1/reports",
         data={"report": json.dumps(body)},
@@ -176,6 +177,7 @@ async def test_a_photo_round_trip_strips_exif_and_lends_its_gps(
     accepted = response.json()
     assert accepted["location"]["lat"] == pytest.approx(26.89, abs=1e-4)
     assert accepted["location"]["lon"] == pytest.approx(112.57, abs=1e-4)
+    assert accepted["district"]["code"] == "D03"
     [photo] = accepted["photos"]
     assert photo["url"].startswith("http://intake.test/v1/photos/")
 
@@ -219,3 +221,64 @@ async def test_bad_reports_get_specific_errors_and_big_bodies_413(
     metrics = (await client.get("/metrics")).text
     assert 'gridcase_reports_accepted_total{category="housing-safety",channel="app"}' in metrics
     assert "gridcase_idempotent_replays_total" in metrics
+
+
+async def test_a_report_by_its_point_alone_gets_district_and_community(
+    client: httpx.AsyncClient, settings: IntakeSettings, kafka_bootstrap: str
+) -> None:
+    lat, lon = point_in("D05", 1)
+    auth = bearer(settings, "v-point")
+    response = await client.post(
+        "/v1/reports", json=report_body(location={"lat": lat, "lon": lon}), headers=auth
+    )
+    assert response.status_code == 201, response.text
+    accepted = response.json()
+    assert accepted["location"]["district"] == "D05"
+    assert accepted["location"]["community_code"] == "D05-C02"
+    assert accepted["district"] == {"code": "D05", "name_zh": "北山县", "name_en": "Beishan County"}
+    assert accepted["community"]["code"] == "D05-C02"
+
+    found = await asyncio.to_thread(
+        topic_events,
+        kafka_bootstrap,
+        settings.case_events_topic.name,
+        lambda events: any(e.case_id == accepted["case_id"] for e in events),
+    )
+    [event] = [e for e, _ in found if e.case_id == accepted["case_id"]]
+    assert isinstance(event, CaseReported)
+    assert (event.payload.location.district.value, event.payload.location.community_code) == (
+        "D05",
+        "D05-C02",
+    )
+    view = (await client.get(f"/v1/reports/{accepted['case_id']}", headers=auth)).json()
+    assert view["district"]["name_en"] == "Beishan County"
+    assert view["community"]["name_zh"] == accepted["community"]["name_zh"]
+
+
+async def test_a_district_that_contradicts_the_point_is_a_422_naming_both(
+    client: httpx.AsyncClient, settings: IntakeSettings
+) -> None:
+    lat, lon = point_in("D05")
+    body = report_body(location={"lat": lat, "lon": lon, "district": "D08"})
+    response = await client.post("/v1/reports", json=body, headers=bearer(settings, "v-wrong"))
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "location", "district"]
+    assert "district D08 was given" in error["msg"]
+    assert "lies in district D05" in error["msg"]
+    outside = report_body(location={"lat": 30.0, "lon": 100.0})
+    refused = await client.post("/v1/reports", json=outside, headers=bearer(settings, "v-wrong"))
+    assert refused.status_code == 422
+    assert "outside every district" in refused.json()["detail"][0]["msg"]
+
+
+async def test_the_boundaries_are_served_for_the_maps(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/boundaries")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    document = response.json()
+    assert document["properties"]["demo"] is True
+    districts = [f for f in document["features"] if f["properties"]["level"] == "district"]
+    assert len(districts) == 12
+    again = await client.get("/v1/boundaries", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304

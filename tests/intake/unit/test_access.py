@@ -40,7 +40,7 @@ REPORT = {
     "category": "fire-safety",
     "severity": "high",
     "description": "Blocked fire exit in the market hall",
-    "location": {"lat": 26.9, "lon": 112.6, "district": "D07"},
+    "location": {"lat": 26.9, "lon": 112.6, "district": "D03"},
 }
 
 
@@ -224,10 +224,11 @@ async def test_rejections_are_counted_by_category_and_reason(
     assert rejected("unknown", "validation") == before_unknown + 1
 
     before_open311 = rejected("sanitation", "validation")
-    form = {"service_code": "sanitation", "description": "Bins", "lat": "26.9", "long": "112.6"}
+    form = {"service_code": "sanitation", "description": "Bins", "address_string": "1 Main St"}
     key = create_api_key(settings, "city-app")
     missing_district = await client.post("/open311/v2/requests.json", data={**form, "api_key": key})
     assert missing_district.status_code == 400
+    assert "needs its district" in missing_district.json()[0]["description"]
     assert rejected("sanitation", "validation") == before_open311 + 1
 
 

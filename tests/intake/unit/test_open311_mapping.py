@@ -6,6 +6,8 @@ from xml.etree import ElementTree
 import orjson
 import pytest
 
+from gridcase_intake.adapters.boundaries import load_boundaries
+from gridcase_intake.config import DEMO_BOUNDARIES
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.open311 import Open311Error
 from gridcase_intake.domain.rate_limit import RateLimiter, retry_after_header
@@ -18,6 +20,7 @@ FORM = [
     ("attribute[district]", "D04"),
     ("email", "someone@example.org"),
 ]
+DEMO = load_boundaries(DEMO_BOUNDARIES).geography
 
 
 def test_a_form_becomes_a_report() -> None:
@@ -31,11 +34,17 @@ def test_a_form_becomes_a_report() -> None:
     assert defaulted.report.severity.value == "medium"
 
 
+def test_the_district_is_optional_as_the_service_definition_says() -> None:
+    parsed = open311.parse_request([pair for pair in FORM if pair[0] != "attribute[district]"])
+    assert parsed.report.location.district is None
+    district = open311.service_definition("other")["attributes"][0]
+    assert (district["code"], district["required"]) == ("district", False)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"service_code": "graffiti"}, "service_code graffiti is not a known service"),
-        ({"attribute[district]": ""}, "attribute[district] is required"),
         ({"attribute[district]": "D99"}, "attribute[district]:"),
         ({"lat": "north"}, "lat must be a decimal number"),
         ({"long": ""}, "lat and long must be given together"),
@@ -61,7 +70,14 @@ CASE = {
     "department": "fire-rescue",
     "reported_at": datetime(2024, 5, 1, 2, 0, tzinfo=UTC),
     "updated_at": datetime(2024, 5, 2, 2, 0, tzinfo=UTC),
-    "location": {"lat": 26.9, "lon": 112.6, "address": None, "district": "D04", "community": None},
+    "location": {
+        "lat": 26.9,
+        "lon": 112.6,
+        "address": None,
+        "district": "D03",
+        "community": "红旗社区",
+        "community_code": "D03-C06",
+    },
     "photos": [{"photo_id": "p", "url": "http://intake/v1/photos/p"}],
     "last_note": "Exit cleared, signage ordered",
     "timeline": [
@@ -82,7 +98,7 @@ CASE = {
 
 
 def test_a_case_as_a_service_request_in_json() -> None:
-    view = open311.request_view(CASE)
+    view = open311.request_view(CASE, DEMO)
     assert view["service_request_id"] == CASE["_id"]
     assert view["status"] == "open"
     assert view["status_notes"] == "Exit cleared, signage ordered"
@@ -106,26 +122,28 @@ def test_a_case_as_a_service_request_in_json() -> None:
     ],
 )
 def test_open_and_closed_follow_the_final_statuses(status: str, open_or_closed: str) -> None:
-    assert open311.request_view({**CASE, "status": status})["status"] == open_or_closed
+    assert open311.request_view({**CASE, "status": status}, DEMO)["status"] == open_or_closed
 
 
 def test_extensions_and_xml() -> None:
-    view = open311.request_view(CASE, extensions=True, notes=True)
+    view = open311.request_view(CASE, DEMO, extensions=True, notes=True)
     root = ElementTree.fromstring(open311.to_xml("service_requests", [view]))
     assert root.tag == "service_requests"
     assert root.findtext("request/status") == "open"
     assert root.findtext("request/expected_datetime") == ""
     assert root.findtext("request/extended_attributes/detailed_status") == "in_remediation"
+    assert root.findtext("request/extended_attributes/district_name_en") == "Chengzhong District"
+    assert root.findtext("request/extended_attributes/community_name_en") == "Hongqi Community"
     assert [n.findtext("note") for n in root.findall("request/extended_attributes/notes/note")] == [
         "Exit cleared, signage ordered"
     ]
 
 
 def test_notes_only_when_asked_for_by_the_filer() -> None:
-    public = open311.request_view(CASE, extensions=True)
+    public = open311.request_view(CASE, DEMO, extensions=True)
     assert public["extended_attributes"]["detailed_status"] == "in_remediation"
     assert "notes" not in public["extended_attributes"]
-    assert "extended_attributes" not in open311.request_view(CASE, notes=True)
+    assert "extended_attributes" not in open311.request_view(CASE, DEMO, notes=True)
 
 
 def test_open311_clients_report_under_their_own_namespace() -> None:
@@ -169,7 +187,7 @@ def test_rate_limiter_refills_and_says_when() -> None:
 
 def test_the_xml_feed_stays_well_formed_whatever_a_description_holds() -> None:
     hostile = "".join(map(chr, range(32))) + "\x7f\ud800\ufffe\uffff]]></description><x>&amp;"
-    view = open311.request_view({**CASE, "description": hostile, "last_note": hostile})
+    view = open311.request_view({**CASE, "description": hostile, "last_note": hostile}, DEMO)
     root = ElementTree.fromstring(open311.to_xml("service_requests", [view]))
     description = root.findtext("request/description") or ""
     assert description.endswith("\ufffd\ufffd\ufffd]]></description><x>&amp;")

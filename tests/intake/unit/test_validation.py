@@ -5,15 +5,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gridcase_contracts.codes import District
 from gridcase_intake.domain.reports import (
     CASE_ID_FORMAT,
-    LocationIn,
     ReportIn,
     ReportRejectedError,
     check_text,
     has_markup,
-    locate,
     new_case_id,
 )
 
@@ -122,17 +119,6 @@ def test_a_description_may_span_lines_and_hold_comparisons() -> None:
 )
 def test_markup_detection_on_adversarial_text(text: str, markup: bool) -> None:
     assert has_markup(text) is markup
-
-
-def test_exif_gps_fills_missing_coordinates_and_a_location_is_required() -> None:
-    bare = LocationIn(district=District.D02)
-    assert locate(bare, [None, (26.5, 112.1)]).lat == 26.5
-    assert locate(LocationIn(district=District.D02, address="1 Main St"), []).lat is None
-    own = LocationIn(lat=1.0, lon=2.0, district=District.D02)
-    assert locate(own, [(26.5, 112.1)]).lat == 1.0
-    with pytest.raises(ReportRejectedError) as raised:
-        locate(bare, [None])
-    assert raised.value.loc == ("location",)
 
 
 def test_case_ids_carry_the_city_date() -> None:

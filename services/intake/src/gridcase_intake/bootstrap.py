@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from gridcase_contracts.codes import Channel
 from gridcase_intake import handlers
+from gridcase_intake.adapters.boundaries import Boundaries, load_boundaries
 from gridcase_intake.adapters.repository import MongoCaseViews, MongoIdempotencyKeys
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain.rate_limit import RateLimiter
@@ -31,8 +32,10 @@ class Intake:
     clock: Callable[[], datetime] = utc_now
     reporter_limits: RateLimiter = field(init=False)
     api_key_limits: RateLimiter = field(init=False)
+    boundaries: Boundaries = field(init=False)
 
     def __post_init__(self) -> None:
+        self.boundaries = load_boundaries(self.settings.boundaries_file)
         self.reporter_limits = RateLimiter(self.settings.reports_per_minute)
         self.api_key_limits = RateLimiter(self.settings.reports_per_minute)
 
@@ -49,6 +52,7 @@ class Intake:
             limiter=self.api_key_limits
             if submission.channel == Channel.OPEN311
             else self.reporter_limits,
+            geography=self.boundaries.geography,
             settings=self.settings,
             clock=self.clock,
         )

@@ -15,6 +15,7 @@ from gridcase_contracts.codes import Channel
 from gridcase_contracts.events import CaseReported, PhotoRef, Reporter, new_event
 from gridcase_intake import metrics
 from gridcase_intake.config import IntakeSettings
+from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import (
     KeyRecord,
     KeyState,
@@ -162,6 +163,7 @@ async def submit_report(
     keys: IdempotencyKeys,
     photos: Photos,
     limiter: RateLimiter,
+    geography: Geography,
     settings: IntakeSettings,
     clock: Clock,
 ) -> Outcome:
@@ -184,7 +186,12 @@ async def submit_report(
         raise RateLimitedError(wait)
     check_text(submission.report)
     checked = await _check_photos(submission.photos, settings.max_photo_bytes)
-    location = locate(submission.report.location, [photo.gps for photo in checked])
+    location = locate(
+        submission.report.location,
+        [photo.gps for photo in checked],
+        geography,
+        settings.fallback_district,
+    )
     payload = reported_payload(
         submission.report,
         location=location,

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from gridcase_contracts.codes import CATEGORY_NAMES, CITY_TIME_ZONE, Category, District, Severity
 from gridcase_contracts.events import Reporter
+from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.projection import is_open
 from gridcase_intake.domain.reports import LocationIn, ReportIn, ReportRejectedError
 
@@ -47,8 +48,9 @@ ATTRIBUTES: tuple[dict[str, Any], ...] = (
         "variable": True,
         "code": "district",
         "datatype": "singlevaluelist",
-        "required": True,
-        "datatype_description": "District code D01 to D12",
+        "required": False,
+        "datatype_description": "District code D01 to D12; found from lat and long when not "
+        "given, required with address_string alone",
         "order": 1,
         "description": "District (县市区) where the problem is",
         "values": [{"key": d.value, "name": d.value} for d in District],
@@ -157,8 +159,6 @@ def parse_request(form: Iterable[tuple[str, str]]) -> Open311Report:
         raise Open311Error(400, "service_code is required")
     if service_code not in SERVICE_CODES:
         raise Open311Error(400, f"service_code {service_code} is not a known service")
-    if not attributes.get("district"):
-        raise Open311Error(400, "attribute[district] is required (D01 to D12)")
     lat, lon = _float(fields, "lat"), _float(fields, "long")
     address = fields.get("address_string", "").strip() or None
     if (lat is None) != (lon is None):
@@ -185,7 +185,7 @@ def parse_request(form: Iterable[tuple[str, str]]) -> Open311Report:
                 lat=lat,
                 lon=lon,
                 address=address,
-                district=attributes["district"],
+                district=attributes.get("district") or None,
                 community=attributes.get("community") or None,
             ),
         )
@@ -226,10 +226,15 @@ def client_reporter(client: str) -> Reporter:
 
 
 def request_view(
-    case: Mapping[str, Any], *, extensions: bool = False, notes: bool = False
+    case: Mapping[str, Any],
+    geography: Geography,
+    *,
+    extensions: bool = False,
+    notes: bool = False,
 ) -> dict[str, Any]:
-    """A case as an Open311 service request. `extensions` adds our detailed status, and
-    `notes` its timeline notes (only for the client that filed it)."""
+    """A case as an Open311 service request. `extensions` adds our detailed status with
+    the district's and community's names, and `notes` its timeline notes (only for the
+    client that filed it)."""
     location = case.get("location") or {}
     category = case.get("category")
     photos = case.get("photos") or []
@@ -253,10 +258,17 @@ def request_view(
         "media_url": photos[0]["url"] if photos else None,
     }
     if extensions:
+        district = location.get("district")
+        area = geography.district(District(district)) if district else None
+        community = geography.communities.get(location.get("community_code") or "")
         view["extended_attributes"] = {
             "detailed_status": case["status"],
-            "district": location.get("district"),
+            "district": district,
+            "district_name_zh": area.name_zh if area else None,
+            "district_name_en": area.name_en if area else None,
             "community": location.get("community"),
+            "community_code": community.code if community else None,
+            "community_name_en": community.name_en if community else None,
             "severity": case.get("severity"),
             "duplicate_of": case.get("duplicate_of"),
         }

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, Channel, District, Severity
 from gridcase_contracts.events import CaseReportedPayload, Location, PhotoRef, Reporter
+from gridcase_intake.domain.geography import Geography
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CASE_ID_FORMAT = re.compile(rf"^GC-\d{{8}}-[{CROCKFORD}]{{8}}$")
@@ -76,8 +77,12 @@ class LocationIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     address: str | None = Field(default=None, max_length=500)
-    district: District
-    community: str | None = Field(default=None, max_length=200)
+    district: District | None = Field(
+        default=None, description="Filled in from lat and lon when not given."
+    )
+    community: str | None = Field(
+        default=None, max_length=200, description="Filled in from lat and lon when not given."
+    )
 
     @field_validator("address", "community")
     @classmethod
@@ -137,26 +142,78 @@ def check_text(report: ReportIn) -> None:
             raise ReportRejectedError(loc, problem, "value_error.text")
 
 
-def locate(location: LocationIn, photo_gps: list[tuple[float, float] | None]) -> Location:
-    """The contract location: the report's own coordinates, else the first photo's EXIF GPS;
-    an address alone is accepted too. Raises ReportRejectedError if there is neither."""
+class LocationConflictError(ReportRejectedError):
+    """The point contradicts the given district, or lies outside the city."""
+
+
+def locate(
+    location: LocationIn,
+    photo_gps: list[tuple[float, float] | None],
+    geography: Geography,
+    fallback_district: District | None = None,
+) -> Location:
+    """The contract location: the report's own coordinates, else the first photo's EXIF GPS,
+    else its address alone; the district and community come from the point when there is
+    one. Raises ReportRejectedError when the location is missing, lies outside every
+    district (without a fallback district), or contradicts the given district."""
     lat, lon = location.lat, location.lon
     if lat is None:
         found = next((gps for gps in photo_gps if gps is not None), None)
         if found is not None:
             lat, lon = found
-    if lat is None and not location.address:
+    if lat is None or lon is None:
+        return _by_address(location, geography)
+    place = geography.place_of(lat, lon)
+    if place is None:
+        if fallback_district is None:
+            raise LocationConflictError(
+                ("location",),
+                f"the point ({lat}, {lon}) lies outside every district of the city",
+                "value_error.location.outside",
+            )
+        district, community, community_code = fallback_district, location.community, None
+    else:
+        district = place.district.district
+        if location.district is not None and location.district != district:
+            raise LocationConflictError(
+                ("location", "district"),
+                f"district {location.district} was given, but the point ({lat}, {lon}) "
+                f"lies in district {district} ({place.district.name_en})",
+                "value_error.location.district_mismatch",
+            )
+        area = place.community
+        community = location.community or (area.name_zh if area else None)
+        community_code = area.code if area else None
+    return Location(
+        lat=lat,
+        lon=lon,
+        address=location.address,
+        district=district,
+        community=community,
+        community_code=community_code,
+    )
+
+
+def _by_address(location: LocationIn, geography: Geography) -> Location:
+    """A location known by its address only: the report must name its district."""
+    if not location.address:
         raise ReportRejectedError(
             ("location",),
             "a location needs lat and lon, an address, or a photo with GPS coordinates",
             "value_error.location",
         )
+    if location.district is None:
+        raise ReportRejectedError(
+            ("location", "district"),
+            "a location without lat and lon needs its district (D01 to D12)",
+            "value_error.location.district_missing",
+        )
+    named = location.community and geography.community_named(location.district, location.community)
     return Location(
-        lat=lat,
-        lon=lon,
         address=location.address,
         district=location.district,
         community=location.community,
+        community_code=named.code if named else None,
     )
 
 

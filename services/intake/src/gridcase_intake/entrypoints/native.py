@@ -1,5 +1,6 @@
 """The native API for volunteers' apps: /v1/reports, /v1/categories, /v1/photos."""
 
+import functools
 from typing import Annotated, Any
 
 import orjson
@@ -12,10 +13,17 @@ from gridcase_contracts.codes import CATEGORY_NAMES, Channel
 from gridcase_contracts.events import CaseReported, Reporter
 from gridcase_intake import metrics
 from gridcase_intake.bootstrap import Intake
+from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import StoredResponse, fingerprint, key_id, parse_key
 from gridcase_intake.domain.rate_limit import retry_after_header
 from gridcase_intake.domain.reports import ReportIn, ReportRejectedError, case_of_photo
-from gridcase_intake.entrypoints.schemas import CategoryOut, ReportAccepted, ReportPage, ReportView
+from gridcase_intake.entrypoints.schemas import (
+    CategoryOut,
+    ReportAccepted,
+    ReportPage,
+    ReportView,
+    named_areas,
+)
 from gridcase_intake.handlers import (
     VOLUNTEER,
     IdempotencyConflictError,
@@ -149,13 +157,17 @@ def stored_as_response(stored: StoredResponse, *, replayed: bool) -> Response:
     return Response(stored.body, stored.status_code, headers=headers, media_type=stored.media_type)
 
 
-def _render_accepted(event: CaseReported) -> StoredResponse:
+def _render_accepted(event: CaseReported, geography: Geography) -> StoredResponse:
     link = f"/v1/reports/{event.case_id}"
+    location = event.payload.location
+    district, community = named_areas(location.model_dump(), geography)
     body = ReportAccepted(
         case_id=event.case_id,
         status="reported",
         reported_at=event.occurred_at,
-        location=event.payload.location,
+        location=location,
+        district=district,
+        community=community,
         photos=list(event.payload.photos),
         links={"self": link},
     )
@@ -204,7 +216,9 @@ async def submit_report(
         correlation_id=correlation_id.get(),
     )
     try:
-        outcome = await intake.submit(submission, _render_accepted)
+        outcome = await intake.submit(
+            submission, functools.partial(_render_accepted, geography=intake.boundaries.geography)
+        )
     except RateLimitedError as error:
         metrics.RATE_LIMITED.labels("reporter").inc()
         metrics.rejected("rate_limited", category)
@@ -241,10 +255,11 @@ async def submit_report(
 @router.get("/reports/{case_id}", response_model=ReportView)
 async def get_report(case_id: str, request: Request, principal: CurrentPrincipal) -> ReportView:
     """A report as its reporter sees it: status, public notes and timeline."""
-    case = visible_to(await intake_of(request).cases.get(case_id), principal)
+    intake = intake_of(request)
+    case = visible_to(await intake.cases.get(case_id), principal)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {case_id}")
-    return ReportView.of(case)
+    return ReportView.of(case, intake.boundaries.geography)
 
 
 @router.get("/reports", response_model=ReportPage)
@@ -255,11 +270,15 @@ async def list_reports(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReportPage:
     """The caller's own reports, newest first."""
-    cases, total = await intake_of(request).cases.of_reporter(
+    intake = intake_of(request)
+    cases, total = await intake.cases.of_reporter(
         principal.subject, kind=VOLUNTEER, skip=(page - 1) * page_size, limit=page_size
     )
     return ReportPage(
-        items=[ReportView.of(case) for case in cases], page=page, page_size=page_size, total=total
+        items=[ReportView.of(case, intake.boundaries.geography) for case in cases],
+        page=page,
+        page_size=page_size,
+        total=total,
     )
 
 
@@ -270,6 +289,22 @@ async def categories() -> list[CategoryOut]:
         CategoryOut(code=category.value, name_zh=chinese, name_en=english)
         for category, (chinese, english) in CATEGORY_NAMES.items()
     ]
+
+
+@router.get(
+    "/boundaries",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}, 304: {"description": "unchanged"}},
+    tags=["catalogue"],
+)
+async def boundaries(request: Request) -> Response:
+    """The city's districts and communities as GeoJSON (codes, Chinese and English names)
+    for the maps; the same boundaries that reports' points are placed by."""
+    served = intake_of(request).boundaries
+    headers = {"ETag": served.etag, "Cache-Control": "public, max-age=3600"}
+    if request.headers.get("if-none-match") == served.etag:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(served.document, media_type="application/geo+json", headers=headers)
 
 
 @router.get(

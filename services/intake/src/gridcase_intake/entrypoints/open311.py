@@ -15,7 +15,7 @@ from gridcase_intake.domain import open311
 from gridcase_intake.domain.idempotency import StoredResponse
 from gridcase_intake.domain.open311 import Open311Error
 from gridcase_intake.domain.rate_limit import retry_after_header
-from gridcase_intake.domain.reports import ReportRejectedError
+from gridcase_intake.domain.reports import LocationConflictError, ReportRejectedError
 from gridcase_intake.entrypoints.native import (
     IdempotencyKeyHeader,
     intake_of,
@@ -97,7 +97,7 @@ async def list_services(
 async def define_service(
     request: Request, service_code: str, fmt: str, jurisdiction_id: Jurisdiction = None
 ) -> Response:
-    """A service's attributes with their datatypes (district is required)."""
+    """A service's attributes with their datatypes (district is found from lat and long)."""
 
     async def build() -> Response:
         return _ok(fmt, "service_definition", open311.service_definition(service_code))
@@ -111,7 +111,8 @@ async def create_request(
 ) -> Response:
     """Form-encoded request with api_key; 201 only once Kafka has acknowledged the case.
     Parameters: service_code, lat+long or address_string, description, attribute[district]
-    (required), attribute[severity], attribute[community], media_url, and the spec's others."""
+    (found from lat+long when not given; required with address_string alone),
+    attribute[severity], attribute[community], media_url, and the spec's others."""
     intake = intake_of(request)
     retry_headers = {"Retry-After": str(intake.settings.retry_after_s)}
 
@@ -186,7 +187,10 @@ async def create_request(
             )
         except ReportRejectedError as error:
             metrics.rejected("validation", category)
-            raise Open311Error(400, open311.describe_rejection(error)) from error
+            conflict = isinstance(error, LocationConflictError)
+            raise Open311Error(
+                422 if conflict else 400, open311.describe_rejection(error)
+            ) from error
         except IdempotencyConflictError as error:
             metrics.rejected("idempotency_conflict", category)
             raise Open311Error(409, str(error)) from error
@@ -267,9 +271,11 @@ def _views(request: Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]
     of the cases the client filed itself if the request carries its api_key."""
     extensions = request.query_params.get("extensions", "").lower() in ("true", "1")
     reader = _reader(request)
+    geography = intake_of(request).boundaries.geography
     return [
         open311.request_view(
             case,
+            geography,
             extensions=extensions,
             notes=extensions and reader is not None and case.get("reporter_id") == reader,
         )

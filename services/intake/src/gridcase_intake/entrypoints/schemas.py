@@ -5,7 +5,38 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gridcase_contracts.codes import District
 from gridcase_contracts.events import Location, PhotoRef
+from gridcase_intake.domain.geography import Area, Geography
+
+
+class AreaOut(BaseModel):
+    """A district or community with its names."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+    @classmethod
+    def of(cls, area: Area | None) -> "AreaOut | None":
+        return (
+            None
+            if area is None
+            else cls(code=area.code, name_zh=area.name_zh, name_en=area.name_en)
+        )
+
+
+def named_areas(
+    location: dict[str, Any] | None, geography: Geography
+) -> tuple[AreaOut | None, AreaOut | None]:
+    """The district and community of a stored location, with their names."""
+    if not location or not location.get("district"):
+        return None, None
+    community_code = location.get("community_code")
+    return (
+        AreaOut.of(geography.district(District(location["district"]))),
+        AreaOut.of(geography.communities.get(community_code) if community_code else None),
+    )
 
 
 class ReportAccepted(BaseModel):
@@ -13,6 +44,8 @@ class ReportAccepted(BaseModel):
     status: str
     reported_at: datetime
     location: Location
+    district: AreaOut | None
+    community: AreaOut | None
     photos: list[PhotoRef]
     links: dict[str, str]
 
@@ -39,6 +72,10 @@ class ReportView(BaseModel):
     severity: str | None
     description: str | None
     location: dict[str, Any] | None
+    district: AreaOut | None
+    """The district of the location, with its names."""
+    community: AreaOut | None
+    """The community of the location, when the city's boundaries know it."""
     team: str | None
     photos: list[PhotoRef]
     reported_at: datetime | None
@@ -50,8 +87,9 @@ class ReportView(BaseModel):
     timeline: list[TimelineEntry]
 
     @classmethod
-    def of(cls, case: dict[str, Any]) -> "ReportView":
+    def of(cls, case: dict[str, Any], geography: Geography) -> "ReportView":
         timeline = sorted(case.get("timeline") or [], key=lambda entry: entry["at"])
+        district, community = named_areas(case.get("location"), geography)
         return cls(
             case_id=case["_id"],
             status=case["status"],
@@ -59,6 +97,8 @@ class ReportView(BaseModel):
             severity=case.get("severity"),
             description=case.get("description"),
             location=case.get("location"),
+            district=district,
+            community=community,
             team=case.get("team"),
             photos=case.get("photos") or [],
             reported_at=case.get("reported_at"),
