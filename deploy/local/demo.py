@@ -117,7 +117,7 @@ class Demo:
         }
 
     async def submit(self, report: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
-        volunteer_id, headers = self.volunteer()
+        _, headers = self.volunteer()
         if self.rng.random() < 0.15:
             response = await self.http.post(
                 f"{INTAKE}/open311/v2/requests.json",
@@ -133,7 +133,6 @@ class Demo:
             if response.status_code == 201:
                 return response.json()[0]["service_request_id"], headers
         else:
-            report = {**report, "team": f"team-{int(volunteer_id[2:]) % 20 + 1:02d}"}
             response = await self.http.post(f"{INTAKE}/v1/reports", json=report, headers=headers)
             if response.status_code == 201:
                 return response.json()["case_id"], headers

@@ -51,7 +51,6 @@ def report_fields(sequence: int) -> dict[str, object]:
             "lon": round(112.40 + 0.4 * spread_lon, 6),
             "address": f"{sequence % 997 + 1} Riverside Road, building {sequence % 31 + 1}",
         },
-        "team": f"team-{sequence % 40 + 1:02d}",
     }
 
 
@@ -74,7 +73,7 @@ def case_reported(sequence: int, case_id: str) -> CaseReported:
             description=str(fields["description"]),
             location=Location(**location, district=DISTRICTS[sequence % len(DISTRICTS)]),
             reporter=Reporter(reporter_id=f"bench-volunteer-{sequence % 5000}"),
-            team=str(fields["team"]),
+            team=f"team-{sequence % 40 + 1:02d}",
         ),
     )
 

@@ -129,7 +129,6 @@ def report(
             "district": district,
             "community": "Riverside",
         },
-        "team": "team-07",
     }
 
 

@@ -253,3 +253,16 @@ async def test_a_retry_is_replayed_over_the_rate_limit_and_new_reports_are_refus
     assert new.status_code == 429
     assert int(new.headers["Retry-After"]) >= 1
     assert rejected("fire-safety", "rate_limited") == before + 1
+
+
+async def test_the_team_comes_from_the_token_only(
+    client: httpx.AsyncClient, settings: IntakeSettings, intake: Intake
+) -> None:
+    headers = bearer(settings, "v-team", Role.VOLUNTEER, team="team-03")
+    claimed = await client.post("/v1/reports", json={**REPORT, "team": "team-09"}, headers=headers)
+    assert claimed.status_code == 422
+    assert claimed.json()["detail"][0]["loc"] == ["body", "team"]
+    accepted = await client.post("/v1/reports", json=REPORT, headers=headers)
+    assert accepted.status_code == 201
+    assert isinstance(intake.publisher, FakePublisher)
+    assert intake.publisher.published[-1].payload.team == "team-03"

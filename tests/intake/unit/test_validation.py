@@ -50,7 +50,7 @@ def test_a_good_report_passes_and_is_trimmed() -> None:
         ({"description": "   "}, ("description",)),
         ({"priority": 1}, ("priority",)),
         ({"location": {"lat": 1, "lon": 1, "district": "D01", "x": 1}}, ("location", "x")),
-        ({"team": "Team 7"}, ("team",)),
+        ({"team": "team-07"}, ("team",)),
     ],
 )
 def test_each_bad_field_is_named(changes: dict[str, Any], location: tuple[str, ...]) -> None:

@@ -78,7 +78,7 @@ class Submission:
     reporter: Reporter
     channel: Channel
     team: str | None = None
-    """The volunteer's team from their token; the report's own `team` wins."""
+    """The volunteer's team, from their token only."""
     photos: list[bytes] = field(default_factory=list)
     media_url: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)

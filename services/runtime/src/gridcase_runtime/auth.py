@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -92,18 +93,44 @@ def verify_token(settings: ServiceSettings, token: str) -> Principal:
                 issuer=settings.jwt_issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
-        role = Role(str(claims.get("role")))
-    except (jwt.PyJWTError, ValueError) as error:
+    except jwt.PyJWTError as error:
         raise AuthError(str(error)) from error
-    department = claims.get("department")
-    if role == Role.HANDLER and not department:
+    return principal_of(claims)
+
+
+_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_SUBJECT = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+
+
+def _claim(claims: dict[str, Any], name: str, form: re.Pattern[str]) -> str | None:
+    """A string claim in its expected form, or None if absent; AuthError otherwise."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not form.fullmatch(value):
+        raise AuthError(f"claim {name} is not a valid {name}")
+    return value
+
+
+def principal_of(claims: dict[str, Any]) -> Principal:
+    """The caller a verified token's claims describe. Every claim is type-checked here,
+    before any reaches a query: department and team are codes, sub and name plain strings
+    (a list, object or number is refused)."""
+    subject = _claim(claims, "sub", _SUBJECT)
+    role_name = claims.get("role")
+    if subject is None or not isinstance(role_name, str) or role_name not in set(Role):
+        raise AuthError("token without a valid sub and role")
+    role = Role(role_name)
+    department = _claim(claims, "department", _CODE)
+    if role == Role.HANDLER and department is None:
         raise AuthError("handler token without a department claim")
     return Principal(
-        subject=str(claims["sub"]),
+        subject=subject,
         role=role,
         department=department,
-        team=claims.get("team"),
-        name=claims.get("name"),
+        team=_claim(claims, "team", _CODE),
+        name=_claim(claims, "name", _NAME),
     )
 
 

@@ -3,7 +3,7 @@
 import re
 import secrets
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,8 +18,6 @@ _TAG_OPENING = re.compile(r"<\s*+/?+\s*+[A-Za-z!?]")
 _ENTITY = re.compile(r"&(?:[A-Za-z]++|#\d++|#x[0-9A-Fa-f]++);")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-TeamCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
 
 def new_case_id(now: datetime) -> str:
@@ -110,7 +108,6 @@ class ReportIn(BaseModel):
     severity: Severity
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
     location: LocationIn
-    team: TeamCode | None = None
 
     @field_validator("description")
     @classmethod
@@ -233,7 +230,7 @@ def reported_payload(
         description=report.description,
         location=location,
         reporter=reporter,
-        team=report.team or team,
+        team=team,
         photos=photos or [],
         channel=channel,
         attributes=attributes or {},

@@ -1,0 +1,45 @@
+"""A verified token's claims become a Principal only in their expected types and forms."""
+
+from typing import Any
+
+import pytest
+
+from gridcase_runtime.auth import AuthError, Role, principal_of
+
+HANDLER = {"sub": "h-7", "role": "handler", "department": "housing-bureau"}
+
+
+def test_well_formed_claims_make_the_principal() -> None:
+    principal = principal_of({**HANDLER, "team": "team-07", "name": "Li Wei"})
+    assert (principal.subject, principal.role, principal.department) == (
+        "h-7",
+        Role.HANDLER,
+        "housing-bureau",
+    )
+    assert (principal.team, principal.name) == ("team-07", "Li Wei")
+    volunteer = principal_of({"sub": "v-1", "role": "volunteer"})
+    assert (volunteer.department, volunteer.team) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "claim"),
+    [
+        ({"department": ["housing-bureau", "fire-rescue"]}, "department"),
+        ({"department": {"$ne": None}}, "department"),
+        ({"department": 7}, "department"),
+        ({"department": "Housing Bureau"}, "department"),
+        ({"department": ""}, "department"),
+        ({"team": {"$gt": ""}}, "team"),
+        ({"team": ["team-01"]}, "team"),
+        ({"name": ["x"]}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"sub": {"$ne": None}}, "sub"),
+        ({"sub": 42}, "sub"),
+        ({"role": ["admin"]}, "role"),
+        ({"role": "root"}, "role"),
+        ({"department": None}, "department"),
+    ],
+)
+def test_a_claim_of_the_wrong_type_or_form_is_refused(changes: dict[str, Any], claim: str) -> None:
+    with pytest.raises(AuthError, match=claim):
+        principal_of({**HANDLER, **changes})
