@@ -1,4 +1,5 @@
-"""Body limits answer 413 before the body is buffered, for JSON and multipart alike."""
+"""Body limits answer 413 before the body is buffered, for JSON and multipart alike; an
+answer sent before the body was read waits for the body to be discarded."""
 
 from typing import Any
 
@@ -48,3 +49,70 @@ async def test_a_streamed_body_without_length_is_cut_off() -> None:
             "/json", content=chunks(), headers={"content-type": "application/json"}
         )
     assert response.status_code == 413
+
+
+class Wire:
+    """The server's side of one request: body chunks to hand out, and what was sent."""
+
+    def __init__(self, chunks: int, chunk: bytes = b"x" * 10) -> None:
+        self.pending = [
+            {"type": "http.request", "body": chunk, "more_body": n < chunks - 1}
+            for n in range(chunks)
+        ]
+        self.log: list[str] = []
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.pending:
+            return {"type": "http.disconnect"}
+        self.log.append("read")
+        return self.pending.pop(0)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.log.append(f"start {message['status']} {dict(message['headers'])}")
+        else:
+            self.log.append(f"body more={message.get('more_body', False)}")
+
+
+async def answer_429_unread(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 429, "headers": []})
+    await send({"type": "http.response.body", "body": b"slow down"})
+
+
+def scope_of(**headers: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
+    }
+
+
+async def test_an_answer_before_the_body_is_held_open_while_the_body_is_discarded() -> None:
+    wire = Wire(chunks=3)
+    middleware = BodySizeLimitMiddleware(answer_429_unread, json_limit=100, multipart_limit=100)
+    await middleware(scope_of(content_length="30"), wire.receive, wire.send)
+    assert wire.log == [
+        "start 429 {b'connection': b'close'}",
+        "body more=True",
+        "read",
+        "read",
+        "read",
+        "body more=False",
+    ]
+
+
+async def test_discarding_stops_at_its_byte_bound() -> None:
+    wire = Wire(chunks=50)
+    middleware = BodySizeLimitMiddleware(
+        answer_429_unread, json_limit=100, multipart_limit=100, drain_bytes=25
+    )
+    await middleware(scope_of(content_length="500"), wire.receive, wire.send)
+    assert wire.log.count("read") == 3
+    assert wire.log[-1] == "body more=False"
+
+
+async def test_a_client_awaiting_100_continue_has_sent_nothing_to_discard() -> None:
+    wire = Wire(chunks=3)
+    middleware = BodySizeLimitMiddleware(answer_429_unread, json_limit=100, multipart_limit=100)
+    await middleware(scope_of(content_length="30", expect="100-continue"), wire.receive, wire.send)
+    assert wire.log == ["start 429 {}", "body more=False"]
