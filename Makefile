@@ -44,8 +44,8 @@ infra-reset: ## stop the infrastructure and wipe its data and logs
 infra-status: ## show what is running
 	$(INFRA) status
 
-test: install ## run unit and integration tests against the real broker and database
-	$(INFRA) up kafka ferretdb
+test: install ## run unit, integration and end-to-end tests against the real broker, database and Keycloak
+	$(INFRA) up kafka ferretdb keycloak
 	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: pytest collected no tests" >&2; exit $$rc; }
 
 test-unit: $(VENV)/.synced ## run the tests that need no broker or database
@@ -55,7 +55,7 @@ validate: install ## static checks of compose, Kubernetes overlays, Prometheus r
 	bash deploy/validate/check.sh
 
 bench: install ## benchmarks: baselines, sustainable pipeline rate, latency, overload (about 15 min)
-	$(INFRA) up kafka ferretdb
+	$(INFRA) up kafka ferretdb keycloak
 	$(PY) -m tests.bench
 
 lint: $(VENV)/.synced ## ruff and mypy, as CI runs them

@@ -3,11 +3,11 @@
 FerretDB built with Go on PostgreSQL and Prometheus (both from Debian's packages), and the
 four services.
 
-    infra.py install        fetch jars, build the Mongo-wire server, install PostgreSQL and
-                            Prometheus
+    infra.py install        fetch jars and Keycloak, build the Mongo-wire server, install
+                            PostgreSQL and Prometheus
     infra.py up [NAME...]   install, then start what is not running and wait until ready
-                            (no names: kafka, postgres, ferretdb, prometheus; "all": and the
-                            services; ferretdb brings postgres along)
+                            (no names: kafka, postgres, ferretdb, prometheus, keycloak; "all":
+                            and the services; ferretdb brings postgres along)
     infra.py down [NAME...] stop the named components (no names: everything)
     infra.py reset          stop everything, then wipe data and logs
     infra.py status         what is running
@@ -17,9 +17,9 @@ Only the standard library is used, so it runs before the virtual environment exi
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
 GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
 KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (5432), MONGO_PORT (27017),
-PROMETHEUS_PORT (9090), and the services' own INTAKE_PORT (8001), ASSIGNMENT_PORT (8002),
-REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs as the `postgres`
-system user when started by root.
+PROMETHEUS_PORT (9090), KEYCLOAK_PORT (8080), and the services' own INTAKE_PORT (8001),
+ASSIGNMENT_PORT (8002), REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs
+as the `postgres` system user when started by root.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -50,6 +51,9 @@ DATA = STATE / "data"
 LOGS = STATE / "logs"
 RUN = STATE / "run"
 FERRETDB_BIN = BIN / "gridcase-ferretdb"
+KEYCLOAK_VERSION = "26.4.5"
+KEYCLOAK_HOME = LOCAL / f"keycloak-{KEYCLOAK_VERSION}"
+KEYCLOAK_REALM = DEPLOY / "keycloak" / "gridcase-realm.json"
 
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
@@ -59,6 +63,9 @@ POSTGRES_PORT = int(os.environ.get("POSTGRES_PORT", "5432"))
 os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
 os.environ.setdefault("MONGODB_URL", f"mongodb://127.0.0.1:{MONGO_PORT}")
 PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
+KEYCLOAK_PORT = int(os.environ.get("KEYCLOAK_PORT", "8080"))
+KEYCLOAK_URL = f"http://127.0.0.1:{KEYCLOAK_PORT}"
+KEYCLOAK_HEAP = os.environ.get("KEYCLOAK_HEAP_OPTS", "-Xms64m -Xmx384m")
 KAFKA_HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx768m")
 
 
@@ -150,8 +157,45 @@ def install_debian_packages() -> None:
             raise InfraError(f"installing {' and '.join(missing)} failed: {' '.join(command)}")
 
 
+def install_keycloak() -> None:
+    """Fetches the Keycloak distribution (Maven Central), unpacks it and runs its build step
+    once (the H2 file database, local caches), so every start can be `--optimized`."""
+    pom = DEPLOY / "keycloak" / "pom.xml"
+    stamp = KEYCLOAK_HOME / ".gridcase-build"
+    if stamp.exists() and stamp.read_text() == pom.read_text():
+        return
+    if not shutil.which("mvn"):
+        raise InfraError("Maven (mvn) is needed to fetch Keycloak; install it first")
+    say(f"fetching Keycloak {KEYCLOAK_VERSION} from Maven Central ...")
+    download = LOCAL / "keycloak-dist"
+    shutil.rmtree(download, ignore_errors=True)
+    run_quietly(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "dependency:copy-dependencies",
+            "-DexcludeTransitive=true",
+            f"-DoutputDirectory={download}",
+        ],
+        cwd=pom.parent,
+        what="fetching Keycloak",
+    )
+    shutil.rmtree(KEYCLOAK_HOME, ignore_errors=True)
+    with tarfile.open(download / f"keycloak-quarkus-dist-{KEYCLOAK_VERSION}.tar.gz") as archive:
+        archive.extractall(LOCAL, filter="data")
+    shutil.rmtree(download)
+    say("building Keycloak's optimized server (once) ...")
+    run_quietly(
+        [str(KEYCLOAK_HOME / "bin" / "kc.sh"), "build", "--db=dev-file"],
+        what="building Keycloak",
+    )
+    stamp.write_text(pom.read_text())
+
+
 def install() -> None:
     install_kafka()
+    install_keycloak()
     install_ferretdb()
     install_debian_packages()
 
@@ -193,6 +237,7 @@ class Component:
     timeout_s: float = 90.0
     stop_signal: int = signal.SIGTERM
     requires: tuple[str, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def pid_file(self) -> Path:
@@ -210,9 +255,15 @@ class Component:
         return pid if pid_alive(pid) else None
 
     def start(self) -> None:
+        process = self.launch()
+        if process is not None:
+            self.wait_ready(process)
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Starts the process without waiting for it to be ready (None: already running)."""
         if self.pid() is not None:
             say(f"{self.name} is already running (pid {self.pid()})")
-            return
+            return None
         for port in self.ports:
             if port_open(port):
                 raise InfraError(
@@ -229,9 +280,13 @@ class Component:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
+                env={**os.environ, **self.environment},
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
+        return process
+
+    def wait_ready(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.timeout_s
         while not self.ready():
             if process.poll() is not None:
@@ -419,6 +474,41 @@ def prometheus_ready() -> bool:
     return http_ok(f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready")
 
 
+def keycloak_ready() -> bool:
+    return http_ok(f"{KEYCLOAK_URL}/realms/gridcase/.well-known/openid-configuration")
+
+
+def prepare_keycloak() -> None:
+    """Puts the realm where `--import-realm` reads it. The realm is imported into an empty
+    database only, so a changed realm file starts Keycloak from a fresh database."""
+    imports = KEYCLOAK_HOME / "data" / "import"
+    imports.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(KEYCLOAK_REALM, imports / KEYCLOAK_REALM.name)
+    data = DATA / "keycloak"
+    imported = data / KEYCLOAK_REALM.name
+    if imported.exists() and imported.read_bytes() != KEYCLOAK_REALM.read_bytes():
+        say("the realm file changed; Keycloak starts from a fresh database")
+        shutil.rmtree(data)
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(KEYCLOAK_REALM, imported)
+    truncate_log("keycloak")()
+
+
+def keycloak_command() -> list[str]:
+    return [
+        str(KEYCLOAK_HOME / "bin" / "kc.sh"),
+        "start",
+        "--optimized",
+        "--cache=local",
+        "--http-enabled=true",
+        "--http-host=127.0.0.1",
+        f"--http-port={KEYCLOAK_PORT}",
+        f"--hostname={KEYCLOAK_URL}",
+        f"--db-url=jdbc:h2:file:{DATA / 'keycloak' / 'keycloakdb'};NON_KEYWORDS=VALUE",
+        "--import-realm",
+    ]
+
+
 def truncate_log(name: str) -> Callable[[], None]:
     def prepare() -> None:
         (LOGS / f"{name}.log").unlink(missing_ok=True)
@@ -495,6 +585,20 @@ def components() -> list[Component]:
             ],
             ready=prometheus_ready,
         ),
+        Component(
+            name="keycloak",
+            ports=[KEYCLOAK_PORT],
+            prepare=prepare_keycloak,
+            command=keycloak_command,
+            ready=keycloak_ready,
+            timeout_s=300,  # the first start creates its database and imports the realm
+            environment={
+                "JAVA_OPTS_KC_HEAP": KEYCLOAK_HEAP,
+                # the administration console's own account (master realm), local only
+                "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",
+                "KC_BOOTSTRAP_ADMIN_PASSWORD": "admin",
+            },
+        ),
     ]
 
 
@@ -549,11 +653,18 @@ def selected(names: list[str]) -> list[Component]:
 
 def up(names: list[str]) -> None:
     install()
-    if all(c.pid() is not None for c in selected(names)):
+    chosen = selected(names)
+    if all(c.pid() is not None for c in chosen):
         say("already up; nothing to do")
         return
-    for component in selected(names):
-        component.start()
+    # Keycloak takes the longest to start and needs nothing else: it boots meanwhile.
+    early = [(c, c.launch()) for c in chosen if c.name == "keycloak"]
+    for component in chosen:
+        if component.name != "keycloak":
+            component.start()
+    for component, process in early:
+        if process is not None:
+            component.wait_ready(process)
 
 
 def down(names: list[str]) -> None:
@@ -593,9 +704,15 @@ def banner() -> str:
 gridcase is running.
 {urls}
   prometheus            http://127.0.0.1:{PROMETHEUS_PORT}
+  keycloak              {KEYCLOAK_URL}  (realm gridcase; administration console: admin / admin)
   kafka                 127.0.0.1:{KAFKA_PORT}   mongo-wire: mongodb://127.0.0.1:{MONGO_PORT}
 
 Demo Open311 api_key:  {api_key}
+Sign in at {KEYCLOAK_URL}/realms/gridcase/account (demo users and passwords):
+  volunteer    v-001 ... v-020 (teams team-01 ... team-20)      demo-volunteer
+  handler      h-housing-1, h-police-1, h-urban-1, ... (two per department)  demo-handler
+  supervisor   s-demo-1, s-demo-2                               demo-supervisor
+  admin        a-demo-1                                         demo-admin
 Tokens (Authorization: Bearer ...):
   .venv/bin/gridcase token --role volunteer --sub v-demo-1 --team team-01
   .venv/bin/gridcase token --role handler --department housing-bureau --sub h-housing-1

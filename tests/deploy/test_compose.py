@@ -38,10 +38,11 @@ def test_the_compose_loader_accepts_the_file_with_the_example_env(validator: Pat
 def test_the_compose_loader_rejects_a_missing_secret(validator: Path, tmp_path: Path) -> None:
     env = tmp_path / "incomplete.env"
     lines = (ROOT / ".env.example").read_text().splitlines()
-    env.write_text("\n".join(line for line in lines if not line.startswith("GRIDCASE_JWT_SECRET=")))
+    missing = "KEYCLOAK_ADMIN_PASSWORD="
+    env.write_text("\n".join(line for line in lines if not line.startswith(missing)))
     result = run(validator, "compose", "-env-file", env, ROOT / "docker-compose.yml")
     assert result.returncode != 0
-    assert "GRIDCASE_JWT_SECRET" in result.stderr
+    assert "KEYCLOAK_ADMIN_PASSWORD" in result.stderr
 
 
 def test_every_service_is_healthchecked_or_a_one_shot(compose: dict[str, Any]) -> None:
