@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 
 from factories import case_reported
 from gridcase_assignment import handlers
 from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.routing import HandlerLoad, RoutingTables
-from gridcase_contracts.codes import Category, District
+from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_contracts.events import Actor, CaseResolved, CaseResolvedPayload, new_event
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
@@ -233,3 +234,20 @@ async def test_workload_counters_follow_decisions_and_a_recount_repairs_them(
 
     assert sum(counted.values()) == 2
     assert recounted == counted
+
+
+async def test_a_due_date_across_the_2027_spring_festival_skips_the_holiday(
+    service: FastAPI, publisher: EventPublisher, reader: TopicReader
+) -> None:
+    before = REGISTRY.get_sample_value("gridcase_due_dates_beyond_calendar_total") or 0
+    thursday_4pm = datetime(2027, 2, 4, 16, 0, tzinfo=CITY_TIME_ZONE)  # eve of the eve
+    report = case_reported(lat=26.95, lon=112.95, occurred_at=thursday_4pm)
+    await publisher.publish(report)
+    [assigned] = await reader.wait_for(
+        lambda e: e.case_id == report.case_id and e.event_type == "CaseAssigned"
+    )
+    # high: accept within 4 working hours; Thu 16:00-17:30, then Spring Festival from
+    # New Year's Eve (Fri 5 Feb) to Wed 10 Feb, so the rest falls on Thu 11 Feb
+    assert assigned.payload.due.accept == datetime(2027, 2, 11, 11, 30, tzinfo=CITY_TIME_ZONE)
+    counted = REGISTRY.get_sample_value("gridcase_due_dates_beyond_calendar_total")
+    assert counted == before + 1

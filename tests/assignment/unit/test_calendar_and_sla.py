@@ -1,10 +1,15 @@
 """Working-calendar maths and SLA deadlines."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
-from gridcase_assignment.adapters.seed_files import load_calendar, load_sla_policy
+from gridcase_assignment.adapters.seed_files import (
+    load_calendar,
+    load_sla_policy,
+    national_calendar,
+)
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.calendar import WorkingCalendar, parse_periods
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, Severity
@@ -51,6 +56,40 @@ def test_the_seeded_calendar_knows_the_spring_festival() -> None:
     eve = local(2026, 2, 13, 17, 0)
     assert after(calendar, eve, 1) == local(2026, 2, 14, 9, 30)
     assert after(calendar, local(2026, 2, 14, 17, 0), 1) == local(2026, 2, 24, 9, 30)
+
+
+def test_the_national_calendar_holds_the_published_notices_and_estimates_later_years() -> None:
+    holidays, makeup_days, covered_until = national_calendar(range(2024, 2030))
+    assert date(2025, 10, 8) in holidays
+    assert {date(2025, 1, 26), date(2026, 2, 28)} <= makeup_days
+    assert covered_until == date(2026, 12, 31)
+    spring_festival_2027 = {date(2027, 2, day) for day in range(5, 11)}
+    assert spring_festival_2027 <= holidays
+    assert not any(day.year > 2026 for day in makeup_days)
+
+
+def test_the_calendar_file_adds_the_citys_days_and_may_extend_the_coverage(
+    tmp_path: Path,
+) -> None:
+    calendar_file = tmp_path / "calendar.yaml"
+    calendar_file.write_text(
+        'working_hours: "09:00-17:00"\nholidays: [2027-03-01]\n'
+        "makeup_days: [2027-02-13]\ncovered_until: 2027-12-31\n"
+    )
+    calendar = load_calendar(AssignmentSettings(calendar_file=calendar_file), date(2026, 11, 30))
+    assert not calendar.is_working_day(date(2027, 3, 1))
+    assert calendar.is_working_day(date(2027, 2, 13))
+    assert not calendar.is_working_day(date(2027, 2, 8))  # the national holidays stay
+    assert calendar.covered_until == date(2027, 12, 31)
+    assert calendar.covers(local(2027, 12, 31, 23, 0))
+    assert not calendar.covers(local(2028, 1, 1, 0, 0))
+    assert calendar.coverage_ends() == local(2027, 12, 31, 23, 59, 59, 999999)
+
+
+def test_the_seeded_calendar_covers_the_published_years_only() -> None:
+    calendar = load_calendar(AssignmentSettings(), date(2026, 11, 30))
+    assert calendar.covered_until == date(2026, 12, 31)
+    assert not calendar.is_working_day(date(2027, 2, 9))  # estimated: Spring Festival
 
 
 def test_a_start_is_returned_in_utc() -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from gridcase_assignment import handlers
+from gridcase_assignment import handlers, metrics
 from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.adapters.seed_files import (
     load_calendar,
@@ -72,11 +72,13 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
         settings.kafka_bootstrap_servers, settings.case_events_topic, service=SERVICE
     )
     relay = OutboxRelay(repository.cases, publisher, service=SERVICE)
+    calendar = load_calendar(settings)
+    metrics.CALENDAR_COVERED_UNTIL.set(calendar.coverage_ends().timestamp())
     context = handlers.Context(
         repository=repository,
         settings=settings,
         sla=load_sla_policy(settings),
-        calendar=load_calendar(settings),
+        calendar=calendar,
         ladder=LadderPolicy(
             level2_delay=timedelta(seconds=settings.ladder_level2_delay_s),
             level3_delay=timedelta(seconds=settings.ladder_level3_delay_s),

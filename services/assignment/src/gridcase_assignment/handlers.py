@@ -56,6 +56,7 @@ from gridcase_contracts.events import (
     CaseReopened,
     CaseReported,
     CaseReturned,
+    StageDue,
 )
 from gridcase_runtime.batches import per_case
 
@@ -98,6 +99,23 @@ class Context:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     routing: RoutingTables | None = None
     """Set while a consumed batch is handled: the tables read for it."""
+
+
+def _due_dates(context: Context, case: Case, start: datetime) -> StageDue:
+    """The stage deadlines of `case` counted from `start`. A deadline in working time past
+    the calendar's published days (where only estimated holidays are known) is logged and
+    counted."""
+    due = context.sla.due_dates(case.category, case.severity, start, context.calendar)
+    if context.sla.counts_working_time(case.severity) and not context.calendar.covers(due.verify):
+        metrics.DUE_DATES_BEYOND_CALENDAR.inc()
+        log.warning(
+            "case %s: due date %s is past %s, the last day of the working calendar's "
+            "published holidays; later holidays are estimates",
+            case.case_id,
+            due.verify.isoformat(),
+            context.calendar.covered_until.isoformat(),
+        )
+    return due
 
 
 async def _routing_tables(context: Context) -> RoutingTables:
@@ -183,7 +201,7 @@ def _assigned(
         department=route.lead,
         co_departments=route.co_departments,
         handler=handler,
-        due=context.sla.due_dates(case.category, case.severity, start, context.calendar),
+        due=_due_dates(context, case, start),
         reason="split" if split else route.reason,
         cause=cause,
         now=context.clock(),
@@ -310,9 +328,7 @@ async def case_returned(event: CaseReturned, context: Context) -> None:
             department=following,
             co_departments=(),
             handler=await _least_loaded(context, following),
-            due=context.sla.due_dates(
-                case.category, case.severity, event.occurred_at, context.calendar
-            ),
+            due=_due_dates(context, case, event.occurred_at),
             reason="return-reroute",
             cause=str(event.event_id),
             now=context.clock(),
@@ -336,9 +352,7 @@ async def case_reopened(event: CaseReopened, context: Context) -> None:
             handler=case.handler
             if case.handler in on_duty
             else await _least_loaded(context, case.department),
-            due=context.sla.due_dates(
-                case.category, case.severity, event.occurred_at, context.calendar
-            ),
+            due=_due_dates(context, case, event.occurred_at),
             reason="reopen",
             cause=str(event.event_id),
             now=context.clock(),
@@ -493,7 +507,7 @@ async def reassign_case(
             case,
             department=department,
             handler=chosen,
-            due=context.sla.due_dates(case.category, case.severity, now, context.calendar),
+            due=_due_dates(context, case, now),
             reason=reason,
             by=by,
             cause=f"{case_id}/reassign/{case.version}",

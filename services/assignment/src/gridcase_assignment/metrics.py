@@ -21,6 +21,14 @@ DECISION_SECONDS = Histogram(
     "Time to decide and store a routing decision.",
     buckets=LATENCY_BUCKETS,
 )
+CALENDAR_COVERED_UNTIL = Gauge(
+    "gridcase_working_calendar_covered_until_timestamp_seconds",
+    "End of the last day whose public holidays and make-up days the working calendar holds.",
+)
+DUE_DATES_BEYOND_CALENDAR = Counter(
+    "gridcase_due_dates_beyond_calendar_total",
+    "Due dates in working time computed past the working calendar's last published day.",
+)
 SUPERVISOR_QUEUE_SIZE = Gauge(
     "gridcase_supervisor_queue_size", "Open cases waiting in the supervisor queue."
 )

@@ -1,9 +1,11 @@
-"""Reads the YAML seed files: catalogue, registry, SLA policy and working calendar."""
+"""Reads the YAML seed files: catalogue, registry, SLA policy and working calendar (with
+China's public holidays and make-up working days from the `holidays` package)."""
 
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import holidays
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +61,7 @@ class _Calendar(_Strict):
     working_hours: str
     holidays: list[date] = Field(default_factory=list)
     makeup_days: list[date] = Field(default_factory=list)
+    covered_until: date | None = None
 
 
 def _read(path: Path) -> Any:
@@ -108,10 +111,32 @@ def load_sla_policy(settings: AssignmentSettings) -> SlaPolicy:
     )
 
 
-def load_calendar(settings: AssignmentSettings) -> WorkingCalendar:
+NATIONAL_YEARS_BACK, NATIONAL_YEARS_AHEAD = 5, 11
+"""Years of national holidays loaded around this one (a deadline is searched ten years on)."""
+
+
+def national_calendar(years: range) -> tuple[frozenset[date], frozenset[date], date]:
+    """China's public holidays and make-up working days in `years`, and the last day of the
+    last year whose State Council notice (make-up days included) the package holds; later
+    years have the statutory holidays only, estimated from the lunar calendar."""
+    china = holidays.country_holidays("CN", years=years)
+    makeup_days = frozenset(day for day in china.weekend_workdays if day.year in years)
+    covered_year = max((day.year for day in makeup_days), default=years.start - 1)
+    return frozenset(china), makeup_days, date(covered_year, 12, 31)
+
+
+def load_calendar(settings: AssignmentSettings, today: date | None = None) -> WorkingCalendar:
+    """The national calendar with the file's and the settings' days added (the city's own
+    holidays, a year's notice the package does not hold yet); the file's `covered_until`
+    extends the coverage when it lists such a year."""
     calendar = _Calendar.model_validate(_read(settings.calendar_file))
+    year = (today or date.today()).year
+    national_holidays, national_makeup_days, covered_until = national_calendar(
+        range(year - NATIONAL_YEARS_BACK, year + NATIONAL_YEARS_AHEAD)
+    )
     return WorkingCalendar(
         periods=parse_periods(settings.working_hours or calendar.working_hours),
-        holidays=frozenset([*calendar.holidays, *settings.extra_holidays]),
-        makeup_days=frozenset([*calendar.makeup_days, *settings.extra_makeup_days]),
+        holidays=national_holidays | {*calendar.holidays, *settings.extra_holidays},
+        makeup_days=national_makeup_days | {*calendar.makeup_days, *settings.extra_makeup_days},
+        covered_until=max(covered_until, calendar.covered_until or covered_until),
     )

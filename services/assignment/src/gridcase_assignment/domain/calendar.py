@@ -32,12 +32,22 @@ def parse_periods(text: str) -> tuple[tuple[time, time], ...]:
 @dataclass(frozen=True)
 class WorkingCalendar:
     """Monday to Friday within `periods`, except `holidays`; `makeup_days` (调休) are
-    working days even on a weekend."""
+    working days even on a weekend. Up to `covered_until` the holidays and make-up days
+    are the published ones; after it, only estimated statutory holidays (if any) are known."""
 
     periods: tuple[tuple[time, time], ...]
     holidays: frozenset[date] = field(default_factory=frozenset)
     makeup_days: frozenset[date] = field(default_factory=frozenset)
+    covered_until: date = date.max
     zone: ZoneInfo = CITY_TIME_ZONE
+
+    def coverage_ends(self) -> datetime:
+        """The instant the last published day ends (UTC)."""
+        return datetime.combine(self.covered_until, time.max, self.zone).astimezone(UTC)
+
+    def covers(self, moment: datetime) -> bool:
+        """Whether `moment` falls on a day whose holidays and make-up days are published."""
+        return moment.astimezone(self.zone).date() <= self.covered_until
 
     def is_working_day(self, day: date) -> bool:
         if day in self.makeup_days:

@@ -35,6 +35,9 @@ class SlaPolicy:
     def hours(self, category: Category, severity: Severity) -> StageHours:
         return self.by_category.get((category, severity)) or self.defaults[severity]
 
+    def counts_working_time(self, severity: Severity) -> bool:
+        return self.working_calendar and severity != Severity.CRITICAL
+
     def due_dates(
         self,
         category: Category,
@@ -44,7 +47,7 @@ class SlaPolicy:
     ) -> StageDue:
         """Deadlines of every stage for a case whose clock starts at `start`."""
         hours = self.hours(category, severity)
-        counts_working_time = self.working_calendar and severity != Severity.CRITICAL
+        counts_working_time = self.counts_working_time(severity)
 
         def after(begin: datetime, stage_hours: float) -> datetime:
             duration = timedelta(hours=stage_hours * self.scale)
