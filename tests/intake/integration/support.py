@@ -84,3 +84,11 @@ async def eventually(check: Callable[[], Any], timeout_s: float = 15) -> Any:
             return result
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.1)
+
+
+async def start_of_a_window(needed_s: float = 10) -> None:
+    """Waits for the next minute if less than `needed_s` are left of this one, so the
+    requests a rate-limit test makes all fall into one window."""
+    left = 60 - time.time() % 60
+    if left < needed_s:
+        await asyncio.sleep(left + 0.05)

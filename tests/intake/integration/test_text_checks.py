@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from intake.integration.support import bearer, intake_settings, report_body
+from intake.integration.support import bearer, intake_settings, report_body, start_of_a_window
 
 from gridcase_contracts.codes import Category, Channel, District, Severity
 from gridcase_contracts.events import CaseReported, CaseReportedPayload, Location, new_event
@@ -66,6 +66,7 @@ async def test_text_is_checked_only_after_the_rate_limit(
     _, client = app_and_client
     auth = bearer(settings, "v-flood")
     adversarial = report_body(description="<" + " " * 3998 + "x")
+    await start_of_a_window()
     answers = [
         (await client.post("/v1/reports", json=adversarial, headers=auth)).status_code
         for _ in range(3)
@@ -86,7 +87,6 @@ async def test_open311_refuses_control_characters_naming_the_parameter(
         "lat": "26.9",
         "long": "112.6",
         "description": "Bins\x00 overflowing",
-        "attribute[district]": "D07",
         "api_key": create_api_key(settings, "ctl-app"),
     }
     refused = await client.post("/open311/v2/requests.xml", data=form)

@@ -26,6 +26,7 @@ from gridcase_intake.adapters.fakes import (
     FakeIdempotencyKeys,
     FakePhotos,
     FakePublisher,
+    FakeRateLimits,
 )
 from gridcase_intake.bootstrap import Intake
 from gridcase_intake.config import IntakeSettings
@@ -59,6 +60,7 @@ def intake(settings: IntakeSettings) -> Intake:
         cases=FakeCaseViews(),
         keys=FakeIdempotencyKeys(),
         photos=FakePhotos(),
+        limits=FakeRateLimits(),
     )
 
 

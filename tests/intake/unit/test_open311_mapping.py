@@ -10,7 +10,6 @@ from gridcase_intake.adapters.boundaries import load_boundaries
 from gridcase_intake.config import DEMO_BOUNDARIES
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.open311 import Open311Error
-from gridcase_intake.domain.rate_limit import RateLimiter, retry_after_header
 
 FORM = [
     ("service_code", "fire-safety"),
@@ -80,6 +79,7 @@ CASE = {
     },
     "photos": [{"photo_id": "p", "url": "http://intake/v1/photos/p"}],
     "last_note": "Exit cleared, signage ordered",
+    "public_note": "Exit cleared, signage ordered",
     "timeline": [
         {
             "at": datetime(2024, 5, 1, 2, 0, tzinfo=UTC),
@@ -92,6 +92,7 @@ CASE = {
             "event": "ProgressRecorded",
             "status": "in_remediation",
             "note": "Exit cleared, signage ordered",
+            "public": True,
         },
     ],
 }
@@ -173,18 +174,6 @@ def test_services_definitions_and_errors_in_xml() -> None:
     assert open311.errors(404, "x") == [{"code": 404, "description": "x"}]
 
 
-def test_rate_limiter_refills_and_says_when() -> None:
-    now = [0.0]
-    limiter = RateLimiter(3, clock=lambda: now[0])
-    assert [limiter.acquire("v") for _ in range(3)] == [None, None, None]
-    wait = limiter.acquire("v")
-    assert wait == pytest.approx(20.0)
-    assert retry_after_header(wait or 0) == "20"
-    assert limiter.acquire("other") is None, "limits are per caller"
-    now[0] = 20.0
-    assert limiter.acquire("v") is None
-
-
 def test_the_xml_feed_stays_well_formed_whatever_a_description_holds() -> None:
     hostile = "".join(map(chr, range(32))) + "\x7f\ud800\ufffe\uffff]]></description><x>&amp;"
     view = open311.request_view({**CASE, "description": hostile, "last_note": hostile}, DEMO)
@@ -194,3 +183,28 @@ def test_the_xml_feed_stays_well_formed_whatever_a_description_holds() -> None:
     assert "\t" in description
     assert "\n" in description
     assert not any(ord(c) < 32 and c not in "\t\n\r" for c in description)
+
+
+def test_internal_notes_never_reach_open311() -> None:
+    rejected = {
+        **CASE,
+        "status": "rejected",
+        "last_note": "Reporter is the landlord's rival; see file 7",
+        "timeline": [
+            *CASE["timeline"],  # type: ignore[misc]
+            {
+                "at": datetime(2024, 5, 3, 2, 0, tzinfo=UTC),
+                "event": "CaseRejected",
+                "status": "rejected",
+                "note": "Reporter is the landlord's rival; see file 7",
+                "public": False,
+            },
+        ],
+    }
+    view = open311.request_view(rejected, DEMO, extensions=True, notes=True)
+    assert view["status_notes"] == "Exit cleared, signage ordered"
+    assert [n["note"] for n in view["extended_attributes"]["notes"]] == [
+        "Exit cleared, signage ordered"
+    ]
+    unmarked = {**CASE, "public_note": None, "timeline": [{**CASE["timeline"][1], "public": None}]}  # type: ignore[index]
+    assert open311.request_view(unmarked, DEMO)["status_notes"] is None

@@ -4,13 +4,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gridcase_contracts.codes import Channel
 from gridcase_intake import handlers
 from gridcase_intake.adapters.boundaries import Boundaries, load_boundaries
-from gridcase_intake.adapters.repository import MongoCaseViews, MongoIdempotencyKeys
+from gridcase_intake.adapters.repository import (
+    MongoCaseViews,
+    MongoIdempotencyKeys,
+    MongoRateLimits,
+)
 from gridcase_intake.config import IntakeSettings
-from gridcase_intake.domain.rate_limit import RateLimiter
-from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
+from gridcase_intake.domain.rate_limit import reader_key
+from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
 from gridcase_runtime.kafka import Delivery
 from gridcase_runtime.mongo import MongoDatabase
 from gridcase_runtime.photos import PhotoStore
@@ -29,15 +32,12 @@ class Intake:
     cases: CaseViews
     keys: IdempotencyKeys
     photos: Photos
+    limits: RateLimits
     clock: Callable[[], datetime] = utc_now
-    reporter_limits: RateLimiter = field(init=False)
-    api_key_limits: RateLimiter = field(init=False)
     boundaries: Boundaries = field(init=False)
 
     def __post_init__(self) -> None:
         self.boundaries = load_boundaries(self.settings.boundaries_file)
-        self.reporter_limits = RateLimiter(self.settings.reports_per_minute)
-        self.api_key_limits = RateLimiter(self.settings.reports_per_minute)
 
     async def submit(
         self, submission: handlers.Submission, render: handlers.Render
@@ -49,9 +49,7 @@ class Intake:
             cases=self.cases,
             keys=self.keys,
             photos=self.photos,
-            limiter=self.api_key_limits
-            if submission.channel == Channel.OPEN311
-            else self.reporter_limits,
+            limits=self.limits,
             geography=self.boundaries.geography,
             settings=self.settings,
             clock=self.clock,
@@ -60,8 +58,15 @@ class Intake:
     async def project(self, deliveries: list[Delivery]) -> None:
         await handlers.project_events(deliveries, cases=self.cases)
 
+    async def admit_reader(self, address: str) -> float | None:
+        """Counts an anonymous Open311 read from `address`: None if allowed, else the
+        seconds to wait."""
+        return await self.limits.acquire(
+            reader_key(address), self.settings.open311_reads_per_minute
+        )
+
     async def sweep(self) -> int:
-        return await handlers.sweep_idempotency_keys(keys=self.keys, clock=self.clock)
+        return await handlers.sweep_expired(keys=self.keys, limits=self.limits, clock=self.clock)
 
 
 def bootstrap(settings: IntakeSettings, database: MongoDatabase, publisher: Publisher) -> Intake:
@@ -72,10 +77,12 @@ def bootstrap(settings: IntakeSettings, database: MongoDatabase, publisher: Publ
         cases=MongoCaseViews(database),
         keys=MongoIdempotencyKeys(database),
         photos=PhotoStore(database),
+        limits=MongoRateLimits(database),
     )
 
 
 async def create_indexes(database: MongoDatabase) -> None:
     await MongoCaseViews(database).create_indexes()
     await MongoIdempotencyKeys(database).create_indexes()
+    await MongoRateLimits(database).create_indexes()
     await PhotoStore(database).create_indexes()

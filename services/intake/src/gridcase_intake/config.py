@@ -6,7 +6,8 @@
 | INTAKE_PUBLIC_BASE_URL | http://127.0.0.1:8001 | base of the photo URLs put into events |
 | INTAKE_PUBLISH_TIMEOUT_S | 5 | longest wait for Kafka's acknowledgement before 503 |
 | INTAKE_RETRY_AFTER_S | 5 | Retry-After sent with 503 |
-| INTAKE_REPORTS_PER_MINUTE | 30 | limit per volunteer and per Open311 api_key (burst alike) |
+| INTAKE_REPORTS_PER_MINUTE | 30 | new reports per volunteer and per Open311 api_key, each minute |
+| INTAKE_OPEN311_READS_PER_MINUTE | 120 | Open311 reads per client address, each minute |
 | INTAKE_IDEMPOTENCY_RETENTION_H | 24 | how long an Idempotency-Key is remembered (at least 24) |
 | INTAKE_IDEMPOTENCY_LEASE_S | 30 | an in-flight key older than this belongs to a crashed attempt |
 | INTAKE_SWEEP_INTERVAL_S | 600 | how often expired Idempotency-Keys are deleted |
@@ -48,6 +49,7 @@ class IntakeSettings(ServiceSettings):
         description="How long an accepted report's answer waits for its view to be written.",
     )
     reports_per_minute: int = Field(default=30, ge=1)
+    open311_reads_per_minute: int = Field(default=120, ge=1)
     idempotency_retention_h: float = Field(default=24.0, ge=24)
     idempotency_lease_s: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=600.0, gt=0)

@@ -24,7 +24,7 @@ from gridcase_intake.domain.idempotency import (
     Verdict,
     judge,
 )
-from gridcase_intake.domain.rate_limit import RateLimiter
+from gridcase_intake.domain.rate_limit import reporter_key
 from gridcase_intake.domain.reports import (
     ReportIn,
     ReportRejectedError,
@@ -34,7 +34,7 @@ from gridcase_intake.domain.reports import (
     photo_id,
     reported_payload,
 )
-from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher
+from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
 from gridcase_runtime.kafka import Delivery, PublishError
@@ -162,7 +162,7 @@ async def submit_report(
     cases: CaseViews,
     keys: IdempotencyKeys,
     photos: Photos,
-    limiter: RateLimiter,
+    limits: RateLimits,
     geography: Geography,
     settings: IntakeSettings,
     clock: Clock,
@@ -181,7 +181,9 @@ async def submit_report(
         if answered is not None:
             metrics.IDEMPOTENT_REPLAYS.inc()
             return Outcome(answered, replayed=True)
-    wait = limiter.acquire(submission.reporter.reporter_id)
+    wait = await limits.acquire(
+        reporter_key(submission.reporter.reporter_id), settings.reports_per_minute
+    )
     if wait is not None:
         raise RateLimitedError(wait)
     check_text(submission.report)
@@ -308,8 +310,10 @@ async def project_events(deliveries: list[Delivery], *, cases: CaseViews) -> Non
     await per_case(deliveries, lambda delivery: delivery.event.case_id, apply_in_order)
 
 
-async def sweep_idempotency_keys(*, keys: IdempotencyKeys, clock: Clock) -> int:
-    return await keys.sweep(clock())
+async def sweep_expired(*, keys: IdempotencyKeys, limits: RateLimits, clock: Clock) -> int:
+    """Deletes expired Idempotency-Keys and ended rate-limit windows; how many in all."""
+    now = clock()
+    return await keys.sweep(now) + await limits.sweep(now)
 
 
 def visible_to(case: dict[str, Any] | None, principal: Principal) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ IDEMPOTENT_REPLAYS = Counter(
 )
 RATE_LIMITED = Counter(
     "gridcase_rate_limited_total",
-    "Submissions refused with 429, by the kind of caller.",
+    "Requests refused with 429, by the kind of caller (reporter, api_key, open311_reader).",
     ["kind"],
 )
 

@@ -56,6 +56,18 @@ class IdempotencyKeys(Protocol):
     async def sweep(self, now: datetime) -> int: ...
 
 
+class RateLimits(Protocol):
+    async def acquire(self, key: str, limit: int) -> float | None:
+        """Counts a request of `key` in its current window: None if it is within `limit`,
+        else the seconds until the next window."""
+
+    async def refund(self, key: str) -> None:
+        """Gives back a request counted in the current window that was not served."""
+
+    async def sweep(self, now: datetime) -> int:
+        """Deletes the windows that ended before `now`."""
+
+
 class Photos(Protocol):
     async def save(
         self, photo: CheckedPhoto, *, owner: str, photo_id: str | None = None

@@ -1,6 +1,7 @@
 """In-memory adapters for unit tests (the real ones are tested on the real servers)."""
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
 from gridcase_intake.domain.idempotency import KeyRecord, KeyState, StoredResponse
 from gridcase_intake.domain.projection import change_of
+from gridcase_intake.domain.rate_limit import window_of
 from gridcase_runtime.kafka import PublishError
 from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
 
@@ -154,3 +156,30 @@ class FakePhotos:
 
     async def load(self, photo_id: str) -> tuple[StoredPhoto, bytes] | None:
         return self.saved.get(photo_id)
+
+
+class FakeRateLimits:
+    """Fixed-window counts in a dict, as MongoRateLimits keeps them in the database."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.counts: dict[str, tuple[float, int]] = {}
+
+    async def acquire(self, key: str, limit: int) -> float | None:
+        now = self.clock()
+        window = window_of(key, now)
+        end, count = self.counts.get(window.document_id, (window.end, 0))
+        self.counts[window.document_id] = (end, count + 1)
+        return None if count + 1 <= limit else end - now
+
+    async def refund(self, key: str) -> None:
+        window = window_of(key, self.clock())
+        end, count = self.counts.get(window.document_id, (window.end, 0))
+        if count > 0:
+            self.counts[window.document_id] = (end, count - 1)
+
+    async def sweep(self, now: datetime) -> int:
+        ended = [key for key, (end, _) in self.counts.items() if end < now.timestamp()]
+        for key in ended:
+            del self.counts[key]
+        return len(ended)

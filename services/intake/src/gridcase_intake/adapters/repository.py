@@ -3,10 +3,12 @@
 - `case_views`: one document per case (`_id` = case id), intake's projection of the case
   events; `event_ids` makes applying an event idempotent.
 - `idempotency_keys`: one document per (caller, Idempotency-Key); expired by `sweep`.
+- `rate_limits`: one counter per caller and minute; expired by `sweep`.
 - `photos` / `photo_chunks`: the runtime's PhotoStore.
 """
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,7 @@ from gridcase_intake.domain.idempotency import (
     StoredResponse,
 )
 from gridcase_intake.domain.projection import change_of
+from gridcase_intake.domain.rate_limit import window_of
 from gridcase_runtime.mongo import MongoDatabase
 
 CaseDocument = dict[str, Any]
@@ -207,6 +210,58 @@ class MongoIdempotencyKeys:
         result = await self.collection.delete_many(
             {"expires_at": {"$lt": now}, "lease_until": {"$lt": now}}
         )
+        return result.deleted_count
+
+
+class MongoRateLimits:
+    """Fixed-window counters every replica shares: one atomic `$inc` (an upsert) per
+    counted request. A caller found over its limit is also remembered in this process
+    until its window ends, so a flood costs no round trips."""
+
+    REMEMBERED_CALLERS = 10_000
+
+    def __init__(self, database: MongoDatabase, clock: Callable[[], float] = time.time) -> None:
+        self.collection = database["rate_limits"]
+        self.clock = clock
+        self._over_until: dict[str, float] = {}
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index([("expires_at", ASCENDING)])
+
+    async def acquire(self, key: str, limit: int) -> float | None:
+        now = self.clock()
+        over_until = self._over_until.get(key, 0.0)
+        if over_until > now:
+            return over_until - now
+        window = window_of(key, now)
+        update = {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": window.expires_at}}
+        try:
+            counted = await self._count(window.document_id, update)
+        except DuplicateKeyError:  # a concurrent first request created the window
+            counted = await self._count(window.document_id, update)
+        if counted <= limit:
+            return None
+        if len(self._over_until) >= self.REMEMBERED_CALLERS:
+            self._over_until = {k: t for k, t in self._over_until.items() if t > now}
+        self._over_until[key] = window.end
+        return window.end - now
+
+    async def _count(self, document_id: str, update: dict[str, Any]) -> int:
+        document = await self.collection.find_one_and_update(
+            {"_id": document_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        count: int = document["count"]
+        return count
+
+    async def refund(self, key: str) -> None:
+        self._over_until.pop(key, None)
+        window = window_of(key, self.clock())
+        await self.collection.update_one(
+            {"_id": window.document_id, "count": {"$gt": 0}}, {"$inc": {"count": -1}}
+        )
+
+    async def sweep(self, now: datetime) -> int:
+        result = await self.collection.delete_many({"expires_at": {"$lt": now}})
         return result.deleted_count
 
 

@@ -19,7 +19,10 @@ from gridcase_intake.domain.reports import LocationIn, ReportIn, ReportRejectedE
 CLIENT_PREFIX = "open311:"
 """Open311 clients' reporter ids are their api key names with this prefix."""
 DEFAULT_SPAN_DAYS = 90
-DEFAULT_LIMIT = 1000
+MAX_PAGE_SIZE = 100
+"""Requests per page of GET Service Requests, and the default: the specification's 1000
+is more than an anonymous read should cost."""
+MAX_PAGE = 1000
 MAX_MEDIA_URL = 2000
 
 STANDARD_PARAMETERS = frozenset(
@@ -234,14 +237,14 @@ def request_view(
 ) -> dict[str, Any]:
     """A case as an Open311 service request. `extensions` adds our detailed status with
     the district's and community's names, and `notes` its timeline notes (only for the
-    client that filed it)."""
+    client that filed it). Only notes marked public appear, as status_notes too."""
     location = case.get("location") or {}
     category = case.get("category")
     photos = case.get("photos") or []
     view: dict[str, Any] = {
         "service_request_id": case["_id"],
         "status": "open" if is_open(case["status"]) else "closed",
-        "status_notes": case.get("last_note"),
+        "status_notes": case.get("public_note"),
         "service_name": CATEGORY_NAMES[Category(category)][1] if category else None,
         "service_code": category,
         "description": case.get("description"),
@@ -276,7 +279,7 @@ def request_view(
         view["extended_attributes"]["notes"] = [
             {"datetime": timestamp(entry["at"]), "status": entry["status"], "note": entry["note"]}
             for entry in case.get("timeline") or []
-            if entry.get("note")
+            if entry.get("note") and entry.get("public")
         ]
     return view
 

@@ -1,7 +1,10 @@
-"""Intake's public view of a case, driven by the case events: the status a reporter sees,
-public notes (handlers' notes, reasons for rejection or reopening) and a timeline.
-Internal matters (returns between departments, handler ids, escalation notices) stay out
-of notes and timeline; overdue and escalation remain flags of the view."""
+"""Intake's view of a case, driven by the case events: the status a reporter sees, notes
+(handlers' notes, reasons for rejection or reopening) and a timeline. Only the notes
+handlers write about the work (rectification, progress, resolution, closure) are marked
+public, for Open311's anonymous reads; reasons for rejection or a failed verification
+are for the reporter and staff only. Internal matters (returns between departments,
+handler ids, escalation notices) stay out of notes and timeline; overdue and escalation
+remain flags of the view."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +43,8 @@ class ViewChange:
     """The report's facts (CaseReported only); they never change afterwards."""
 
     def timeline_entry(self, event: CaseEvent) -> dict[str, Any] | None:
-        """A public timeline entry, if the event changed the status or carries a note."""
+        """A timeline entry, if the event changed the status or carries a note; `public`
+        says whether its note may be shown to anyone."""
         if self.status is None and self.note is None:
             return None
         return {
@@ -48,7 +52,13 @@ class ViewChange:
             "event": event.event_type,
             "status": self.status.value if self.status else None,
             "note": self.note,
+            "public": "public_note" in self.fields,
         }
+
+
+def _public(note: str | None) -> dict[str, Any]:
+    """The view field of a note marked public (the latest one is Open311's status_notes)."""
+    return {} if note is None else {"public_note": note}
 
 
 def report_facts(event: CaseReported) -> dict[str, Any]:
@@ -100,18 +110,21 @@ def change_of(event: CaseEvent) -> ViewChange:
             return ViewChange(
                 status=CaseStatus.IN_REMEDIATION,
                 note=p.note,
-                fields={"rectification": {"measure": p.measure.value, "deadline": p.deadline}},
+                fields={
+                    "rectification": {"measure": p.measure.value, "deadline": p.deadline},
+                    **_public(p.note),
+                },
             )
         case ProgressRecorded(payload=p):
-            return ViewChange(status=CaseStatus.IN_REMEDIATION, note=p.note)
+            return ViewChange(status=CaseStatus.IN_REMEDIATION, note=p.note, fields=_public(p.note))
         case CaseResolved(payload=p):
-            return ViewChange(status=CaseStatus.RESOLVED, note=p.note)
+            return ViewChange(status=CaseStatus.RESOLVED, note=p.note, fields=_public(p.note))
         case CaseVerified(payload=p):
             return ViewChange(status=CaseStatus.VERIFIED, note=p.reason)
         case CaseReopened(payload=p):
             return ViewChange(status=CaseStatus.REOPENED, note=p.reason)
         case CaseClosed(payload=p):
-            return ViewChange(status=CaseStatus.CLOSED, note=p.note)
+            return ViewChange(status=CaseStatus.CLOSED, note=p.note, fields=_public(p.note))
         case CaseRejected(payload=p):
             return ViewChange(status=CaseStatus.REJECTED, note=p.reason)
         case CaseReturned():

@@ -23,12 +23,13 @@ def case_events_consumer(intake: Intake, dead_letters: EventPublisher) -> EventC
 
 
 def key_sweeper(intake: Intake) -> Periodic:
-    """Deletes expired Idempotency-Keys periodically (no TTL index on our server)."""
+    """Deletes expired Idempotency-Keys and rate-limit windows periodically (no TTL index
+    on our server)."""
 
     async def sweep() -> None:
         deleted = await intake.sweep()
         if deleted:
-            log.info("swept %d expired idempotency keys", deleted)
+            log.info("swept %d expired idempotency keys and rate-limit windows", deleted)
 
     return Periodic("intake-key-sweeper", sweep, intake.settings.sweep_interval_s)
 

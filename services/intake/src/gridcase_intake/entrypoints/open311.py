@@ -63,8 +63,11 @@ def _error(fmt: str, error: Open311Error, headers: dict[str, str] | None = None)
 
 
 async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Response]]) -> Response:
-    """Runs `build` and turns Open311Error into the specification's error document."""
+    """Runs `build` and turns Open311Error into the specification's error document. A read
+    counts against its client address's rate limit first."""
     try:
+        if request.method == "GET":
+            await _admit_reader(request)
         if fmt not in FORMATS:
             raise Open311Error(404, f"format {fmt} is not supported: use json or xml")
         jurisdiction = request.query_params.get("jurisdiction_id")
@@ -72,8 +75,29 @@ async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Respo
         if jurisdiction and jurisdiction != expected:
             raise Open311Error(404, f"jurisdiction_id {jurisdiction} not found")
         return await build()
+    except ReadsRateLimitedError as error:
+        return _error(fmt, error, {"Retry-After": retry_after_header(error.wait_s)})
     except Open311Error as error:
         return _error(fmt, error)
+
+
+class ReadsRateLimitedError(Open311Error):
+    """Too many reads from one client address (429); `wait_s` until the next window."""
+
+    def __init__(self, limit: int, wait_s: float) -> None:
+        super().__init__(429, f"at most {limit} reads a minute from one address")
+        self.wait_s = wait_s
+
+
+async def _admit_reader(request: Request) -> None:
+    """Counts a read against its client address (the proxy's X-Forwarded-For when uvicorn
+    trusts the proxy, see FORWARDED_ALLOW_IPS); raises ReadsRateLimitedError."""
+    intake = intake_of(request)
+    address = request.client.host if request.client else "unknown"
+    wait = await intake.admit_reader(address)
+    if wait is not None:
+        metrics.RATE_LIMITED.labels("open311_reader").inc()
+        raise ReadsRateLimitedError(intake.settings.open311_reads_per_minute, wait)
 
 
 def _ok(fmt: str, root: str, document: Document) -> Response:
@@ -306,21 +330,30 @@ async def list_requests(
     status: Annotated[
         str | None, Query(description="open, closed, or both comma-separated")
     ] = None,
-    page: Annotated[str | None, Query(description="extension: page number from 1")] = None,
+    page: Annotated[
+        str | None, Query(description=f"extension: page number from 1 to {open311.MAX_PAGE}")
+    ] = None,
     page_size: Annotated[
-        str | None, Query(description="extension: up to 1000 (the default)")
+        str | None,
+        Query(description=f"extension: up to {open311.MAX_PAGE_SIZE} (the default)"),
     ] = None,
     extensions: Annotated[str | None, Query(description=EXTENSIONS)] = None,
     api_key: Annotated[str | None, Query(description=READER_KEY)] = None,
 ) -> Response:
-    """Requests filed through Open311, newest first; by default those of the last 90 days,
-    at most 1000. Reports from the native app are not public and never listed."""
+    """Requests filed through Open311, newest first; by default those of the last 90 days.
+    A page holds at most 100 requests (also the default; `page` and `page_size` go
+    further), and at most 100 ids may be asked for at once. Reports from the native app
+    are not public and never listed."""
 
     async def build() -> Response:
-        size = _positive_int(request, "page_size", open311.DEFAULT_LIMIT, open311.DEFAULT_LIMIT)
-        number = _positive_int(request, "page", 1, 1_000_000)
+        size = _positive_int(request, "page_size", open311.MAX_PAGE_SIZE, open311.MAX_PAGE_SIZE)
+        number = _positive_int(request, "page", 1, open311.MAX_PAGE)
         ids = _csv(request, "service_request_id")
         cases = intake_of(request).cases
+        if ids is not None and len(ids) > open311.MAX_PAGE_SIZE:
+            raise Open311Error(
+                400, f"service_request_id may list at most {open311.MAX_PAGE_SIZE} ids"
+            )
         if ids is not None:
             found = await cases.search(
                 case_ids=ids,
