@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -149,8 +150,6 @@ async def test_an_open311_request_is_routed_and_closed(
             "lat": str(point_in("D04")[0]),
             "long": str(point_in("D04")[1]),
             "description": "Street stalls block the fire lane every evening",
-            "attribute[district]": "D04",
-            "attribute[severity]": "medium",
         },
     )
     assert created.status_code == 201, created.text
@@ -165,6 +164,10 @@ async def test_an_open311_request_is_routed_and_closed(
 
     request = await eventually(closed_in_open311, what="Open311 to show the request closed")
     assert request["service_code"] == "urban-management"
+    as_xml = await http.get(f"{URLS['intake']}/open311/v2/requests/{case_id}.xml")
+    root = ElementTree.fromstring(as_xml.content)
+    assert root.findtext("request/service_request_id") == case_id
+    assert root.findtext("request/status") == "closed"
 
 
 async def test_a_report_by_its_point_alone_is_routed_to_that_district(
