@@ -3,6 +3,10 @@
 // so no build-time version file is needed, and puts a write serializer in front of it
 // (see serialize.go) so that single-document writes are atomic, as in MongoDB.
 //
+// FerretDB allocates heavily per command; with Go's default GC target it spent about a
+// fifth of its CPU collecting. Unless GOGC is set, the heap may grow to 5x the live data
+// before a collection (tens of MB here), which cut its CPU per write by about 20%.
+//
 // The PostgreSQL backend, not SQLite: FerretDB 1.24's SQLite backend pushes no filter
 // down to SQL, so every query and update scans its whole collection in Go (measured at
 // 2,000 documents: 21-27 updates by _id per second, 2 queries per second on another
@@ -29,6 +33,9 @@ func main() {
 	postgresURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/postgres", "PostgreSQL that stores the data")
 	runDir := flag.String("run", "run", "directory for FerretDB's internal socket")
 	flag.Parse()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 
 	dir, err := filepath.Abs(*runDir)
 	if err != nil {

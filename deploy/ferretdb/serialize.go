@@ -7,8 +7,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"strings"
-	"sync"
 )
 
 // FerretDB 1.24 executes an update as "query the document, then write it back"
@@ -16,9 +14,10 @@ import (
 // (measured on the SQLite backend: 600 concurrent $inc on one document left 321; the
 // handler code that does this is shared by both backends). MongoDB makes every
 // single-document write atomic, and gridcase relies on that (conditional updates with a
-// version in the filter, the outbox). writeSerializer restores it for local use: it
-// sits in front of the embedded FerretDB and lets one write command through at a time,
-// while reads run concurrently.
+// version in the filter, the outbox). writeSerializer restores it for local use: it sits
+// in front of the embedded FerretDB and lets one write command at a time through per
+// document it names (see scope.go and locks.go), while reads and writes to other
+// documents run concurrently, so PostgreSQL commits them together.
 
 const (
 	opMsg       = 2013
@@ -27,13 +26,9 @@ const (
 	maxMessage  = 48 << 20
 )
 
-var writeCommands = map[string]bool{
-	"insert": true, "update": true, "delete": true, "findandmodify": true,
-}
-
 type writeSerializer struct {
 	backend string
-	writes  sync.Mutex
+	locks   lockTable
 }
 
 func (s *writeSerializer) serve(listener net.Listener) error {
@@ -50,7 +45,7 @@ func (s *writeSerializer) serve(listener net.Listener) error {
 }
 
 // relay forwards one client connection's requests to the backend, each followed by its
-// reply, holding the write lock around write commands.
+// reply, holding the locks of a write command's scope until its reply is back.
 func (s *writeSerializer) relay(client net.Conn) {
 	defer client.Close()
 	backend, err := net.Dial("unix", s.backend)
@@ -64,13 +59,13 @@ func (s *writeSerializer) relay(client net.Conn) {
 		if err != nil {
 			return
 		}
-		write, expectsReply := classify(request)
+		scope, write := writeScope(request)
 		if write {
-			s.writes.Lock()
-		}
-		err = exchange(backend, client, request, expectsReply)
-		if write {
-			s.writes.Unlock()
+			unlock := s.locks.lock(scope)
+			err = exchange(backend, client, request)
+			unlock()
+		} else {
+			err = exchange(backend, client, request)
 		}
 		if err != nil {
 			return
@@ -78,11 +73,13 @@ func (s *writeSerializer) relay(client net.Conn) {
 	}
 }
 
-func exchange(backend, client net.Conn, request []byte, expectsReply bool) error {
+// exchange sends one request to the backend and relays its reply, if the request expects
+// one (an OP_MSG flagged moreToCome does not).
+func exchange(backend, client net.Conn, request []byte) error {
 	if _, err := backend.Write(request); err != nil {
 		return err
 	}
-	if !expectsReply {
+	if isOpMsg(request) && binary.LittleEndian.Uint32(request[16:20])&moreToCome != 0 {
 		return nil
 	}
 	reply, err := readMessage(backend)
@@ -99,7 +96,7 @@ func readMessage(conn net.Conn) ([]byte, error) {
 		return nil, err
 	}
 	length := int(binary.LittleEndian.Uint32(header))
-	if length < headerBytes || length > maxMessage {
+	if length < headerBytes+4 || length > maxMessage {
 		return nil, fmt.Errorf("message length %d out of range", length)
 	}
 	message := make([]byte, length)
@@ -110,32 +107,6 @@ func readMessage(conn net.Conn) ([]byte, error) {
 	return message, nil
 }
 
-// classify tells whether an OP_MSG request is a write command and whether the server
-// answers it (a request flagged moreToCome gets no reply). Other opcodes (the legacy
-// handshake) are reads with a reply.
-func classify(message []byte) (write, expectsReply bool) {
-	if binary.LittleEndian.Uint32(message[12:16]) != opMsg || len(message) < headerBytes+10 {
-		return false, true
-	}
-	flags := binary.LittleEndian.Uint32(message[16:20])
-	expectsReply = flags&moreToCome == 0
-	// Section kind 0 holds the command document; its first element names the command:
-	// int32 length, then element type byte, then the element name as a C string.
-	if message[20] != 0 {
-		return false, expectsReply
-	}
-	name := message[headerBytes+4+1+4+1:]
-	if end := indexByte(name, 0); end >= 0 {
-		return writeCommands[strings.ToLower(string(name[:end]))], expectsReply
-	}
-	return false, expectsReply
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, v := range b {
-		if v == c {
-			return i
-		}
-	}
-	return -1
+func isOpMsg(message []byte) bool {
+	return binary.LittleEndian.Uint32(message[12:16]) == opMsg
 }

@@ -133,7 +133,13 @@ def table(figures: dict[str, Any]) -> str:
         add("B_produce (acks=all, idempotent)", base["kafka"]["B_produce_per_s"], "rec/s")
         add("B_consume (batch 500, commit/batch)", base["kafka"]["B_consume_per_s"], "rec/s")
         add("B_mongo (bulk upserts, w=majority)", base["mongo"]["B_mongo_per_s"], "doc/s")
-        add("B_mongo_single (1 upsert/round trip)", base["mongo"]["B_mongo_single_per_s"], "doc/s")
+        mongo = base["mongo"]
+        add(
+            f"B_mongo_single (1 upsert/round trip, {mongo['B_mongo_single_writers']} writers)",
+            mongo["B_mongo_single_per_s"],
+            "doc/s",
+        )
+        add("B_mongo_single, one writer", mongo["B_mongo_single_one_writer_per_s"], "doc/s")
         add(
             "B_lat p50 / p99",
             f"{base['B_lat']['p50_ms']:.1f} / {base['B_lat']['p99_ms']:.1f}",

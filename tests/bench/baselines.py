@@ -8,12 +8,14 @@ services: what this machine does without gridcase's code in the way.
   EventPublisher (acks=all, idempotent) and EventConsumer (batch of 500, commit per batch).
 - B_mongo: motor upserts (by _id) of a ~1 KB case document with majority write concern, in
   unordered bulk batches of the consumer's batch size; B_mongo_single: one upsert per round
-  trip, the way the services write today.
+  trip, the way the services write today, from 64 concurrent writers on distinct documents
+  (as the services' consumers write many cases at once), and from one writer alone.
 - B_lat: produce one record, consume it, upsert it; the round trip's p50 and p99.
 """
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import subprocess
 import sys
@@ -38,6 +40,8 @@ from tests.bench.workload import case_reported
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER_BATCH = 500
 """EventConsumer's default max_batch: the batch size of every service's consumer."""
+CONCURRENT_WRITERS = 64
+"""Writers of B_mongo_single; motor runs at most 5 x cores of their operations at once."""
 
 
 def free_port() -> int:
@@ -212,25 +216,34 @@ async def prepared_collection(database: MongoDatabase, name: str) -> Any:
     return collection
 
 
-async def mongo_upserts(database: MongoDatabase, seconds: float, batch: int) -> float:
-    """Upserts per second for `seconds`: unordered bulk writes of `batch` (batch > 1), or one
-    update_one per round trip (batch == 1); majority write concern (the runtime's client)."""
-    collection = await prepared_collection(database, f"bench_upserts_{batch}")
+async def mongo_upserts(
+    database: MongoDatabase, seconds: float, batch: int, writers: int = 1
+) -> float:
+    """Upserts per second for `seconds` from `writers` concurrent writers, each on its own
+    documents: unordered bulk writes of `batch` (batch > 1), or one update_one per round trip
+    (batch == 1); majority write concern (the runtime's client)."""
+    collection = await prepared_collection(database, f"bench_upserts_{batch}x{writers}")
     documents = [case_document(n) for n in range(5000)]
     await collection.update_one(**upsert(*documents[0]))  # connect
+    numbers = itertools.count()
     written = 0
     started = time.perf_counter()
     deadline = started + seconds
-    while time.perf_counter() < deadline:
-        writes = []
-        for n in range(written, written + batch):
-            case_id, event_id, document = documents[n % len(documents)]
-            writes.append(upsert(f"{case_id}-{n}", event_id, document))
-        if batch == 1:
-            await collection.update_one(**writes[0])
-        else:
-            await collection.bulk_write([UpdateOne(**write) for write in writes], ordered=False)
-        written += batch
+
+    async def writer() -> None:
+        nonlocal written
+        while time.perf_counter() < deadline:
+            writes = []
+            for n in (next(numbers) for _ in range(batch)):
+                case_id, event_id, document = documents[n % len(documents)]
+                writes.append(upsert(f"{case_id}-{n}", event_id, document))
+            if batch == 1:
+                await collection.update_one(**writes[0])
+            else:
+                await collection.bulk_write([UpdateOne(**w) for w in writes], ordered=False)
+            written += batch
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
     return written / (time.perf_counter() - started)
 
 
@@ -328,9 +341,11 @@ def run_baselines(
             say(f"B_mongo: motor upserts, w=majority, bulk batches of {CONSUMER_BATCH} ...")
             batched = await mongo_upserts(database, seconds, CONSUMER_BATCH)
             say(f"  B_mongo {batched:.0f}/s")
-            say("B_mongo_single: one upsert per round trip ...")
-            single = await mongo_upserts(database, seconds, 1)
+            say(f"B_mongo_single: one upsert per round trip, {CONCURRENT_WRITERS} writers ...")
+            single = await mongo_upserts(database, seconds, 1, CONCURRENT_WRITERS)
             say(f"  B_mongo_single {single:.0f}/s")
+            one_writer = await mongo_upserts(database, seconds, 1)
+            say(f"  B_mongo_single with one writer {one_writer:.0f}/s")
             say(f"B_lat: produce -> consume -> upsert, {lat_count} round trips ...")
             histogram = await round_trips(bootstrap, topic, database, lat_count)
             return {
@@ -338,6 +353,8 @@ def run_baselines(
                     "batch": CONSUMER_BATCH,
                     "B_mongo_per_s": round(batched, 1),
                     "B_mongo_single_per_s": round(single, 1),
+                    "B_mongo_single_writers": CONCURRENT_WRITERS,
+                    "B_mongo_single_one_writer_per_s": round(one_writer, 1),
                     "write_concern": "majority",
                 },
                 "B_lat": {

@@ -123,3 +123,69 @@ async def test_concurrent_writes_to_one_document_are_all_kept(database: MongoDat
     assert final is not None
     assert final["n"] == 300
     assert final["version"] == sum(wins)
+
+
+async def test_concurrent_writes_to_many_documents_are_all_kept(database: MongoDatabase) -> None:
+    """Writes that name their document by _id run concurrently on the local server, one at a
+    time per document: every document keeps each of its writers' increments and wins."""
+    import asyncio
+
+    counters = database["counters"]
+    ids = [f"c-{n}" for n in range(12)]
+    await counters.insert_many([{"_id": i, "n": 0, "version": 0} for i in ids])
+
+    async def work(case_id: str) -> int:
+        won = 0
+        for _ in range(20):
+            await counters.update_one({"_id": case_id}, {"$inc": {"n": 1}})
+            seen = await counters.find_one({"_id": case_id})
+            assert seen is not None
+            if await counters.find_one_and_update(
+                {"_id": case_id, "version": seen["version"]}, {"$inc": {"version": 1}}
+            ):
+                won += 1
+        return won
+
+    writers = [(case_id, work(case_id)) for case_id in ids for _ in range(3)]
+    wins = await asyncio.gather(*(writer for _, writer in writers))
+    won_per_id = {case_id: 0 for case_id in ids}
+    for (case_id, _), won in zip(writers, wins, strict=True):
+        won_per_id[case_id] += won
+    final = {d["_id"]: d async for d in counters.find({})}
+    assert {i: final[i]["n"] for i in ids} == {i: 60 for i in ids}
+    assert {i: final[i]["version"] for i in ids} == won_per_id
+
+
+async def test_writes_by_id_and_writes_by_other_fields_exclude_each_other(
+    database: MongoDatabase,
+) -> None:
+    """A write without an _id equality (update_many, an upsert by another field) may touch
+    any document of its collection, so the local server runs it alone there; writes by
+    _id to the same documents, interleaved with it, still all count."""
+    import asyncio
+
+    counters = database["counters"]
+    ids = [f"m-{n}" for n in range(6)]
+    await counters.insert_many([{"_id": i, "group": "g", "n": 0} for i in ids])
+
+    async def by_id(case_id: str) -> None:
+        for _ in range(20):
+            await counters.update_one({"_id": case_id}, {"$inc": {"n": 1}})
+
+    async def by_group() -> None:
+        for _ in range(10):
+            await counters.update_many({"group": "g"}, {"$inc": {"n": 1}})
+
+    async def upsert_by_key() -> None:
+        for _ in range(20):
+            await counters.update_one({"key": "shared"}, {"$inc": {"n": 1}}, upsert=True)
+
+    await asyncio.gather(
+        *(by_id(i) for i in ids for _ in range(2)),
+        *(by_group() for _ in range(2)),
+        *(upsert_by_key() for _ in range(3)),
+    )
+    final = {d["_id"]: d["n"] async for d in counters.find({"group": "g"})}
+    assert final == {i: 2 * 20 + 2 * 10 for i in ids}
+    shared = await counters.find({"key": "shared"}).to_list(None)
+    assert [d["n"] for d in shared] == [60]
