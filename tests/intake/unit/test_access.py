@@ -2,6 +2,7 @@
 reporter namespaces and the rejection metric; the app runs on in-memory fakes."""
 
 import io
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -268,3 +269,50 @@ async def test_the_team_comes_from_the_token_only(
     assert accepted.status_code == 201
     assert isinstance(intake.publisher, FakePublisher)
     assert intake.publisher.published[-1].payload.team == "team-03"
+
+
+def refusals(route: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "gridcase_authorization_failures_total",
+        {"service": "intake", "route": route, "reason": reason},
+    )
+    return value or 0.0
+
+
+async def test_reads_of_personal_data_are_logged_with_the_subject_and_refusals_counted(
+    client: httpx.AsyncClient,
+    settings: IntakeSettings,
+    intake: Intake,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    case_id = await report(intake, Reporter(reporter_id="v-own"), Channel.APP, [png()])
+    route = "/v1/reports/{case_id}"
+    before = {
+        reason: refusals(route, reason)
+        for reason in ("not_visible", "missing_credentials", "invalid_credentials", "forbidden")
+    }
+    with caplog.at_level(logging.INFO, logger="gridcase.access"):
+        own = bearer(settings, "v-own", Role.VOLUNTEER)
+        assert (await client.get(f"/v1/reports/{case_id}", headers=own)).status_code == 200
+        assert (await client.get(f"/v1/photos/{case_id}-p1", headers=own)).status_code == 200
+        assert (await client.get("/v1/reports", headers=own)).status_code == 200
+        other = bearer(settings, "v-other", Role.VOLUNTEER)
+        assert (await client.get(f"/v1/reports/{case_id}", headers=other)).status_code == 404
+    trail = [record.access for record in caplog.records if hasattr(record, "access")]  # type: ignore[attr-defined]
+    assert [(a["action"], a["subject"], a.get("case_id")) for a in trail] == [
+        ("case.read", "v-own", case_id),
+        ("photo.download", "v-own", case_id),
+        ("cases.list", "v-own", None),
+    ]
+    assert trail[0]["route"] == route
+    assert trail[1]["resource"] == f"{case_id}-p1"
+    assert refusals(route, "not_visible") == before["not_visible"] + 1
+
+    assert (await client.get(f"/v1/reports/{case_id}")).status_code == 401
+    garbled = {"Authorization": "Bearer not-a-token"}
+    assert (await client.get(f"/v1/reports/{case_id}", headers=garbled)).status_code == 401
+    handler = bearer(settings, "h-1", Role.HANDLER, department="fire-rescue")
+    assert (await client.get("/v1/reports", headers=handler)).status_code == 403
+    assert refusals(route, "missing_credentials") == before["missing_credentials"] + 1
+    assert refusals(route, "invalid_credentials") == before["invalid_credentials"] + 1
+    assert refusals("/v1/reports", "forbidden") >= 1

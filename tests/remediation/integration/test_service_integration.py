@@ -2,11 +2,13 @@
 inspector and reporter API, redelivery, other departments, exports, and replay."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from remediation.integration.cases import assigned, new_case_id, reported
 from remediation.integration.harness import (
     bearer,
@@ -193,15 +195,32 @@ async def test_a_redelivered_event_changes_nothing(
     assert await parts.repository.get(case_id) == before
 
 
+def not_visible(route: str) -> float:
+    labels = {"service": "remediation-tracking", "route": route, "reason": "not_visible"}
+    return REGISTRY.get_sample_value("gridcase_authorization_failures_total", labels) or 0.0
+
+
 async def test_a_handler_of_another_department_gets_404(
-    settings: RemediationSettings, service: tuple[httpx.AsyncClient, Components]
+    settings: RemediationSettings,
+    service: tuple[httpx.AsyncClient, Components],
+    handler: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     http, parts = service
     case_id = await an_assigned_case(settings, parts)
     fire = bearer(settings, "h-9", Role.HANDLER, "fire-rescue")
-    assert (await http.get(f"/v1/cases/{case_id}", headers=fire)).status_code == 404
+    refused_before = not_visible("/v1/cases/{case_id}")
+    with caplog.at_level(logging.INFO, logger="gridcase.access"):
+        assert (await http.get(f"/v1/cases/{case_id}", headers=fire)).status_code == 404
+        assert (await http.get(f"/v1/cases/{case_id}", headers=handler)).status_code == 200
+    trail = [record.access for record in caplog.records if hasattr(record, "access")]  # type: ignore[attr-defined]
+    assert [(a["action"], a["subject"], a["case_id"]) for a in trail] == [
+        ("case.read", "h-1", case_id)
+    ]
+    assert not_visible("/v1/cases/{case_id}") == refused_before + 1
     accept = await http.post(f"/v1/cases/{case_id}/accept", headers={**fire, "If-Match": '"2"'})
     assert accept.status_code == 404
+    assert not_visible("/v1/cases/{case_id}/accept") >= 1
     listed = await http.get("/v1/cases", headers=fire)
     assert case_id not in [item["case_id"] for item in listed.json()["items"]]
     assert await case_version(parts, case_id) == 2

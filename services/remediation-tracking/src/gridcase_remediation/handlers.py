@@ -35,6 +35,11 @@ class CaseNotFoundError(Exception):
     """No such case, or none the caller may see (the two are not told apart)."""
 
 
+class CaseHiddenError(CaseNotFoundError):
+    """The case exists but the caller may not see it: answered as not found, counted as
+    a refusal."""
+
+
 class VersionRequiredError(Exception):
     """An action arrived without the version it expects (HTTP 428)."""
 
@@ -92,8 +97,10 @@ def actor(principal: Principal) -> Actor:
 
 async def get_case(store: CaseStore, case_id: str, principal: Principal) -> CaseRecord:
     record = await store.get(case_id)
-    if record is None or not visible(record.case, principal):
+    if record is None:
         raise CaseNotFoundError(case_id)
+    if not visible(record.case, principal):
+        raise CaseHiddenError(case_id)
     return record
 
 

@@ -35,6 +35,7 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.service = service
     app.state.readiness_checks = readiness_checks
     app.include_router(health_router)
     app.include_router(metrics_router)

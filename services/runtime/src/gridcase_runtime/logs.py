@@ -36,6 +36,9 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = str(value)
+        access = getattr(record, "access", None)
+        if access is not None:
+            entry["access"] = access
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()

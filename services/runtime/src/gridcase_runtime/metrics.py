@@ -4,7 +4,7 @@ import threading
 import time
 from collections import deque
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,6 +70,13 @@ PROCESSING_RETRIES = Counter(
     ["service"],
 )
 
+AUTHORIZATION_FAILURES = Counter(
+    "gridcase_authorization_failures_total",
+    "Requests refused for who made them: missing_credentials or invalid_credentials (401), "
+    "forbidden (403), not_visible (a case the caller may not see, answered 404).",
+    ["service", "route", "reason"],
+)
+
 END_TO_END_SAMPLE_CAPACITY = 50_000
 
 
@@ -121,8 +128,29 @@ def end_to_end(since_ns: int = 0) -> dict[str, object]:
     }
 
 
+def _route(scope: Scope) -> str:
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
+def authorization_failed(request: Request, reason: str) -> None:
+    """Counts a refusal the status alone does not show (`not_visible`, answered 404)."""
+    service: str = request.app.state.service
+    AUTHORIZATION_FAILURES.labels(service, _route(request.scope), reason).inc()
+
+
+def _refusal(status_code: int, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The authorization failure an answer's status and headers tell of, if any."""
+    if status_code == 403:
+        return "forbidden"
+    if status_code != 401:
+        return None
+    challenge = dict(headers).get(b"www-authenticate", b"")
+    return "invalid_credentials" if b"invalid_token" in challenge else "missing_credentials"
+
+
 class HttpMetricsMiddleware:
-    """Counts requests and times them per route template (not per raw path)."""
+    """Counts requests and times them per route template (not per raw path), and counts
+    the 401 and 403 answers as authorization failures."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -134,18 +162,22 @@ class HttpMetricsMiddleware:
             return
         started = time.perf_counter()
         status_code = 500
+        headers: list[tuple[bytes, bytes]] = []
 
         async def send_with_status(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, headers
             if message["type"] == "http.response.start":
                 status_code = message["status"]
+                headers = list(message.get("headers", []))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route(scope)
+            refusal = _refusal(status_code, headers)
+            if refusal is not None:
+                AUTHORIZATION_FAILURES.labels(self.service, template, refusal).inc()
             if template != "/metrics":
                 method = scope["method"]
                 HTTP_LATENCY.labels(self.service, method, template).observe(

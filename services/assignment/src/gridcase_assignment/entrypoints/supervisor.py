@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from gridcase_assignment import handlers
 from gridcase_assignment.domain.model import Decision
 from gridcase_assignment.entrypoints.dependencies import ContextDep, Supervisor
 from gridcase_assignment.entrypoints.schemas import CaseOut, DecisionOut, ReassignIn, SplitIn
 from gridcase_contracts.events import Actor
+from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import Principal
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"])
@@ -31,28 +32,41 @@ def _decision_out(decision: Decision) -> DecisionOut:
 
 @router.get("/queue")
 async def supervisor_queue(
-    _: Supervisor, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    principal: Supervisor,
+    context: ContextDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[CaseOut]:
     """Cases waiting for a supervisor to route them, oldest first."""
     cases = await context.repository.supervisor_queue(limit=limit, offset=offset)
+    record_access(request, principal, "cases.list", count=len(cases))
     return [CaseOut.of(case) for case in cases]
 
 
 @router.get("/escalations")
 async def escalations(
-    _: Supervisor, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    principal: Supervisor,
+    context: ContextDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[CaseOut]:
     """Escalated cases with their ladders, most recently escalated first."""
     cases = await context.repository.escalated_cases(limit=limit, offset=offset)
+    record_access(request, principal, "cases.list", count=len(cases))
     return [CaseOut.of(case) for case in cases]
 
 
 @router.get("/cases/{case_id}")
-async def get_case(case_id: str, _: Supervisor, context: ContextDep) -> CaseOut:
+async def get_case(
+    request: Request, case_id: str, principal: Supervisor, context: ContextDep
+) -> CaseOut:
     """A case as assignment sees it."""
     loaded = await context.repository.load_case(case_id)
     if loaded is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {case_id} is unknown to assignment")
+    record_access(request, principal, "case.read", case_id=case_id)
     return CaseOut.of(loaded.case)
 
 

@@ -34,8 +34,10 @@ from gridcase_intake.handlers import (
     Submission,
     visible_to,
 )
+from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
 from gridcase_runtime.logs import correlation_id
+from gridcase_runtime.metrics import authorization_failed
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -72,6 +74,16 @@ _SUBMIT_OPENAPI: dict[str, Any] = {
         },
     }
 }
+
+
+def _readable(
+    request: Request, case: dict[str, Any] | None, principal: Principal
+) -> dict[str, Any] | None:
+    """The case if the caller may see it; a case they may not see counts as a refusal."""
+    visible = visible_to(case, principal)
+    if case is not None and visible is None:
+        authorization_failed(request, "not_visible")
+    return visible
 
 
 def intake_of(request: Request) -> Intake:
@@ -256,9 +268,10 @@ async def submit_report(
 async def get_report(case_id: str, request: Request, principal: CurrentPrincipal) -> ReportView:
     """A report as its reporter sees it: status, public notes and timeline."""
     intake = intake_of(request)
-    case = visible_to(await intake.cases.get(case_id), principal)
+    case = _readable(request, await intake.cases.get(case_id), principal)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {case_id}")
+    record_access(request, principal, "case.read", case_id=case_id)
     return ReportView.of(case, intake.boundaries.geography)
 
 
@@ -274,6 +287,7 @@ async def list_reports(
     cases, total = await intake.cases.of_reporter(
         principal.subject, kind=VOLUNTEER, skip=(page - 1) * page_size, limit=page_size
     )
+    record_access(request, principal, "cases.list", count=len(cases))
     return ReportPage(
         items=[ReportView.of(case, intake.boundaries.geography) for case in cases],
         page=page,
@@ -317,10 +331,13 @@ async def get_photo(photo_id: str, request: Request, principal: CurrentPrincipal
     """A report's photo (the stored copy, without EXIF), to whoever may see its report."""
     intake = intake_of(request)
     case_id = case_of_photo(photo_id)
-    case = None if case_id is None else visible_to(await intake.cases.get(case_id), principal)
+    case = (
+        None if case_id is None else _readable(request, await intake.cases.get(case_id), principal)
+    )
     loaded = None if case is None else await intake.photos.load(photo_id)
     if loaded is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no photo {photo_id}")
+    record_access(request, principal, "photo.download", case_id=case_id, resource=photo_id)
     stored, data = loaded
     return Response(
         data,

@@ -39,6 +39,7 @@ from gridcase_remediation.domain.audit import (
 from gridcase_remediation.domain.lifecycle import Action, ActionNotAllowedError
 from gridcase_remediation.entrypoints import schemas
 from gridcase_remediation.handlers import (
+    CaseHiddenError,
     CaseNotFoundError,
     Decision,
     ExpectedVersion,
@@ -51,12 +52,14 @@ from gridcase_remediation.handlers import (
     take_action,
 )
 from gridcase_runtime.app import create_service_app, serve
+from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.csv_text import csv_response
 from gridcase_runtime.health import kafka_reachable
 from gridcase_runtime.kafka import ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.logs import correlation_id
+from gridcase_runtime.metrics import authorization_failed
 from gridcase_runtime.mongo import close, ping
 from gridcase_runtime.photos import PhotoError, checked_photo
 from gridcase_runtime.workers import running
@@ -231,7 +234,7 @@ async def act(
             correlation_id=correlation_id.get(),
         )
     except CaseNotFoundError as error:
-        raise not_found(case_id) from error
+        raise _not_found(request, case_id, error) from error
     except VersionRequiredError as error:
         raise HTTPException(
             428,
@@ -312,23 +315,30 @@ async def list_cases(
         raise RequestValidationError(
             [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
         ) from error
+    record_access(request, principal, "cases.list", count=len(records))
     return schemas.CasePage(
         items=[view(r, principal, timeline=False) for r in records], next_cursor=next_cursor
     )
+
+
+def _not_found(request: Request, case_id: str, error: CaseNotFoundError) -> HTTPException:
+    if isinstance(error, CaseHiddenError):
+        authorization_failed(request, "not_visible")
+    return not_found(case_id)
 
 
 async def readable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
     try:
         return await get_case(components(request).repository, case_id, principal)
     except CaseNotFoundError as error:
-        raise not_found(case_id) from error
+        raise _not_found(request, case_id, error) from error
 
 
 async def actionable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
     try:
         return await get_case_to_act(components(request).repository, case_id, principal)
     except CaseNotFoundError as error:
-        raise not_found(case_id) from error
+        raise _not_found(request, case_id, error) from error
     except ActorNotPermittedError as error:
         raise forbidden(error) from error
 
@@ -340,6 +350,7 @@ async def read_case(
     """The case's projection and its full timeline (for the reporting volunteer: the
     public view); the ETag is its version."""
     record = await readable(request, case_id, principal)
+    record_access(request, principal, "case.read", case_id=case_id)
     response.headers["ETag"] = etag(record.version)
     return view(record, principal, timeline=True)
 
@@ -348,6 +359,7 @@ async def read_case(
 async def timeline_json(request: Request, case_id: str, principal: Staff) -> dict[str, Any]:
     """The audit trail of one case as JSON: every event, oldest first."""
     record = await readable(request, case_id, principal)
+    record_access(request, principal, "case.timeline.read", case_id=case_id)
     return {
         "case_id": case_id,
         "version": record.version,
@@ -359,6 +371,7 @@ async def timeline_json(request: Request, case_id: str, principal: Staff) -> dic
 async def timeline_csv(request: Request, case_id: str, principal: Staff) -> Response:
     """The audit trail of one case as CSV."""
     record = await readable(request, case_id, principal)
+    record_access(request, principal, "case.timeline.export", case_id=case_id)
     rows = (timeline_row(n, entry.event()) for n, entry in enumerate(record.ledger, 1))
     return csv_response(rows, f"{case_id}-timeline.csv", TIMELINE_COLUMNS)
 
@@ -382,6 +395,7 @@ async def period_csv(
         case_row(record.case, record.version)
         async for record in repository.reported_between(since, until)
     ]
+    record_access(request, principal, "cases.export", resource=f"{start}/{end}", count=len(rows))
     return csv_response(rows, f"cases-{start}-{end}.csv", CASE_COLUMNS)
 
 
@@ -394,6 +408,7 @@ async def photo(request: Request, photo_id: str, principal: Reader) -> Response:
         raise HTTPException(404, {"error": "not_found", "message": f"no photo {photo_id}"})
     stored, data = loaded
     await readable(request, stored.owner, principal)
+    record_access(request, principal, "photo.download", case_id=stored.owner, resource=photo_id)
     return Response(
         data,
         media_type=stored.content_type,

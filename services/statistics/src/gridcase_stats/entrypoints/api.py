@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_runtime.app import create_service_app, serve
+from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.csv_text import csv_response
 from gridcase_runtime.health import ReadinessCheck, kafka_reachable
@@ -256,6 +257,7 @@ def get_figures(principal: Reader, given: FilterParams, states: States) -> dict[
 
 @router.get("/export/{table}", response_model=None)
 def export_table(
+    request: Request,
     table: str,
     principal: Reader,
     given: FilterParams,
@@ -273,6 +275,7 @@ def export_table(
         )
     query = TableQuery(scope_for(principal, given), Interval(interval), group_by, time.time())
     rows = TABLES[table](states, query)
+    record_access(request, principal, "figures.export", resource=table, count=len(rows))
     if format == "json":
         return {"table": table, "rows": rows}
     return csv_response(rows, f"{table}.csv")
