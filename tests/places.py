@@ -5,7 +5,7 @@ from functools import cache
 import orjson
 from shapely.geometry import shape
 
-from gridcase_intake.config import DEMO_BOUNDARIES
+from gridcase_runtime.boundaries import DEMO_BOUNDARIES
 
 
 @cache

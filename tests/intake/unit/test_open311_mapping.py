@@ -6,10 +6,10 @@ from xml.etree import ElementTree
 import orjson
 import pytest
 
-from gridcase_intake.adapters.boundaries import load_boundaries
-from gridcase_intake.config import DEMO_BOUNDARIES
+from gridcase_intake.bootstrap import geography_of
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.open311 import Open311Error
+from gridcase_runtime.boundaries import DEMO_BOUNDARIES
 
 FORM = [
     ("service_code", "fire-safety"),
@@ -19,7 +19,7 @@ FORM = [
     ("attribute[district]", "D04"),
     ("email", "someone@example.org"),
 ]
-DEMO = load_boundaries(DEMO_BOUNDARIES).geography
+DEMO = geography_of(DEMO_BOUNDARIES)
 
 
 def test_a_form_becomes_a_report() -> None:

@@ -100,6 +100,11 @@ async def test_timeseries_and_leaderboard(client: httpx.AsyncClient) -> None:
         ("housing-bureau", 1, 1.0),
         ("fire-rescue", 2, 0.0),
     ]
+    by_district = await client.get("/v1/stats/leaderboard", headers=SUPERVISOR)
+    assert [
+        (e["district"], e["name_zh"], e["name_en"], e["found"])
+        for e in by_district.json()["entries"]
+    ] == [("D03", "城中区", "Chengzhong District", 3)]
 
 
 async def test_report_in_the_seeds_form(client: httpx.AsyncClient) -> None:

@@ -1,19 +1,22 @@
 """Builds intake from real adapters, or from the fakes a unit test passes in."""
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from gridcase_intake import handlers
-from gridcase_intake.adapters.boundaries import Boundaries, load_boundaries
 from gridcase_intake.adapters.repository import (
     MongoCaseViews,
     MongoIdempotencyKeys,
     MongoRateLimits,
 )
 from gridcase_intake.config import IntakeSettings
+from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.rate_limit import reader_key
 from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
+from gridcase_runtime.boundaries import Boundaries, load_boundaries
 from gridcase_runtime.kafka import Delivery
 from gridcase_runtime.mongo import MongoDatabase
 from gridcase_runtime.photos import PhotoStore
@@ -21,6 +24,12 @@ from gridcase_runtime.photos import PhotoStore
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@functools.cache
+def geography_of(boundaries_file: Path) -> Geography:
+    """The city's districts and communities as shapes, built once per process."""
+    return Geography(load_boundaries(boundaries_file))
 
 
 @dataclass
@@ -35,9 +44,11 @@ class Intake:
     limits: RateLimits
     clock: Callable[[], datetime] = utc_now
     boundaries: Boundaries = field(init=False)
+    geography: Geography = field(init=False)
 
     def __post_init__(self) -> None:
         self.boundaries = load_boundaries(self.settings.boundaries_file)
+        self.geography = geography_of(self.settings.boundaries_file)
 
     async def submit(
         self, submission: handlers.Submission, render: handlers.Render
@@ -50,7 +61,7 @@ class Intake:
             keys=self.keys,
             photos=self.photos,
             limits=self.limits,
-            geography=self.boundaries.geography,
+            geography=self.geography,
             settings=self.settings,
             clock=self.clock,
         )

@@ -14,11 +14,9 @@
 | INTAKE_MAX_PHOTOS | 5 | photos per report |
 | INTAKE_MAX_PHOTO_MB | 10 | size of one photo |
 | INTAKE_OPEN311_JURISDICTION_ID | gridcase | the jurisdiction_id Open311 clients may send |
-| INTAKE_BOUNDARIES_FILE | the demo city's | GeoJSON of the city's districts and communities |
 | INTAKE_FALLBACK_DISTRICT | unset | district of a point outside every district (unset: 422) |
 """
 
-from pathlib import Path
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -26,8 +24,6 @@ from pydantic_settings import SettingsConfigDict
 
 from gridcase_contracts.codes import District
 from gridcase_runtime.settings import ServiceSettings
-
-DEMO_BOUNDARIES = Path(__file__).parent / "seed" / "demo-boundaries.geojson"
 
 JSON_BODY_LIMIT = 1024 * 1024
 FORM_FIELDS_ALLOWANCE = 1024 * 1024
@@ -56,10 +52,6 @@ class IntakeSettings(ServiceSettings):
     max_photos: int = Field(default=5, ge=0, le=5)
     max_photo_mb: int = Field(default=10, ge=1, le=10)
     open311_jurisdiction_id: str = "gridcase"
-    boundaries_file: Path = Field(
-        default=DEMO_BOUNDARIES,
-        description="GeoJSON of the city's districts and communities (the demo city's by default).",
-    )
     fallback_district: District | None = Field(
         default=None,
         description="The district whose government owns a point outside every district; "

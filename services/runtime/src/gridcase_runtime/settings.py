@@ -1,11 +1,13 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
+from gridcase_runtime.boundaries import DEMO_BOUNDARIES
 
 LOCAL_JWT_SECRET = "gridcase-local-development-secret-not-for-production"
 
@@ -46,6 +48,11 @@ class ServiceSettings(BaseSettings):
         description="Production: verify RS256/ES256 tokens against this JWKS instead of HS256.",
     )
     log_level: str = Field(default="INFO", validation_alias="GRIDCASE_LOG_LEVEL")
+    boundaries_file: Path = Field(
+        default=DEMO_BOUNDARIES,
+        validation_alias="GRIDCASE_BOUNDARIES_FILE",
+        description="GeoJSON of the city's districts and communities (the demo city's by default).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     mongodb_database: str = "gridcase"

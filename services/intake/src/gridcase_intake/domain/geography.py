@@ -1,30 +1,15 @@
-"""The city's districts and communities, and which of them contains a point.
-
-Boundaries come as GeoJSON: a FeatureCollection of Polygon or MultiPolygon features whose
-properties are `level` (`district` or `community`), `code`, `name_zh`, `name_en`, and
-for a community the `district` it belongs to. District codes are the wire's D01 to D12."""
+"""Which of the city's districts and communities contains a point (shapely STRtrees)."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import shapely
 from shapely.geometry import shape
 from shapely.strtree import STRtree
 
 from gridcase_contracts.codes import District
-
-Level = Literal["district", "community"]
-
-
-@dataclass(frozen=True)
-class Area:
-    """A district or a community: its code and its Chinese and English names."""
-
-    code: str
-    name_zh: str
-    name_en: str
-    district: District
+from gridcase_runtime.boundaries import Area, Boundaries, BoundariesError
 
 
 @dataclass(frozen=True)
@@ -33,10 +18,6 @@ class Place:
 
     district: Area
     community: Area | None
-
-
-class BoundariesError(ValueError):
-    """The boundaries document is not one this module can use; says which feature."""
 
 
 class _Layer:
@@ -56,36 +37,17 @@ class _Layer:
 
 
 class Geography:
-    """Districts and communities by code and by point; built once per boundaries file."""
+    """Districts and communities by code and by point. Raises BoundariesError for a
+    geometry that is not a valid polygon."""
 
-    def __init__(self, areas: Sequence[tuple[Level, Area, shapely.Geometry]]) -> None:
-        districts = [(area, geometry) for level, area, geometry in areas if level == "district"]
-        communities = [(area, geometry) for level, area, geometry in areas if level == "community"]
+    def __init__(self, boundaries: Boundaries) -> None:
+        shapes = [(area, _shape(area, geometry)) for area, geometry in boundaries.areas]
+        districts = [(area, geometry) for area, geometry in shapes if area.level == "district"]
+        communities = [(area, geometry) for area, geometry in shapes if area.level == "community"]
         self.districts = {area.code: area for area, _ in districts}
         self.communities = {area.code: area for area, _ in communities}
         self._district_layer = _Layer(districts)
         self._community_layer = _Layer(communities)
-
-    @classmethod
-    def from_geojson(cls, document: Mapping[str, Any]) -> "Geography":
-        """Raises BoundariesError naming the first feature that cannot be used."""
-        if document.get("type") != "FeatureCollection":
-            raise BoundariesError("boundaries must be a GeoJSON FeatureCollection")
-        areas = [_area(index, feature) for index, feature in enumerate(document["features"])]
-        districts = {area.code for level, area, _ in areas if level == "district"}
-        seen: set[str] = set()
-        for index, (level, area, _) in enumerate(areas):
-            if area.code in seen:
-                raise BoundariesError(f"feature {index}: code {area.code} appears twice")
-            seen.add(area.code)
-            if level == "community" and area.district not in districts:
-                raise BoundariesError(
-                    f"feature {index}: community {area.code} names district "
-                    f"{area.district}, which has no boundary"
-                )
-        if not districts:
-            raise BoundariesError("boundaries hold no district")
-        return cls(areas)
 
     def place_of(self, lat: float, lon: float) -> Place | None:
         """The district and community containing the point; None outside every district."""
@@ -119,23 +81,11 @@ def _code(area: Area) -> str:
     return area.code
 
 
-def _area(index: int, feature: Mapping[str, Any]) -> tuple[Level, Area, shapely.Geometry]:
-    properties = feature.get("properties") or {}
-    level = properties.get("level")
-    if level not in ("district", "community"):
-        raise BoundariesError(f"feature {index}: level must be district or community")
+def _shape(area: Area, geometry: Mapping[str, Any]) -> shapely.Geometry:
     try:
-        code = str(properties["code"])
-        district = District(code if level == "district" else properties["district"])
-        area = Area(code, str(properties["name_zh"]), str(properties["name_en"]), district)
-    except KeyError as error:
-        raise BoundariesError(f"feature {index}: property {error.args[0]} is missing") from error
-    except ValueError as error:
-        raise BoundariesError(f"feature {index}: district must be D01 to D12") from error
-    try:
-        geometry = shape(feature["geometry"])
+        built = shape(dict(geometry))
     except (KeyError, TypeError, ValueError, shapely.errors.ShapelyError) as error:
-        raise BoundariesError(f"feature {index} ({code}): geometry is not GeoJSON") from error
-    if geometry.geom_type not in ("Polygon", "MultiPolygon") or not geometry.is_valid:
-        raise BoundariesError(f"feature {index} ({code}): geometry must be a valid polygon")
-    return level, area, geometry
+        raise BoundariesError(f"{area.code}: geometry is not GeoJSON") from error
+    if built.geom_type not in ("Polygon", "MultiPolygon") or not built.is_valid:
+        raise BoundariesError(f"{area.code}: geometry must be a valid polygon")
+    return built

@@ -229,7 +229,7 @@ async def submit_report(
     )
     try:
         outcome = await intake.submit(
-            submission, functools.partial(_render_accepted, geography=intake.boundaries.geography)
+            submission, functools.partial(_render_accepted, geography=intake.geography)
         )
     except RateLimitedError as error:
         metrics.RATE_LIMITED.labels("reporter").inc()
@@ -272,7 +272,7 @@ async def get_report(case_id: str, request: Request, principal: CurrentPrincipal
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {case_id}")
     record_access(request, principal, "case.read", case_id=case_id)
-    return ReportView.of(case, intake.boundaries.geography)
+    return ReportView.of(case, intake.geography)
 
 
 @router.get("/reports", response_model=ReportPage)
@@ -289,7 +289,7 @@ async def list_reports(
     )
     record_access(request, principal, "cases.list", count=len(cases))
     return ReportPage(
-        items=[ReportView.of(case, intake.boundaries.geography) for case in cases],
+        items=[ReportView.of(case, intake.geography) for case in cases],
         page=page,
         page_size=page_size,
         total=total,

@@ -295,7 +295,7 @@ def _views(request: Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]
     of the cases the client filed itself if the request carries its api_key."""
     extensions = request.query_params.get("extensions", "").lower() in ("true", "1")
     reader = _reader(request)
-    geography = intake_of(request).boundaries.geography
+    geography = intake_of(request).geography
     return [
         open311.request_view(
             case,

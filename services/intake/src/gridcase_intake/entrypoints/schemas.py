@@ -7,7 +7,8 @@ from pydantic import BaseModel
 
 from gridcase_contracts.codes import District
 from gridcase_contracts.events import Location, PhotoRef
-from gridcase_intake.domain.geography import Area, Geography
+from gridcase_intake.domain.geography import Geography
+from gridcase_runtime.boundaries import Area
 
 
 class AreaOut(BaseModel):

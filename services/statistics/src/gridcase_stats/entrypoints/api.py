@@ -18,6 +18,7 @@ from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import Principal, Role, require_roles
+from gridcase_runtime.boundaries import Area, load_boundaries
 from gridcase_runtime.csv_text import csv_response
 from gridcase_runtime.health import ReadinessCheck, kafka_reachable
 from gridcase_runtime.workers import Periodic, running
@@ -200,6 +201,7 @@ def get_timeseries(
 
 @router.get("/leaderboard")
 def get_leaderboard(
+    request: Request,
     principal: Reader,
     given: FilterParams,
     states: States,
@@ -207,20 +209,32 @@ def get_leaderboard(
     rank: Annotated[str, Query(description=f"One of: {', '.join(RANKS)}.")] = "resolution_rate",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Districts, departments, teams or categories ranked by a rate (highest first)."""
+    """Districts, departments, teams or categories ranked by a rate (highest first);
+    districts with their names."""
     if rank not in RANKS:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", "rank"], "msg": f"rank must be one of {', '.join(RANKS)}"}],
         )
     scope = scope_for(principal, given)
+    entries = leaderboard(states, scope, by, rank, limit)
+    if by == Dimension.DISTRICT:
+        boundaries = load_boundaries(request.app.state.settings.boundaries_file)
+        entries = [{**entry, **_names(boundaries.named(entry["district"]))} for entry in entries]
     return {
         "by": by.value,
         "rank": rank,
         **_window(scope),
         "filters": _filters(scope),
-        "entries": leaderboard(states, scope, by, rank, limit),
+        "entries": entries,
     }
+
+
+def _names(area: Area | None) -> dict[str, str | None]:
+    """A district's Chinese and English names from the city's boundaries."""
+    if area is None:
+        return {"name_zh": None, "name_en": None}
+    return {"name_zh": area.name_zh, "name_en": area.name_en}
 
 
 @router.get("/report")
@@ -310,6 +324,7 @@ def create_app(
     """The statistics service; the faust stream starts and stops with the app."""
     settings = settings or StatsSettings()
     make_source = source_factory or live_case_source
+    load_boundaries(settings.boundaries_file)  # a file it cannot use stops it here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
