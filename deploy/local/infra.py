@@ -509,6 +509,16 @@ def keycloak_command() -> list[str]:
     ]
 
 
+def write_prometheus_config() -> None:
+    """deploy/prometheus/prometheus.yml with the services' ports of this environment."""
+    config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
+    for default, port in zip((8001, 8002, 8003, 8004), SERVICES.values(), strict=True):
+        config = config.replace(f"127.0.0.1:{default}", f"127.0.0.1:{port}")
+    config = config.replace("- alerts.yml", f"- {DEPLOY / 'prometheus' / 'alerts.yml'}")
+    RUN.mkdir(parents=True, exist_ok=True)
+    (RUN / "prometheus.yml").write_text(config)
+
+
 def truncate_log(name: str) -> Callable[[], None]:
     def prepare() -> None:
         (LOGS / f"{name}.log").unlink(missing_ok=True)
@@ -577,12 +587,13 @@ def components() -> list[Component]:
             ports=[PROMETHEUS_PORT],
             command=lambda: [
                 "prometheus",
-                f"--config.file={DEPLOY / 'prometheus' / 'prometheus.yml'}",
+                f"--config.file={RUN / 'prometheus.yml'}",
                 f"--storage.tsdb.path={DATA / 'prometheus'}",
                 f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
                 "--storage.tsdb.retention.time=7d",
                 "--web.enable-lifecycle",
             ],
+            prepare=write_prometheus_config,
             ready=prometheus_ready,
         ),
         Component(

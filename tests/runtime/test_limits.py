@@ -31,7 +31,7 @@ async def test_limits_per_content_type() -> None:
         assert (await http.post("/json", json={"a": 1})).status_code == 200
         too_big = await http.post("/json", json={"a": "x" * 200})
         assert too_big.status_code == 413
-        assert too_big.json()["detail"][0]["type"] == "too_large"
+        assert too_big.json()["errors"][0]["type"] == "too_large"
         small_file = {"photo": ("a.bin", b"x" * 500)}
         assert (await http.post("/form", files=small_file)).status_code == 200
         big_file = {"photo": ("a.bin", b"x" * 5000)}

@@ -134,7 +134,7 @@ async def test_a_catalogue_change_applies_to_the_next_case_without_restart(
     assert forbidden.status_code == 403
     unknown = await http.put(url, json={"lead": "ministry-of-magic"}, headers=admin)
     assert unknown.status_code == 422
-    assert unknown.json()["detail"][0]["loc"] == ["body", "lead"]
+    assert unknown.json()["errors"][0]["loc"] == ["body", "lead"]
     assert (await http.put(url, json=body, headers=admin)).status_code == 200
 
     report = case_reported(district=District.D05, lat=26.60, lon=112.30)

@@ -169,5 +169,5 @@ async def test_a_resolved_case_cannot_be_reassigned(
         headers=bearer(settings, Role.SUPERVISOR, "s-3"),
     )
     assert response.status_code == 409
-    assert response.json()["status"] == "resolved"
+    assert response.json()["case_status"] == "resolved"
     assert await reader.of_case(report.case_id, "CaseReassigned") == []

@@ -93,7 +93,7 @@ def test_a_12_mb_json_report_written_before_reading_gets_its_413(
     status, answer_headers, answer = write_all_then_read(port, body, headers)
     assert status == 413
     assert answer_headers["connection"] == "close"
-    assert orjson.loads(answer)["detail"][0]["type"] == "too_large"
+    assert orjson.loads(answer)["errors"][0]["type"] == "too_large"
 
 
 def test_a_12_mb_multipart_report_written_before_reading_gets_its_413(
@@ -103,7 +103,7 @@ def test_a_12_mb_multipart_report_written_before_reading_gets_its_413(
     headers = {**bearer(settings, "v-big-form"), "Content-Type": content_type}
     status, _, answer = write_all_then_read(port, body, headers)
     assert status == 413
-    assert orjson.loads(answer)["detail"][0]["msg"].startswith("request body is larger than")
+    assert orjson.loads(answer)["errors"][0]["msg"].startswith("request body is larger than")
 
 
 def test_a_401_before_the_body_is_read_reaches_the_client_too(port: int) -> None:

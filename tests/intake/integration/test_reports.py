@@ -196,7 +196,7 @@ async def test_bad_reports_get_specific_errors_and_big_bodies_413(
     auth = bearer(settings, "v-bad")
     unknown = await client.post("/v1/reports", json=report_body(category="potholes"), headers=auth)
     assert unknown.status_code == 422
-    assert unknown.json()["detail"][0]["loc"] == ["body", "category"]
+    assert unknown.json()["errors"][0]["loc"] == ["body", "category"]
     not_a_photo = await client.post(
         "/v1/reports",
         data={"report": json.dumps(report_body())},
@@ -204,7 +204,7 @@ async def test_bad_reports_get_specific_errors_and_big_bodies_413(
         headers=auth,
     )
     assert not_a_photo.status_code == 422
-    assert not_a_photo.json()["detail"][0]["loc"] == ["body", "photos", 0]
+    assert not_a_photo.json()["errors"][0]["loc"] == ["body", "photos", 0]
     huge = await client.post(
         "/v1/reports",
         content=b'{"description": "' + b"x" * (1024 * 1024) + b'"}',
@@ -262,14 +262,14 @@ async def test_a_district_that_contradicts_the_point_is_a_422_naming_both(
     body = report_body(location={"lat": lat, "lon": lon, "district": "D08"})
     response = await client.post("/v1/reports", json=body, headers=bearer(settings, "v-wrong"))
     assert response.status_code == 422
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert error["loc"] == ["body", "location", "district"]
     assert "district D08 was given" in error["msg"]
     assert "lies in district D05" in error["msg"]
     outside = report_body(location={"lat": 30.0, "lon": 100.0})
     refused = await client.post("/v1/reports", json=outside, headers=bearer(settings, "v-wrong"))
     assert refused.status_code == 422
-    assert "outside every district" in refused.json()["detail"][0]["msg"]
+    assert "outside every district" in refused.json()["errors"][0]["msg"]
 
 
 async def test_the_boundaries_are_served_for_the_maps(client: httpx.AsyncClient) -> None:

@@ -49,7 +49,7 @@ async def test_a_control_character_gets_a_422_naming_the_field(
         headers=bearer(settings, "v-bell"),
     )
     assert bell.status_code == 422
-    [error] = bell.json()["detail"]
+    [error] = bell.json()["errors"]
     assert error["loc"] == ["body", "description"]
     assert "U+0007" in error["msg"]
     location = {**report_body()["location"], "address": "12 Riverside\nRd"}
@@ -57,7 +57,7 @@ async def test_a_control_character_gets_a_422_naming_the_field(
         "/v1/reports", json=report_body(location=location), headers=bearer(settings, "v-nl")
     )
     assert address.status_code == 422
-    assert address.json()["detail"][0]["loc"] == ["body", "location", "address"]
+    assert address.json()["errors"][0]["loc"] == ["body", "location", "address"]
 
 
 async def test_text_is_checked_only_after_the_rate_limit(

@@ -264,7 +264,7 @@ async def test_the_team_comes_from_the_token_only(
     headers = bearer(settings, "v-team", Role.VOLUNTEER, team="team-03")
     claimed = await client.post("/v1/reports", json={**REPORT, "team": "team-09"}, headers=headers)
     assert claimed.status_code == 422
-    assert claimed.json()["detail"][0]["loc"] == ["body", "team"]
+    assert claimed.json()["errors"][0]["loc"] == ["body", "team"]
     accepted = await client.post("/v1/reports", json=REPORT, headers=headers)
     assert accepted.status_code == 201
     assert isinstance(intake.publisher, FakePublisher)
@@ -316,3 +316,23 @@ async def test_reads_of_personal_data_are_logged_with_the_subject_and_refusals_c
     assert refusals(route, "missing_credentials") == before["missing_credentials"] + 1
     assert refusals(route, "invalid_credentials") == before["invalid_credentials"] + 1
     assert refusals("/v1/reports", "forbidden") >= 1
+
+
+async def test_errors_around_open311_routes_keep_the_specification_format(
+    client: httpx.AsyncClient, settings: IntakeSettings
+) -> None:
+    """A 405 raised by routing, before any Open311 code runs, is still Open311's error
+    document, in XML when the path asks for XML; native routes answer problems."""
+    xml = await client.put("/open311/v2/services.xml")
+    assert xml.status_code == 405
+    assert xml.headers["content-type"].startswith("text/xml")
+    assert b"<errors><error><code>405</code>" in xml.content
+    as_json = await client.put("/open311/v2/services.json")
+    assert as_json.json() == [{"code": 405, "description": "Method Not Allowed"}]
+    native = await client.get(
+        "/v1/reports/GC-20260101-AAAAAAAA",
+        headers=bearer(settings, "v-1", Role.VOLUNTEER, team="team-01"),
+    )
+    assert native.status_code == 404
+    assert native.headers["content-type"] == "application/problem+json"
+    assert native.json()["title"] == "Not Found"

@@ -94,10 +94,10 @@ async def test_a_case_goes_from_assignment_to_closure_through_the_api(
     path = f"/v1/cases/{case_id}"
     assert (await http.post(f"{path}/accept", headers=handler)).status_code == 428
     stale = await http.post(f"{path}/accept", headers={**handler, "If-Match": '"1"'})
-    assert (stale.status_code, stale.json()["detail"]["current_version"]) == (412, 2)
+    assert (stale.status_code, stale.json()["current_version"]) == (412, 2)
     early = await http.post(f"{path}/close", headers={**handler, "If-Match": '"2"'})
     assert early.status_code == 409
-    assert early.json()["detail"]["allowed_actions"] == ["accept", "reject", "return"]
+    assert early.json()["allowed_actions"] == ["accept", "reject", "return"]
     assert await case_version(parts, case_id) == 2
 
     accepted = await http.post(f"{path}/accept", headers={**handler, "If-Match": '"2"'})
@@ -119,7 +119,7 @@ async def test_a_case_goes_from_assignment_to_closure_through_the_api(
         f"{path}/resolve", headers=handler, json={"note": "wall rebuilt", "expected_version": 4}
     )
     assert no_photo.status_code == 422
-    assert no_photo.json()["detail"][0]["loc"] == ["body", "photos"]
+    assert no_photo.json()["errors"][0]["loc"] == ["body", "photos"]
     resolved = await http.post(
         f"{path}/resolve",
         headers={**handler, "If-Match": '"4"'},

@@ -70,16 +70,16 @@ async def test_volunteers_and_anonymous_callers_may_not_read(client: httpx.Async
 async def test_bad_parameters_are_named(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/stats/summary", params={"from": "May"}, headers=SUPERVISOR)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "from"]
+    assert response.json()["errors"][0]["loc"] == ["query", "from"]
     response = await client.get("/v1/stats/summary", params={"district": "D99"}, headers=SUPERVISOR)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "district"]
+    assert response.json()["errors"][0]["loc"] == ["query", "district"]
     response = await client.get(
         "/v1/stats/report", params={"year": 2026, "from": "2026-01-01"}, headers=SUPERVISOR
     )
     assert response.status_code == 422
     response = await client.get("/v1/stats/leaderboard", params={"rank": "x"}, headers=SUPERVISOR)
-    assert response.json()["detail"][0]["loc"] == ["query", "rank"]
+    assert response.json()["errors"][0]["loc"] == ["query", "rank"]
 
 
 async def test_timeseries_and_leaderboard(client: httpx.AsyncClient) -> None:

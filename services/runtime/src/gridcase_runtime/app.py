@@ -1,6 +1,6 @@
 """Builds a service's FastAPI app with the shared middleware and routes, and serves it."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 
 import uvicorn
@@ -10,6 +10,7 @@ from gridcase_runtime.docs import add_offline_docs
 from gridcase_runtime.health import ReadinessCheck, health_router
 from gridcase_runtime.logs import CorrelationIdMiddleware, configure_logging
 from gridcase_runtime.metrics import HttpMetricsMiddleware, metrics_router
+from gridcase_runtime.problems import DomainErrors, OtherFormat, install_problem_handlers
 from gridcase_runtime.settings import ServiceSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -23,9 +24,11 @@ def create_service_app(
     title: str,
     description: str,
     readiness_checks: dict[str, ReadinessCheck],
+    domain_errors: DomainErrors | None = None,
+    other_error_formats: Mapping[str, OtherFormat] | None = None,
 ) -> FastAPI:
     """An app with /healthz, /readyz, /metrics, /docs (assets served locally), correlation
-    ids and HTTP metrics."""
+    ids, HTTP metrics, and every error answered as a problem (see `problems`)."""
     app = FastAPI(
         title=title,
         description=description,
@@ -40,6 +43,7 @@ def create_service_app(
     app.include_router(health_router)
     app.include_router(metrics_router)
     add_offline_docs(app)
+    install_problem_handlers(app, domain_errors, other_formats=other_error_formats)
     app.add_middleware(HttpMetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -8,6 +8,8 @@ import orjson
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gridcase_runtime.problems import PROBLEM_JSON, validation_problem
+
 DRAIN_MAX_BYTES = 128 * 1024 * 1024
 """How much of an unread body is read and discarded after an early answer, at most."""
 DRAIN_MAX_SECONDS = 30.0
@@ -113,13 +115,13 @@ class _Exchange:
                         return
 
     async def too_large(self) -> None:
-        body = orjson.dumps({"detail": [_detail(self.limit)]})
+        body = orjson.dumps(validation_problem(413, [_detail(self.limit)]))
         await self.send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],

@@ -3,8 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
 
 from gridcase_assignment.adapters.repository import ConcurrentChangeError
 from gridcase_assignment.bootstrap import SERVICE, bootstrap
@@ -15,6 +14,7 @@ from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
 from gridcase_runtime.kafka import ensure_case_topics
 from gridcase_runtime.mongo import ping
+from gridcase_runtime.problems import DomainErrors, Problem, problem, validation_problem
 from gridcase_runtime.workers import running
 
 
@@ -47,39 +47,34 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
             "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
             "mongodb": mongo_answers,
         },
+        domain_errors=DOMAIN_ERRORS,
     )
     app.state.service = service
     app.state.context = service.context
     app.include_router(admin.router)
     app.include_router(supervisor.router)
-    _add_error_handlers(app)
     return app
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(InvalidRequestError)
-    async def invalid(_request: Request, error: InvalidRequestError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": [{"loc": ["body", error.field], "msg": error.reason, "type": "invalid"}]},
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+def _invalid(_request: Request, error: InvalidRequestError) -> Problem:
+    return Problem(validation_problem(422, [{"loc": ["body", error.field], "msg": error.reason}]))
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(_request: Request, error: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=status.HTTP_404_NOT_FOUND)
 
-    @app.exception_handler(ConflictError)
-    async def conflict(_request: Request, error: ConflictError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(error), "status": error.status}, status_code=status.HTTP_409_CONFLICT
-        )
+def _status_conflict(_request: Request, error: ConflictError) -> Problem:
+    return Problem(problem(409, str(error), code="conflict", case_status=error.status))
 
-    @app.exception_handler(ConcurrentChangeError)
-    async def concurrent(_request: Request, error: ConcurrentChangeError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"{error} was changed at the same time; read it again and retry"},
-            status_code=status.HTTP_409_CONFLICT,
-        )
+
+def _concurrent(_request: Request, error: ConcurrentChangeError) -> Problem:
+    detail = f"{error} was changed at the same time; read it again and retry"
+    return Problem(problem(409, detail, code="concurrent-change"))
+
+
+DOMAIN_ERRORS: DomainErrors = {
+    InvalidRequestError: _invalid,
+    NotFoundError: 404,
+    ConflictError: _status_conflict,
+    ConcurrentChangeError: _concurrent,
+}
 
 
 def main() -> None:

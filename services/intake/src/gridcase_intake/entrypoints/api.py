@@ -5,9 +5,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request, Response, status
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 
 from gridcase_intake.bootstrap import bootstrap, create_indexes
 from gridcase_intake.config import JSON_BODY_LIMIT, IntakeSettings
@@ -19,6 +18,7 @@ from gridcase_runtime.health import kafka_reachable
 from gridcase_runtime.kafka import TRANSIENT_ERRORS, EventPublisher, ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.mongo import close, connect, ping
+from gridcase_runtime.problems import problem_response
 from gridcase_runtime.workers import running
 
 SERVICE = "intake"
@@ -63,6 +63,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
             "mongodb": mongo_reachable,
         },
+        other_error_formats={open311.router.prefix: open311.error_for},
     )
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -79,10 +80,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
 
 def _dependency_unavailable(settings: IntakeSettings) -> Any:
-    async def handler(_request: Request, error: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"a backing service is unavailable: {type(error).__name__}"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    async def handler(_request: Request, error: Exception) -> Response:
+        return problem_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"a backing service is unavailable: {type(error).__name__}",
+            code="unavailable",
             headers={"Retry-After": str(settings.retry_after_s)},
         )
 

@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 under /open311/v2, in JSON and XML, errors in the spec's shape."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -60,6 +60,15 @@ def _error(fmt: str, error: Open311Error, headers: dict[str, str] | None = None)
         error.status_code,
     )
     return Response(stored.body, stored.status_code, headers=headers, media_type=stored.media_type)
+
+
+def error_for(
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None
+) -> Response:
+    """The specification's error document for an error raised around a route (sign-in,
+    validation of its parameters): XML when the path asks for XML."""
+    fmt = "xml" if request.url.path.endswith(".xml") else "json"
+    return _error(fmt, Open311Error(status_code, message), dict(headers) if headers else None)
 
 
 async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Response]]) -> Response:

@@ -62,6 +62,7 @@ from gridcase_runtime.logs import correlation_id
 from gridcase_runtime.metrics import authorization_failed
 from gridcase_runtime.mongo import close, ping
 from gridcase_runtime.photos import PhotoError, checked_photo
+from gridcase_runtime.problems import DomainErrors, Problem, problem, validation_problem
 from gridcase_runtime.workers import running
 
 M = TypeVar("M", bound=BaseModel)
@@ -91,12 +92,53 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def not_found(case_id: str) -> HTTPException:
-    return HTTPException(404, {"error": "not_found", "message": f"no case {case_id}"})
+def _case_not_found(request: Request, error: CaseNotFoundError) -> Problem:
+    """A hidden case is answered as a missing one, and counted as a refusal."""
+    if isinstance(error, CaseHiddenError):
+        authorization_failed(request, "not_visible")
+    return Problem(problem(404, f"no case {error}", code="not-found"))
 
 
-def forbidden(error: ActorNotPermittedError) -> HTTPException:
-    return HTTPException(403, {"error": "forbidden", "message": str(error)})
+def _version_required(_request: Request, _error: VersionRequiredError) -> Problem:
+    detail = 'send If-Match: "<version>" (the ETag of GET) or expected_version'
+    return Problem(problem(428, detail, code="version-required"))
+
+
+def _version_conflict(_request: Request, error: VersionConflictError) -> Problem:
+    document = problem(
+        412 if error.precondition else 409,
+        "the case changed since you read it; read it again",
+        code="version-conflict",
+        current_version=error.current,
+    )
+    return Problem(document, {"ETag": etag(error.current)})
+
+
+def _action_not_allowed(_request: Request, error: ActionNotAllowedError) -> Problem:
+    document = problem(
+        409,
+        str(error),
+        code="action-not-allowed",
+        case_status=error.status,
+        action=error.action,
+        allowed_actions=error.allowed,
+    )
+    return Problem(document)
+
+
+def _rule_violated(_request: Request, error: RuleViolationError) -> Problem:
+    violation = {"loc": ["body", error.field], "msg": error.reason, "type": "rule_violated"}
+    return Problem(validation_problem(422, [violation]))
+
+
+DOMAIN_ERRORS: DomainErrors = {
+    CaseNotFoundError: _case_not_found,
+    ActorNotPermittedError: 403,
+    VersionRequiredError: _version_required,
+    VersionConflictError: _version_conflict,
+    ActionNotAllowedError: _action_not_allowed,
+    RuleViolationError: _rule_violated,
+}
 
 
 CaseResponse = schemas.CaseView | schemas.PublicCaseView
@@ -184,7 +226,7 @@ def expected_version(if_match: str | None, body: schemas.ActionBody) -> Expected
         tag = if_match.strip().removeprefix("W/").strip('"')
         if not tag.isdigit():
             raise HTTPException(
-                412, {"error": "precondition_failed", "message": "If-Match must hold an ETag"}
+                412, {"error": "precondition-failed", "message": "If-Match must hold an ETag"}
             )
         return ExpectedVersion(int(tag), from_if_match=True)
     if body.expected_version is not None:
@@ -223,53 +265,15 @@ async def act(
     """Runs one action and answers with the case as it now stands."""
     parts = components(request)
     started = time.perf_counter()
-    try:
-        record = await take_action(
-            parts.repository,
-            case_id=case_id,
-            principal=principal,
-            expected=expected_version(if_match, body),
-            decide=decide,
-            now=datetime.now(UTC),
-            correlation_id=correlation_id.get(),
-        )
-    except CaseNotFoundError as error:
-        raise _not_found(request, case_id, error) from error
-    except VersionRequiredError as error:
-        raise HTTPException(
-            428,
-            {
-                "error": "version_required",
-                "message": 'send If-Match: "<version>" (the ETag of GET) or expected_version',
-            },
-        ) from error
-    except VersionConflictError as error:
-        raise HTTPException(
-            412 if error.precondition else 409,
-            {
-                "error": "version_conflict",
-                "message": "the case changed since you read it; read it again",
-                "current_version": error.current,
-            },
-            headers={"ETag": etag(error.current)},
-        ) from error
-    except ActionNotAllowedError as error:
-        raise HTTPException(
-            409,
-            {
-                "error": "action_not_allowed",
-                "message": str(error),
-                "status": error.status,
-                "action": error.action,
-                "allowed_actions": error.allowed,
-            },
-        ) from error
-    except ActorNotPermittedError as error:
-        raise forbidden(error) from error
-    except RuleViolationError as error:
-        raise RequestValidationError(
-            [{"loc": ["body", error.field], "msg": error.reason, "type": "rule_violated"}]
-        ) from error
+    record = await take_action(
+        parts.repository,
+        case_id=case_id,
+        principal=principal,
+        expected=expected_version(if_match, body),
+        decide=decide,
+        now=datetime.now(UTC),
+        correlation_id=correlation_id.get(),
+    )
     parts.relay.notify()
     metrics.ACTION_DURATION.labels(action.value).observe(time.perf_counter() - started)
     response.headers["ETag"] = etag(record.version)
@@ -321,26 +325,12 @@ async def list_cases(
     )
 
 
-def _not_found(request: Request, case_id: str, error: CaseNotFoundError) -> HTTPException:
-    if isinstance(error, CaseHiddenError):
-        authorization_failed(request, "not_visible")
-    return not_found(case_id)
-
-
 async def readable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
-    try:
-        return await get_case(components(request).repository, case_id, principal)
-    except CaseNotFoundError as error:
-        raise _not_found(request, case_id, error) from error
+    return await get_case(components(request).repository, case_id, principal)
 
 
 async def actionable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
-    try:
-        return await get_case_to_act(components(request).repository, case_id, principal)
-    except CaseNotFoundError as error:
-        raise _not_found(request, case_id, error) from error
-    except ActorNotPermittedError as error:
-        raise forbidden(error) from error
+    return await get_case_to_act(components(request).repository, case_id, principal)
 
 
 @router.get("/cases/{case_id}", response_model=CaseResponse)
@@ -405,7 +395,7 @@ async def photo(request: Request, photo_id: str, principal: Reader) -> Response:
     parts = components(request)
     loaded = await parts.photos.load(photo_id)
     if loaded is None:
-        raise HTTPException(404, {"error": "not_found", "message": f"no photo {photo_id}"})
+        raise HTTPException(404, {"error": "not-found", "message": f"no photo {photo_id}"})
     stored, data = loaded
     await readable(request, stored.owner, principal)
     record_access(request, principal, "photo.download", case_id=stored.owner, resource=photo_id)
@@ -708,6 +698,7 @@ def create_app(
             "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
             "mongo": mongo_reachable,
         },
+        domain_errors=DOMAIN_ERRORS,
     )
     app.state.components = parts
     app.include_router(router)
