@@ -167,6 +167,10 @@ def table(figures: dict[str, Any]) -> str:
                     _triple(c.get("p50_ms"), c.get("p99_ms"), c.get("p99.9_ms")),
                     "ms",
                 )
+            operations = latency["mongo_ops_per_report"]
+            for service in (s for s in operations if s != "total"):
+                add(f"Mongo ops per report, {service}", operations[service]["total"])
+            add("Mongo ops per report, all services", operations["total"])
             assigned = latency["accept_to_case_assigned_hdr"]
             add(
                 "accept -> CaseAssigned on bus p50/p99/p99.9 (HDR)",

@@ -25,6 +25,7 @@ from tests.bench.system import (
     Service,
     System,
     end_to_end_latencies,
+    mongo_commands,
     publish_reports,
     service_memory,
 )
@@ -160,9 +161,12 @@ class Pipeline:
     def end_to_end(self, rate: float, seconds: float) -> dict[str, Any]:
         """Latency figures at `rate`: the HTTP accept latency (HDR, from intended send time),
         each consumer's accept-to-acknowledged-write latency (HDR of the exact latencies it
-        recorded), and accept-to-CaseAssigned on the bus per case (HDR, from the topic)."""
+        recorded), accept-to-CaseAssigned on the bus per case (HDR, from the topic), and
+        each service's MongoDB commands per accepted report (timers and relays included)."""
         since_ns = time.time_ns()
+        commands_before = mongo_commands()
         step = self.load(rate, seconds, drain_wait_s=60)
+        commands = per_report(commands_before, mongo_commands(), step.http.ok)
         consumers = {
             service: percentiles(histogram)
             for service, histogram in sorted(end_to_end_latencies(since_ns).items())
@@ -172,6 +176,10 @@ class Pipeline:
             "step": step.summary(),
             "consumer_end_to_end_hdr": consumers,
             "accept_to_case_assigned_hdr": self.accept_to_assigned(since_ns),
+            "mongo_ops_per_report": {
+                "total": round(sum(c["total"] for c in commands.values()), 2),
+                **commands,
+            },
         }
 
     def accept_to_assigned(self, since_ns: int) -> dict[str, Any]:
@@ -269,6 +277,20 @@ def consumer_rates(capacity: dict[str, Any]) -> dict[str, float | None]:
         service: figures.get("events_per_s")
         for service, figures in capacity.get("consumer_catch_up", {}).items()
     }
+
+
+def per_report(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], reports: int
+) -> dict[str, dict[str, float]]:
+    """Each service's commands between two mongo_commands() readings, per report: in all
+    and by command name."""
+    figures: dict[str, dict[str, float]] = {}
+    for service, counts in after.items():
+        sent = {c: n - before.get(service, {}).get(c, 0.0) for c, n in counts.items()}
+        by_command = {c: round(n / reports, 2) for c, n in sorted(sent.items()) if n and reports}
+        total = round(sum(sent.values()) / reports, 2) if reports else 0.0
+        figures[service] = {"total": total, **by_command}
+    return figures
 
 
 def percentiles(histogram: HdrHistogram) -> dict[str, Any]:

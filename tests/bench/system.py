@@ -15,6 +15,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
 from tests.bench.baselines import encoded_reports, producer_settings
@@ -34,11 +35,14 @@ class Service:
     consumer_group_suffix: str
 
 
-SERVICES = (
-    Service("intake", 8001, "INTAKE_", "intake"),
-    Service("assignment", 8002, "ASSIGNMENT_", "assignment"),
-    Service("remediation-tracking", 8003, "REMEDIATION_", "remediation"),
-    Service("statistics", 8004, "STATISTICS_", "statistics"),
+SERVICES = tuple(
+    Service(name, int(os.environ.get(f"{prefix}PORT", port)), prefix, group)
+    for name, port, prefix, group in (
+        ("intake", 8001, "INTAKE_", "intake"),
+        ("assignment", 8002, "ASSIGNMENT_", "assignment"),
+        ("remediation-tracking", 8003, "REMEDIATION_", "remediation"),
+        ("statistics", 8004, "STATISTICS_", "statistics"),
+    )
 )
 CONSUMERS = SERVICES
 """Every service consumes the case events (intake keeps its read model from them)."""
@@ -160,6 +164,28 @@ def end_to_end_latencies(since_ns: int) -> dict[str, HdrHistogram]:
             histogram.record_value(min(max(1, micros), MAX_LATENCY_US))
         histograms[service.name] = histogram
     return histograms
+
+
+# --- Mongo commands -------------------------------------------------------------------
+
+
+def mongo_commands() -> dict[str, dict[str, float]]:
+    """Per service, the MongoDB commands it has sent so far by command name (from the
+    gridcase_mongo_commands_total counter of its /metrics)."""
+    counts: dict[str, dict[str, float]] = {}
+    for service in SERVICES:
+        url = f"http://127.0.0.1:{service.port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        commands: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            if family.name == "gridcase_mongo_commands":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        command = sample.labels["command"]
+                        commands[command] = commands.get(command, 0.0) + sample.value
+        counts[service.name] = commands
+    return counts
 
 
 # --- Kafka lag ------------------------------------------------------------------------

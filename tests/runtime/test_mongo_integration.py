@@ -189,3 +189,22 @@ async def test_writes_by_id_and_writes_by_other_fields_exclude_each_other(
     assert final == {i: 2 * 20 + 2 * 10 for i in ids}
     shared = await counters.find({"key": "shared"}).to_list(None)
     assert [d["n"] for d in shared] == [60]
+
+
+async def test_every_command_is_counted(database: MongoDatabase) -> None:
+    """gridcase_mongo_commands_total counts round trips by database and command (the
+    benchmark's Mongo operations per report come from it)."""
+    from prometheus_client import REGISTRY
+
+    def counted(command: str) -> float:
+        labels = {"database": database.name, "command": command}
+        return REGISTRY.get_sample_value("gridcase_mongo_commands_total", labels) or 0.0
+
+    before = {command: counted(command) for command in ("insert", "find", "update")}
+    cases = database["counted"]
+    await cases.insert_many([{"_id": "a"}, {"_id": "b"}])
+    await cases.find_one({"_id": "a"})
+    await cases.update_one({"_id": "a"}, {"$set": {"seen": True}})
+    await cases.update_one({"_id": "b"}, {"$set": {"seen": True}})
+    after = {command: counted(command) for command in before}
+    assert {c: after[c] - before[c] for c in before} == {"insert": 1, "find": 1, "update": 2}
