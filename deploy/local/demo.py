@@ -29,6 +29,7 @@ from PIL import Image
 from shapely import Point
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+from tqdm import tqdm
 
 from gridcase_runtime.auth import Role, create_api_key, mint_token
 from gridcase_runtime.settings import ServiceSettings
@@ -149,7 +150,7 @@ class Demo:
             current = await self.case(case_id)
             if current and current["status"] in ("assigned", "duplicate"):
                 return current
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.2)
         return None
 
     async def act(
@@ -271,7 +272,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=400)
     parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=32, help="reports worked at once")
     args = parser.parse_args()
     async with httpx.AsyncClient(timeout=30) as http:
         try:
@@ -286,8 +287,13 @@ async def main() -> int:
         demo = Demo(http, random.Random(args.seed), districts_of(boundaries))
         gate = asyncio.Semaphore(args.concurrency)
         started = time.monotonic()
-        print(f"feeding {args.reports} reports ...", flush=True)
-        await asyncio.gather(*(demo.one(gate) for _ in range(args.reports)))
+        with tqdm(total=args.reports, desc="reports worked", unit="report") as progress:
+
+            async def one() -> None:
+                await demo.one(gate)
+                progress.update()
+
+            await asyncio.gather(*(one() for _ in range(args.reports)))
         print(f"done in {time.monotonic() - started:.0f}s:")
         for outcome, count in demo.outcomes.most_common():
             print(f"  {count:>5}  {outcome}")
