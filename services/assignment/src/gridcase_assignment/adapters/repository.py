@@ -2,7 +2,8 @@
 
 Collections:
   cases        one document per case: assignment state, ladders, processed event ids and
-               the transactional outbox; written with optimistic concurrency (`version`)
+               the transactional outbox; written with optimistic concurrency (`version`);
+               `ladder_next_at` and its due slot tell the escalation timer when to look
   catalogue    dispatch catalogue entries, `_id` "category/district"
   departments  departments, `_id` the code
   handlers     handlers, `_id` the handler id
@@ -33,6 +34,7 @@ from gridcase_assignment.domain.routing import (
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, District, Severity, Stage
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import StageDue
+from gridcase_runtime.due import DueScan
 from gridcase_runtime.mongo import MongoDatabase
 from gridcase_runtime.outbox import Collection, outbox_update
 
@@ -164,13 +166,14 @@ class AssignmentRepository:
         self.departments: Collection = database["departments"]
         self.handlers: Collection = database["handlers"]
         self.workload: Collection = database["workload"]
+        self.ladder_scan = DueScan(self.cases, "ladder_next_at", "ladder_due_slot")
 
     async def create_indexes(self) -> None:
         await self.cases.create_index([("near_cells", ASCENDING), ("category", ASCENDING)])
         await self.cases.create_index([("handler", ASCENDING), ("status", ASCENDING)])
         await self.cases.create_index([("department", ASCENDING), ("status", ASCENDING)])
         await self.cases.create_index([("primary_case_id", ASCENDING)])
-        await self.cases.create_index([("ladder_next_at", ASCENDING)])
+        await self.cases.create_index([("ladder_due_slot", ASCENDING)])
         await self.cases.create_index([("escalated_at", DESCENDING)])
         await self.handlers.create_index([("department", ASCENDING)])
 
@@ -396,7 +399,21 @@ class AssignmentRepository:
         """Stores `case` (read at `case.version`), the id of the event that caused the
         change, and `events` in the outbox, in one write. False: the case changed
         meanwhile (or was created by someone else); nothing was written."""
-        fields = {**_case_document(case), "ladder_next_at": ladder_next_at}
+        with self.ladder_scan.writing(ladder_next_at) as slot:
+            fields = {
+                **_case_document(case),
+                "ladder_next_at": ladder_next_at,
+                "ladder_due_slot": slot,
+            }
+            return await self._store_case(case, fields, events, processed_event)
+
+    async def _store_case(
+        self,
+        case: Case,
+        fields: Document,
+        events: tuple[Envelope, ...],
+        processed_event: str | None,
+    ) -> bool:
         if any(event.event_type == "CaseEscalated" for event in events):
             fields["escalated_at"] = max(event.occurred_at for event in events)
         update: Document = {"$set": {**fields, "version": case.version + 1}}
@@ -453,10 +470,8 @@ class AssignmentRepository:
         )
 
     async def cases_with_ladder_due(self, now: datetime, limit: int = 200) -> list[str]:
-        documents = await self.cases.find(
-            {"ladder_next_at": {"$lte": now}}, {"_id": 1}, limit=limit
-        ).to_list(None)
-        return [d["_id"] for d in documents]
+        """Cases whose next ladder level is due by `now`, read by their due slots."""
+        return await self.ladder_scan.due_ids(now, limit=limit)
 
     async def supervisor_queue(self, *, limit: int, offset: int) -> list[Case]:
         documents = await (

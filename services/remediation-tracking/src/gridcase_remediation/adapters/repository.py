@@ -33,6 +33,7 @@ from pymongo.errors import DuplicateKeyError
 from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
 from gridcase_remediation.domain.case import Case
+from gridcase_runtime.due import DueScan
 from gridcase_runtime.mongo import MongoDatabase
 from gridcase_runtime.outbox import Collection, outbox_update
 
@@ -61,7 +62,7 @@ class CursorError(ValueError):
     """A pagination cursor that this service did not issue."""
 
 
-def _document(record: CaseRecord) -> dict[str, Any]:
+def _document(record: CaseRecord, due_slot: datetime | None) -> dict[str, Any]:
     """The top-level fields derived from the projection (for queries and the SLA timer)."""
     case = record.case
     return {
@@ -70,6 +71,7 @@ def _document(record: CaseRecord) -> dict[str, Any]:
         "reported_at": case.reported_at,
         "updated_at": case.updated_at,
         "next_due_at": case.next_due_at(),
+        "due_slot": due_slot,
         "overdue": bool(case.overdue_stages()),
     }
 
@@ -101,13 +103,14 @@ class CaseRepository:
 
     def __init__(self, database: MongoDatabase) -> None:
         self.cases: Collection = database["cases"]
+        self.sla_scan = DueScan(self.cases, "next_due_at", "due_slot")
 
     async def create_indexes(self) -> None:
         for keys in (
             [("state.department", ASCENDING), ("reported_at", DESCENDING)],
             [("state.co_departments", ASCENDING)],
             [("state.reporter_id", ASCENDING)],
-            [("next_due_at", ASCENDING)],
+            [("due_slot", ASCENDING)],
             [("reported_at", DESCENDING)],
             [("updated_at", DESCENDING)],
         ):
@@ -128,13 +131,25 @@ class CaseRepository:
         """Appends `appended` to the ledger and stores `after` in one write, provided the
         case is still at `before`'s version and holds none of the events; with `emit`, the
         events also enter the outbox in that same write. False if another write came first."""
+        with self.sla_scan.writing(after.case.next_due_at()) as slot:
+            return await self._store(before, after, appended, emit=emit, due_slot=slot)
+
+    async def _store(
+        self,
+        before: CaseRecord | None,
+        after: CaseRecord,
+        appended: Sequence[Envelope],
+        *,
+        emit: bool,
+        due_slot: datetime | None,
+    ) -> bool:
         entries = [LedgerEntry.of(event).to_document() for event in appended]
         event_ids = [entry["event_id"] for entry in entries]
         outbox = outbox_update(appended) if emit else {"$push": {}, "$set": {}}
         if before is None:
             document = {
                 "_id": after.case.case_id,
-                **_document(after),
+                **_document(after, due_slot),
                 "ledger": entries,
                 "event_ids": event_ids,
                 "outbox": outbox["$push"].get("outbox", {}).get("$each", []),
@@ -146,7 +161,7 @@ class CaseRepository:
                 return False
             return True
         update = {
-            "$set": {**_document(after), **outbox["$set"]},
+            "$set": {**_document(after, due_slot), **outbox["$set"]},
             "$push": {
                 "ledger": {"$each": entries},
                 "event_ids": {"$each": event_ids},
@@ -165,15 +180,16 @@ class CaseRepository:
 
     async def replace_projection(self, record: CaseRecord, rebuilt: Case) -> bool:
         """Stores a projection rebuilt from the ledger, unless the case moved meanwhile."""
-        found = await self.cases.find_one_and_update(
-            {"_id": record.case.case_id, "version": record.version},
-            {"$set": _document(CaseRecord(rebuilt, record.version))},
-        )
+        with self.sla_scan.writing(rebuilt.next_due_at()) as slot:
+            found = await self.cases.find_one_and_update(
+                {"_id": record.case.case_id, "version": record.version},
+                {"$set": _document(CaseRecord(rebuilt, record.version), slot)},
+            )
         return found is not None
 
     async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]:
-        cursor = self.cases.find({"next_due_at": {"$lte": now}}, {"_id": 1}, limit=limit)
-        return [document["_id"] async for document in cursor]
+        """Cases with an open stage due by `now`, read by their due slots."""
+        return await self.sla_scan.due_ids(now, limit=limit)
 
     async def case_ids(self) -> AsyncIterator[str]:
         async for document in self.cases.find({}, {"_id": 1}).sort("_id", ASCENDING):
