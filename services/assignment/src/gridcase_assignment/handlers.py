@@ -434,7 +434,6 @@ async def handle_batch(events: list[CaseEvent], context: Context) -> None:
                 await handle_event(event, context)
 
     await per_case(events, lambda event: event.case_id, handle_case)
-    await refresh_supervisor_queue_size(context)
 
 
 # --- the escalation timer ---------------------------------------------------------
