@@ -1,6 +1,7 @@
 """Rate limits: one contract for the database's counters and the fake, and the limit held
 across two intake replicas on one database."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -105,3 +106,11 @@ async def test_two_intake_replicas_hold_one_limit(settings: IntakeSettings) -> N
     statuses = [answer.status_code for answer in answers]
     assert statuses == [201, 201, 201, 429, 429]
     assert int(answers[-1].headers["Retry-After"]) >= 1
+
+
+async def test_concurrent_requests_are_each_counted_once(
+    limits_on: Callable[[Callable[[], float]], RateLimits],
+) -> None:
+    replicas = [limits_on(lambda: 2400.0) for _ in range(4)]
+    answers = await asyncio.gather(*(replicas[n % 4].acquire("burst", 10) for n in range(30)))
+    assert sum(answer is None for answer in answers) == 10
