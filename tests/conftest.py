@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from identity import trust_test_issuer
+
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every settings object a test builds trusts the tests' own issuer; the end-to-end tests
+# start their services with Keycloak's instead.
+trust_test_issuer()
 
 
 def _docker_answers() -> bool:

@@ -31,9 +31,17 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from tqdm import tqdm
 
-from gridcase_runtime.auth import Role, create_api_key, mint_token
+from gridcase_runtime.auth import Role
+from gridcase_runtime.oidc import TokenCache
 from gridcase_runtime.settings import ServiceSettings
 
+# The realm's demo users sign in with these (deploy/keycloak/gridcase-realm.json).
+DEMO_PASSWORDS = {
+    Role.VOLUNTEER: "demo-volunteer",
+    Role.HANDLER: "demo-handler",
+    Role.SUPERVISOR: "demo-supervisor",
+    Role.ADMIN: "demo-admin",
+}
 INTAKE = f"http://127.0.0.1:{os.environ.get('INTAKE_PORT', '8001')}"
 REMEDIATION = f"http://127.0.0.1:{os.environ.get('REMEDIATION_PORT', '8003')}"
 STATISTICS = f"http://127.0.0.1:{os.environ.get('STATISTICS_PORT', '8004')}"
@@ -76,20 +84,36 @@ class Demo:
         self.http = http
         self.rng = rng
         self.districts = districts
-        self.settings = ServiceSettings()
-        self.supervisor = self.headers(Role.SUPERVISOR, "s-demo-1")
-        self.inspector = self.headers(Role.SUPERVISOR, "s-demo-2")
-        self.api_key = create_api_key(self.settings, "demo-city-app")
+        self.tokens = TokenCache(ServiceSettings())
+        self.api_key = ""
         self.outcomes: Counter[str] = Counter()
 
-    def headers(self, role: Role, subject: str, **claims: str) -> dict[str, str]:
-        token = mint_token(self.settings, subject=subject, role=role, **claims)
-        return {"Authorization": f"Bearer {token}"}
+    def headers(self, role: Role, username: str) -> dict[str, str]:
+        """A demo user's token from Keycloak (kept until shortly before it expires)."""
+        return {"Authorization": f"Bearer {self.tokens.user(username, DEMO_PASSWORDS[role])}"}
+
+    @property
+    def supervisor(self) -> dict[str, str]:
+        return self.headers(Role.SUPERVISOR, "s-demo-1")
+
+    @property
+    def inspector(self) -> dict[str, str]:
+        return self.headers(Role.SUPERVISOR, "s-demo-2")
+
+    async def issue_api_key(self) -> None:
+        """The demo's Open311 client gets its api key from intake's admin API."""
+        issued = await self.http.post(
+            f"{INTAKE}/v1/admin/api-keys",
+            json={"name": "demo-city-app"},
+            headers=self.headers(Role.ADMIN, "a-demo-1"),
+        )
+        issued.raise_for_status()
+        self.api_key = issued.json()["api_key"]
 
     def volunteer(self) -> tuple[str, dict[str, str]]:
-        number = self.rng.randrange(1, 121)
-        team = f"team-{number % 20 + 1:02d}"
-        return f"v-{number:03d}", self.headers(Role.VOLUNTEER, f"v-{number:03d}", team=team)
+        """One of the realm's twenty demo volunteers (v-001 ... v-020, one per team)."""
+        username = f"v-{self.rng.randrange(1, 21):03d}"
+        return username, self.headers(Role.VOLUNTEER, username)
 
     def point(self) -> tuple[float, float]:
         """(lat, lon) of a random point inside a random district."""
@@ -183,11 +207,10 @@ class Demo:
         if current["status"] == "duplicate":
             self.outcomes["merged as duplicate"] += 1
             return
-        handler = self.headers(
-            Role.HANDLER,
-            current["handler"] or f"h-{current['department']}",
-            department=current["department"],
-        )
+        if current["handler"] is None:
+            self.outcomes["left in the supervisor queue"] += 1
+            return
+        handler = self.headers(Role.HANDLER, current["handler"])
         fate = self.rng.random()
         if fate < 0.04:
             await self.act(
@@ -285,6 +308,7 @@ async def main() -> int:
             return 2
         boundaries = (await http.get(f"{INTAKE}/v1/boundaries")).json()
         demo = Demo(http, random.Random(args.seed), districts_of(boundaries))
+        await demo.issue_api_key()
         gate = asyncio.Semaphore(args.concurrency)
         started = time.monotonic()
         with tqdm(total=args.reports, desc="reports worked", unit="report") as progress:

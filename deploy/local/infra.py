@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -65,6 +67,10 @@ os.environ.setdefault("MONGODB_URL", f"mongodb://127.0.0.1:{MONGO_PORT}")
 PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
 KEYCLOAK_PORT = int(os.environ.get("KEYCLOAK_PORT", "8080"))
 KEYCLOAK_URL = f"http://127.0.0.1:{KEYCLOAK_PORT}"
+# The services (and `gridcase token`) trust this provider's tokens only.
+os.environ.setdefault("GRIDCASE_JWT_ISSUER", f"{KEYCLOAK_URL}/realms/gridcase")
+# The realm's operations account (admin role); the local realm's default secret.
+os.environ.setdefault("GRIDCASE_OPS_CLIENT_SECRET", "gridcase-ops-local-secret")
 KEYCLOAK_HEAP = os.environ.get("KEYCLOAK_HEAP_OPTS", "-Xms64m -Xmx384m")
 KAFKA_HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx768m")
 
@@ -699,14 +705,39 @@ def status() -> None:
         say(f"{component.name:<21} {state:<22} port {component.ports[0]}")
 
 
+def post_json(url: str, body: object, headers: dict[str, str]) -> dict[str, object]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **headers},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, object] = json.load(response)
+        return answer
+
+
+def demo_api_key() -> str:
+    """A fresh Open311 api key from intake's admin API, asked for with the token of the
+    realm's operations service account."""
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": "gridcase-ops",
+            "client_secret": os.environ["GRIDCASE_OPS_CLIENT_SECRET"],
+        }
+    ).encode()
+    token_url = f"{KEYCLOAK_URL}/realms/gridcase/protocol/openid-connect/token"
+    with urllib.request.urlopen(token_url, data=form, timeout=30) as response:
+        token = json.load(response)["access_token"]
+    issued = post_json(
+        f"http://127.0.0.1:{SERVICES['intake']}/v1/admin/api-keys",
+        {"name": "demo-app"},
+        {"Authorization": f"Bearer {token}"},
+    )
+    return str(issued["api_key"])
+
+
 def banner() -> str:
-    gridcase = ROOT / ".venv" / "bin" / "gridcase"
-    api_key = subprocess.run(
-        [str(gridcase), "api-key", "create", "--name", "demo-app"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
     urls = "\n".join(
         f"  {name:<21} http://127.0.0.1:{port}  (API docs: /docs, metrics: /metrics)"
         for name, port in SERVICES.items()
@@ -718,17 +749,18 @@ gridcase is running.
   keycloak              {KEYCLOAK_URL}  (realm gridcase; administration console: admin / admin)
   kafka                 127.0.0.1:{KAFKA_PORT}   mongo-wire: mongodb://127.0.0.1:{MONGO_PORT}
 
-Demo Open311 api_key:  {api_key}
-Sign in at {KEYCLOAK_URL}/realms/gridcase/account (demo users and passwords):
-  volunteer    v-001 ... v-020 (teams team-01 ... team-20)      demo-volunteer
-  handler      h-housing-1, h-police-1, h-urban-1, ... (two per department)  demo-handler
-  supervisor   s-demo-1, s-demo-2                               demo-supervisor
-  admin        a-demo-1                                         demo-admin
-Tokens (Authorization: Bearer ...):
-  .venv/bin/gridcase token --role volunteer --sub v-demo-1 --team team-01
-  .venv/bin/gridcase token --role handler --department housing-bureau --sub h-housing-1
-  .venv/bin/gridcase token --role supervisor --sub s-demo-1
-  .venv/bin/gridcase token --role admin --sub a-demo-1
+Demo Open311 api_key (shown once):  {demo_api_key()}
+Sign in at {KEYCLOAK_URL}/realms/gridcase/account as a demo user:
+  volunteer    v-001 ... v-020 (teams team-01 ... team-20)             password demo-volunteer
+  handler      h-housing-1, h-police-1, h-urban-1, ... (two per department) password demo-handler
+  supervisor   s-demo-1, s-demo-2                                      password demo-supervisor
+  admin        a-demo-1                                                password demo-admin
+Tokens from Keycloak (Authorization: Bearer ...):
+  .venv/bin/gridcase token --user v-001 --password demo-volunteer
+  .venv/bin/gridcase token --user h-housing-1 --password demo-handler
+  .venv/bin/gridcase token --user s-demo-1 --password demo-supervisor
+  .venv/bin/gridcase token --user a-demo-1 --password demo-admin
+  .venv/bin/gridcase token --client gridcase-ops --client-secret gridcase-ops-local-secret
 Feed a month of demo cases:  make demo      Logs: {LOGS}
 Press Ctrl-C to stop everything.
 """

@@ -27,7 +27,6 @@ from hdrh.histogram import HdrHistogram
 from tests.bench.workload import report_body, volunteer_tokens
 
 HOST = "127.0.0.1"
-TOKENS_PER_PROCESS = 5000
 MAX_LATENCY_US = 120_000_000
 IDLE_LIMIT_S = 4.0
 """A keep-alive connection idle longer is reopened rather than reused: the services
@@ -244,11 +243,7 @@ async def _generate(
     target: Target, load: Load, index: int, ready: Any, go: Any, start_at: Any
 ) -> LoadResult:
     connections = max(1, _share(load.connections, load.processes, index))
-    tokens = (
-        volunteer_tokens(TOKENS_PER_PROCESS, first=index * TOKENS_PER_PROCESS)
-        if target.authenticated
-        else [None]
-    )
+    tokens = volunteer_tokens() if target.authenticated else [None]
     sender: Sender = (
         HttpxSender(target, connections)
         if load.client == "httpx"

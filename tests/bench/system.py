@@ -67,7 +67,12 @@ class System:
         return f"{self.database_prefix}_{service.consumer_group_suffix}"
 
     def environment(self) -> dict[str, str]:
-        env = {**os.environ, "GRIDCASE_TOPIC_NAMESPACE": self.namespace}
+        # a crowd of reports from the realm's twenty demo volunteers: no per-person limit
+        env = {
+            **os.environ,
+            "GRIDCASE_TOPIC_NAMESPACE": self.namespace,
+            "INTAKE_REPORTS_PER_MINUTE": "1000000",
+        }
         for service in SERVICES:
             env[f"{service.env_prefix}MONGODB_DATABASE"] = self.database(service)
             if service.name != "statistics":

@@ -13,7 +13,7 @@ from gridcase_contracts.events import (
     new_event,
 )
 from gridcase_intake.domain.reports import ReportIn as ReportModel
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.oidc import password_grant
 from gridcase_runtime.settings import ServiceSettings
 
 CATEGORIES = [c.value for c in Category]
@@ -78,18 +78,11 @@ def case_reported(sequence: int, case_id: str) -> CaseReported:
     )
 
 
-def volunteer_tokens(count: int, first: int = 0) -> list[str]:
-    """Bearer tokens of `count` distinct volunteers, signed with the services' settings (the
-    shared GRIDCASE_JWT_* environment). Many volunteers, so that a per-reporter rate limit
-    meant for one busy person never throttles the benchmark's crowd."""
+def volunteer_tokens() -> list[str]:
+    """Bearer tokens of the realm's twenty demo volunteers, from Keycloak (the issuer in
+    GRIDCASE_JWT_ISSUER). The benchmark's services run without a per-reporter rate limit
+    that twenty people would hit; a load step lasts less than a token's lifetime."""
     settings = ServiceSettings()
     return [
-        mint_token(
-            settings,
-            subject=f"bench-volunteer-{first + index}",
-            role=Role.VOLUNTEER,
-            team=f"team-{(first + index) % 40 + 1:02d}",
-            ttl_s=4 * 3600,
-        )
-        for index in range(count)
+        password_grant(settings, f"v-{number:03d}", "demo-volunteer")[0] for number in range(1, 21)
     ]

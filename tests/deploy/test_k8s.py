@@ -82,11 +82,14 @@ def test_deployments_are_hardened_probed_and_configured(rendered: dict[str, Obje
             env = {item["name"]: item for item in main["env"]}
             assert env[f"{prefix}HOST"]["value"] == "0.0.0.0", where
             assert env[f"{prefix}PORT"]["value"] == str(port), where
-            for secret in ("GRIDCASE_JWT_SECRET", "MONGODB_URL"):
-                assert set(env[secret]) == {"name", "valueFrom"}, f"{where}: literal {secret}"
-                assert "secretKeyRef" in env[secret]["valueFrom"], where
+            assert set(env["MONGODB_URL"]) == {"name", "valueFrom"}, f"{where}: literal URL"
+            assert "secretKeyRef" in env["MONGODB_URL"]["valueFrom"], where
+            assert not any("JWT_SECRET" in name for name in env), f"{where}: a signing secret"
             [config] = main["envFrom"]
             assert config["configMapRef"]["name"] in config_maps, where
+            settings = config_maps[config["configMapRef"]["name"]]["data"]
+            assert settings["GRIDCASE_JWT_ISSUER"].endswith("/realms/gridcase"), where
+            assert settings["GRIDCASE_JWKS_URL"].endswith("/protocol/openid-connect/certs")
 
 
 def test_services_and_disruption_budgets_select_their_pods(rendered: dict[str, Objects]) -> None:

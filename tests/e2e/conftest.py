@@ -1,7 +1,9 @@
-"""The whole system for end-to-end tests: Kafka, the Mongo-wire server and Prometheus from
-the local runner, and the four services started here as real processes on their usual
-ports, with their own topics and databases and shortened SLAs."""
+"""The whole system for end-to-end tests: Kafka, the Mongo-wire server, Prometheus and
+Keycloak from the local runner, and the four services started here as real processes on
+their usual ports, with their own topics and databases and shortened SLAs. Every token
+comes from Keycloak: the realm's demo users, and realm users created for other principals."""
 
+import json
 import os
 import socket
 import subprocess
@@ -14,12 +16,16 @@ import httpx
 import pytest
 from e2e.journey import URLS
 
-from gridcase_runtime.auth import Role, create_api_key, mint_token
+from gridcase_runtime.auth import Role
 from gridcase_runtime.settings import ServiceSettings
+from identity import Keycloak
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = [sys.executable, str(ROOT / "deploy" / "local" / "infra.py")]
 SERVICES = ["intake", "assignment", "remediation-tracking", "statistics"]
+KEYCLOAK_URL = f"http://127.0.0.1:{os.environ.get('KEYCLOAK_PORT', '8080')}"
+REALM = json.loads((ROOT / "deploy" / "keycloak" / "gridcase-realm.json").read_text())
+DEMO_USERS = {user["username"] for user in REALM["users"] if "credentials" in user}
 
 
 def e2e_environment(namespace: str) -> dict[str, str]:
@@ -57,12 +63,13 @@ def system(infrastructure: dict[str, str]) -> Iterator[str]:
         pytest.fail(f"{', '.join(busy)} already in use (is `make up` running?); stop it first")
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     environment = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "GRIDCASE_JWKS_URL"},
         **e2e_environment(namespace),
         "KAFKA_BOOTSTRAP_SERVERS": infrastructure["kafka"],
         "MONGODB_URL": infrastructure["mongo"],
+        "GRIDCASE_JWT_ISSUER": f"{KEYCLOAK_URL}/realms/gridcase",
     }
-    subprocess.run([*INFRA, "up", "prometheus", *SERVICES], env=environment, check=True)
+    subprocess.run([*INFRA, "up", "prometheus", "keycloak", *SERVICES], env=environment, check=True)
     try:
         yield namespace
     finally:
@@ -71,21 +78,42 @@ def system(infrastructure: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings() -> ServiceSettings:
-    return ServiceSettings()
+    return ServiceSettings(GRIDCASE_JWT_ISSUER=f"{KEYCLOAK_URL}/realms/gridcase")
+
+
+KEYCLOAK = Keycloak(
+    KEYCLOAK_URL,
+    os.environ.get("GRIDCASE_PROVISIONER_CLIENT_SECRET", "gridcase-provisioner-local-secret"),
+)
 
 
 def token(settings: ServiceSettings, role: Role, subject: str, **claims: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(settings, subject=subject, role=role, **claims)}"}
+    """Authorization headers from Keycloak: a demo user signs in as themself; any other
+    subject becomes a realm user with this role and these attributes first."""
+    if subject in DEMO_USERS:
+        return KEYCLOAK.demo(subject, role)
+    return KEYCLOAK.person(subject, role, **claims)
 
 
 @pytest.fixture(scope="session")
-def supervisor(settings: ServiceSettings) -> dict[str, str]:
-    return token(settings, Role.SUPERVISOR, "s-e2e-1")
+def supervisor(system: str) -> dict[str, str]:
+    return KEYCLOAK.demo("s-demo-1", Role.SUPERVISOR)
 
 
 @pytest.fixture(scope="session")
-def api_key(settings: ServiceSettings) -> str:
-    return create_api_key(settings, "e2e-city-app")
+def admin(system: str) -> dict[str, str]:
+    return KEYCLOAK.demo("a-demo-1", Role.ADMIN)
+
+
+@pytest.fixture(scope="session")
+def api_key(admin: dict[str, str]) -> str:
+    """An Open311 api key issued through intake's admin API."""
+    issued = httpx.post(
+        f"{URLS['intake']}/v1/admin/api-keys", json={"name": "e2e-city-app"}, headers=admin
+    )
+    assert issued.status_code == 201, issued.text
+    key: str = issued.json()["api_key"]
+    return key
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
     python tests/intake/load_reports.py --url http://127.0.0.1:8001 --requests 2000 --concurrency 32
 
-Start intake with a rate limit above the load (INTAKE_REPORTS_PER_MINUTE) and the same
-GRIDCASE_JWT_SECRET. Every request is a small JSON report; only 201s count as accepted."""
+Start intake with a rate limit above the load (INTAKE_REPORTS_PER_MINUTE); the token is the
+demo volunteer v-001's, from Keycloak (GRIDCASE_JWT_ISSUER). Every request is a small JSON
+report; only 201s count as accepted."""
 
 import argparse
 import asyncio
@@ -12,7 +13,7 @@ import time
 
 import httpx
 
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.oidc import password_grant
 from gridcase_runtime.settings import ServiceSettings
 
 REPORT = {
@@ -24,7 +25,7 @@ REPORT = {
 
 
 async def run(url: str, requests: int, concurrency: int) -> None:
-    token = mint_token(ServiceSettings(), subject="load-volunteer", role=Role.VOLUNTEER)
+    token, _ = password_grant(ServiceSettings(), "v-001", "demo-volunteer")
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
     statuses: dict[int, int] = {}

@@ -9,9 +9,10 @@ import pytest
 from fastapi import FastAPI
 
 from gridcase_runtime.app import create_service_app
-from gridcase_runtime.auth import Principal, Role, mint_token, require_roles
+from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.metrics import EndToEndSamples, observe_end_to_end
 from gridcase_runtime.settings import ServiceSettings
+from identity import mint_token
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import pytest
 
 from gridcase_runtime.auth import AuthError, Role, principal_of
 
-HANDLER = {"sub": "h-7", "role": "handler", "department": "housing-bureau"}
+HANDLER = {"sub": "h-7", "roles": ["handler"], "department": "housing-bureau"}
 
 
 def test_well_formed_claims_make_the_principal() -> None:
@@ -17,8 +17,12 @@ def test_well_formed_claims_make_the_principal() -> None:
         "housing-bureau",
     )
     assert (principal.team, principal.name) == ("team-07", "Li Wei")
-    volunteer = principal_of({"sub": "v-1", "role": "volunteer"})
+    volunteer = principal_of({"sub": "v-1", "roles": ["volunteer", "offline_access"]})
     assert (volunteer.department, volunteer.team) == (None, None)
+
+
+def test_of_several_roles_the_widest_speaks() -> None:
+    assert principal_of({**HANDLER, "roles": ["handler", "supervisor"]}).role == Role.SUPERVISOR
 
 
 @pytest.mark.parametrize(
@@ -35,8 +39,9 @@ def test_well_formed_claims_make_the_principal() -> None:
         ({"name": "a\x00b"}, "name"),
         ({"sub": {"$ne": None}}, "sub"),
         ({"sub": 42}, "sub"),
-        ({"role": ["admin"]}, "role"),
-        ({"role": "root"}, "role"),
+        ({"roles": "admin"}, "roles"),
+        ({"roles": [["admin"]]}, "roles"),
+        ({"roles": ["root"]}, "role"),
         ({"department": None}, "department"),
     ],
 )

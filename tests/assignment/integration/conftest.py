@@ -15,9 +15,10 @@ from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.entrypoints.api import create_app
 from gridcase_contracts.codec import decode
 from gridcase_contracts.envelope import Envelope
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_runtime.mongo import MongoDatabase, close, connect
+from identity import mint_token
 
 
 class TopicReader:

@@ -4,11 +4,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from intake.integration.support import intake_settings
+from intake.integration.support import intake_settings, issued_api_key
 
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
-from gridcase_runtime.auth import create_api_key
 
 
 @pytest.fixture(scope="module")
@@ -29,5 +28,5 @@ async def client(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-def api_key(settings: IntakeSettings) -> str:
-    return create_api_key(settings, "city-app")
+async def api_key(client: httpx.AsyncClient, settings: IntakeSettings) -> str:
+    return await issued_api_key(client, settings, "city-app")

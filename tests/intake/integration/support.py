@@ -5,12 +5,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from kafka import KafkaConsumer
 
 from gridcase_contracts.codec import decode
 from gridcase_contracts.events import CaseEvent
 from gridcase_intake.config import IntakeSettings
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.auth import Role
+from identity import mint_token
 
 
 def intake_settings(
@@ -31,6 +33,16 @@ def bearer(
     settings: IntakeSettings, subject: str, role: Role = Role.VOLUNTEER, **claims: str
 ) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(settings, subject=subject, role=role, **claims)}"}
+
+
+async def issued_api_key(client: httpx.AsyncClient, settings: IntakeSettings, name: str) -> str:
+    """A new Open311 api key, issued through the admin API."""
+    answer = await client.post(
+        "/v1/admin/api-keys", json={"name": name}, headers=bearer(settings, "a-1", Role.ADMIN)
+    )
+    assert answer.status_code == 201, answer.text
+    key: str = answer.json()["api_key"]
+    return key
 
 
 def report_body(**changes: Any) -> dict[str, Any]:

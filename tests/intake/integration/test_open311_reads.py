@@ -21,7 +21,6 @@ from gridcase_contracts.events import (
 from gridcase_intake.bootstrap import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
-from gridcase_runtime.auth import create_api_key
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +69,7 @@ async def test_only_public_notes_leave_through_open311(
 ) -> None:
     intake, client = served
     await forget_reads(intake)
-    api_key = create_api_key(settings, "notes-app")
+    api_key, _ = await intake.issue_api_key("notes-app", by="a-1")
     created = await client.post("/open311/v2/requests.json", data={**FORM, "api_key": api_key})
     assert created.status_code == 201, created.text
     case_id = created.json()[0]["service_request_id"]

@@ -7,7 +7,13 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from intake.integration.support import bearer, intake_settings, report_body, start_of_a_window
+from intake.integration.support import (
+    bearer,
+    intake_settings,
+    issued_api_key,
+    report_body,
+    start_of_a_window,
+)
 
 from gridcase_contracts.codes import Category, Channel, District, Severity
 from gridcase_contracts.events import CaseReported, CaseReportedPayload, Location, new_event
@@ -15,7 +21,6 @@ from gridcase_intake.bootstrap import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain.open311 import client_reporter
 from gridcase_intake.entrypoints.api import create_app
-from gridcase_runtime.auth import create_api_key
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +92,7 @@ async def test_open311_refuses_control_characters_naming_the_parameter(
         "lat": "26.9",
         "long": "112.6",
         "description": "Bins\x00 overflowing",
-        "api_key": create_api_key(settings, "ctl-app"),
+        "api_key": await issued_api_key(client, settings, "ctl-app"),
     }
     refused = await client.post("/open311/v2/requests.xml", data=form)
     assert refused.status_code == 400

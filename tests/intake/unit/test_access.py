@@ -23,6 +23,7 @@ from gridcase_contracts.events import (
     new_event,
 )
 from gridcase_intake.adapters.fakes import (
+    FakeApiKeys,
     FakeCaseViews,
     FakeIdempotencyKeys,
     FakePhotos,
@@ -36,7 +37,8 @@ from gridcase_intake.domain.idempotency import StoredResponse
 from gridcase_intake.domain.reports import ReportIn
 from gridcase_intake.entrypoints.api import create_app
 from gridcase_intake.handlers import Submission, visible_to
-from gridcase_runtime.auth import Principal, Role, create_api_key, mint_token
+from gridcase_runtime.auth import Principal, Role
+from identity import mint_token
 
 REPORT = {
     "category": "fire-safety",
@@ -62,6 +64,7 @@ def intake(settings: IntakeSettings) -> Intake:
         keys=FakeIdempotencyKeys(),
         photos=FakePhotos(),
         limits=FakeRateLimits(),
+        api_keys=FakeApiKeys(),
     )
 
 
@@ -192,9 +195,9 @@ async def test_open311_reads_show_only_open311_requests_and_notes_only_to_the_fi
 
     path = f"/open311/v2/requests/{filed}.json?extensions=true"
     assert notes(await client.get(path)) is None
-    other_key = create_api_key(settings, "other-app")
+    other_key, _ = await intake.issue_api_key("other-app", by="a-1")
     assert notes(await client.get(f"{path}&api_key={other_key}")) is None
-    filer_key = create_api_key(settings, "city-app")
+    filer_key, _ = await intake.issue_api_key("city-app", by="a-1")
     assert notes(await client.get(f"{path}&api_key={filer_key}")) == ["Exit cleared"]
     listed_by_filer = await client.get(
         f"/open311/v2/requests.json?extensions=true&api_key={filer_key}"
@@ -212,7 +215,7 @@ def rejected(category: str, reason: str) -> float:
 
 
 async def test_rejections_are_counted_by_category_and_reason(
-    client: httpx.AsyncClient, settings: IntakeSettings
+    client: httpx.AsyncClient, settings: IntakeSettings, intake: Intake
 ) -> None:
     headers = bearer(settings, "v-1", Role.VOLUNTEER)
     before_known = rejected("fire-safety", "validation")
@@ -228,7 +231,7 @@ async def test_rejections_are_counted_by_category_and_reason(
 
     before_open311 = rejected("sanitation", "validation")
     form = {"service_code": "sanitation", "description": "Bins", "address_string": "1 Main St"}
-    key = create_api_key(settings, "city-app")
+    key, _ = await intake.issue_api_key("city-app", by="a-1")
     missing_district = await client.post("/open311/v2/requests.json", data={**form, "api_key": key})
     assert missing_district.status_code == 400
     assert "needs its district" in missing_district.json()[0]["description"]

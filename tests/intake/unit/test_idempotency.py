@@ -10,6 +10,7 @@ import pytest
 from gridcase_contracts.codes import Channel
 from gridcase_contracts.events import CaseEvent, CaseReported, Reporter
 from gridcase_intake.adapters.fakes import (
+    FakeApiKeys,
     FakeCaseViews,
     FakeIdempotencyKeys,
     FakePhotos,
@@ -64,6 +65,7 @@ def intake(clock: Clock) -> Intake:
         keys=FakeIdempotencyKeys(),
         photos=FakePhotos(),
         limits=FakeRateLimits(),
+        api_keys=FakeApiKeys(),
         clock=clock,
     )
 
@@ -111,6 +113,7 @@ async def test_a_replay_is_answered_even_over_the_rate_limit(clock: Clock) -> No
         keys=FakeIdempotencyKeys(),
         photos=FakePhotos(),
         limits=FakeRateLimits(clock=lambda: 120.0),
+        api_keys=FakeApiKeys(),
         clock=clock,
     )
     first = await intake.submit(submission(key="k-1"), render)
@@ -265,6 +268,7 @@ async def test_a_slow_view_write_delays_the_answer_only_briefly(clock: Clock) ->
         keys=FakeIdempotencyKeys(),
         photos=FakePhotos(),
         limits=FakeRateLimits(),
+        api_keys=FakeApiKeys(),
         clock=clock,
     )
     outcome = await asyncio.wait_for(intake.submit(submission(), render), timeout=5)

@@ -18,8 +18,9 @@ from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.bootstrap import WORKERS, Components
 from gridcase_remediation.config import RemediationSettings
 from gridcase_remediation.entrypoints.api import create_app
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from identity import mint_token
 
 
 def settings_for(

@@ -19,10 +19,11 @@ import httpx
 import pytest
 
 from gridcase_contracts.codes import Stage
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.reconcile import reconcile
+from identity import mint_token
 
 pytestmark = pytest.mark.integration
 

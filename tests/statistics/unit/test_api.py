@@ -7,8 +7,9 @@ import httpx
 import pytest
 
 from gridcase_contracts.codes import Category
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.auth import Role
 from gridcase_stats.adapters.fakes import FakeCaseSource
+from identity import mint_token
 
 from .conftest import SETTINGS
 

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.auth import Role
 from gridcase_stats.adapters.fakes import FakeCaseSource
 from gridcase_stats.domain.case_state import CaseState
+from identity import mint_token
 
 from .conftest import SETTINGS
 

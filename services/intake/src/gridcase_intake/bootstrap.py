@@ -8,14 +8,23 @@ from pathlib import Path
 
 from gridcase_intake import handlers
 from gridcase_intake.adapters.repository import (
+    MongoApiKeys,
     MongoCaseViews,
     MongoIdempotencyKeys,
     MongoRateLimits,
 )
 from gridcase_intake.config import IntakeSettings
+from gridcase_intake.domain.api_keys import ApiKeyRecord, genuine, issue, key_id_of
 from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.rate_limit import reader_key
-from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
+from gridcase_intake.ports import (
+    ApiKeys,
+    CaseViews,
+    IdempotencyKeys,
+    Photos,
+    Publisher,
+    RateLimits,
+)
 from gridcase_runtime.boundaries import Boundaries, load_boundaries
 from gridcase_runtime.kafka import Delivery
 from gridcase_runtime.mongo import MongoDatabase
@@ -42,6 +51,7 @@ class Intake:
     keys: IdempotencyKeys
     photos: Photos
     limits: RateLimits
+    api_keys: ApiKeys
     clock: Callable[[], datetime] = utc_now
     boundaries: Boundaries = field(init=False)
     geography: Geography = field(init=False)
@@ -66,6 +76,19 @@ class Intake:
             clock=self.clock,
         )
 
+    async def issue_api_key(self, name: str, *, by: str) -> tuple[str, ApiKeyRecord]:
+        """A new Open311 api key (returned once) and its stored record."""
+        api_key, record = issue(name, by=by, now=self.clock())
+        await self.api_keys.insert(record)
+        return api_key, record
+
+    async def api_key_client(self, api_key: str) -> str | None:
+        """The client name of a genuine, unrevoked api_key (its record is read on every use,
+        so a revocation holds at once on every replica); None otherwise."""
+        key_id = key_id_of(api_key)
+        record = await self.api_keys.get(key_id) if key_id else None
+        return record.name if record and genuine(record, api_key) else None
+
     async def project(self, deliveries: list[Delivery]) -> None:
         await handlers.project_events(deliveries, cases=self.cases)
 
@@ -89,6 +112,7 @@ def bootstrap(settings: IntakeSettings, database: MongoDatabase, publisher: Publ
         keys=MongoIdempotencyKeys(database),
         photos=PhotoStore(database),
         limits=MongoRateLimits(database),
+        api_keys=MongoApiKeys(database),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
+from gridcase_intake.domain.api_keys import ApiKeyRecord
 from gridcase_intake.domain.idempotency import KeyRecord, StoredResponse
 from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
 
@@ -66,6 +67,17 @@ class RateLimits(Protocol):
 
     async def sweep(self, now: datetime) -> int:
         """Deletes the windows that ended before `now`."""
+
+
+class ApiKeys(Protocol):
+    async def insert(self, record: ApiKeyRecord) -> None: ...
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    async def all(self) -> list[ApiKeyRecord]: ...
+
+    async def revoke(self, key_id: str, at: datetime) -> ApiKeyRecord | None:
+        """The revoked record (revoked now or before); None if there is no such key."""
 
 
 class Photos(Protocol):

@@ -1,11 +1,11 @@
-"""JWT bearer tokens with roles, and Open311 api keys, for every service."""
+"""Bearer tokens of the OpenID Connect provider (Keycloak), verified by every service."""
 
-import base64
-import hashlib
-import hmac
+import json
+import math
 import re
-import secrets
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -39,62 +39,87 @@ class AuthError(Exception):
     """The token is missing, malformed, expired or not ours."""
 
 
-def mint_token(
-    settings: ServiceSettings,
-    *,
-    subject: str,
-    role: Role,
-    department: str | None = None,
-    team: str | None = None,
-    name: str | None = None,
-    ttl_s: int = 8 * 3600,
-) -> str:
-    """Signs an HS256 token with the shared secret (local use and tests)."""
-    if role == Role.HANDLER and not department:
-        raise ValueError("a handler token needs a department")
-    now = int(time.time())
-    claims: dict[str, object] = {
-        "sub": subject,
-        "role": role.value,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": now,
-        "exp": now + ttl_s,
-    }
-    for claim, value in (("department", department), ("team", team), ("name", name)):
-        if value:
-            claims[claim] = value
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+ALGORITHMS = ("RS256", "ES256")
 
 
-_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+class KeySet:
+    """The provider's signing keys from its JWKS URL: fetched on first use, kept for
+    `max_age_s`, fetched again when a token names an unknown `kid` (a key rotation), but at
+    most once per `min_refetch_s` so that made-up kids cannot flood the provider."""
+
+    def __init__(
+        self, url: str, *, max_age_s: float = 3600, min_refetch_s: float = 10, timeout_s: float = 5
+    ) -> None:
+        self.url = url
+        self.max_age_s = max_age_s
+        self.min_refetch_s = min_refetch_s
+        self.timeout_s = timeout_s
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = -math.inf
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if age > self.max_age_s or (kid not in self._keys and age > self.min_refetch_s):
+                self._fetch()
+            key = self._keys.get(kid)
+        if key is None:
+            raise AuthError(f"unknown signing key {kid!r}")
+        return key
+
+    def _fetch(self) -> None:
+        try:
+            with urllib.request.urlopen(self.url, timeout=self.timeout_s) as response:
+                document = json.load(response)
+            keys = jwt.PyJWKSet.from_dict(document).keys
+        except (OSError, ValueError, jwt.PyJWTError) as error:
+            self._fetched_at = time.monotonic()  # an unreachable provider is asked again later
+            raise AuthError(f"the provider's keys are unavailable: {error}") from error
+        self._keys = {
+            key.key_id: key
+            for key in keys
+            if key.key_id and key.public_key_use in (None, "sig")
+            if key.algorithm_name in ALGORITHMS
+        }
+        self._fetched_at = time.monotonic()
+
+
+_key_sets: dict[str, KeySet] = {}
 
 
 def verify_token(settings: ServiceSettings, token: str) -> Principal:
-    """Checks signature, issuer, audience and expiry; returns who the token speaks for."""
+    """Checks the provider's signature (RS256 or ES256 through its JWKS), issuer, audience,
+    expiry, not-before, issued-at and the lifetime cap; returns who the token speaks for."""
     try:
-        if settings.jwks_url:
-            client = _jwks_clients.setdefault(settings.jwks_url, jwt.PyJWKClient(settings.jwks_url))
-            key = client.get_signing_key_from_jwt(token).key
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=["RS256", "ES256"],
-                audience=settings.jwt_audience,
-                issuer=settings.jwt_issuer,
-                options={"require": ["exp", "sub", "iss", "aud"]},
-            )
-        else:
-            claims = jwt.decode(
-                token,
-                settings.jwt_secret.get_secret_value(),
-                algorithms=["HS256"],
-                audience=settings.jwt_audience,
-                issuer=settings.jwt_issuer,
-                options={"require": ["exp", "sub", "iss", "aud"]},
-            )
+        header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as error:
         raise AuthError(str(error)) from error
+    algorithm, kid = header.get("alg"), header.get("kid")
+    if algorithm not in ALGORITHMS:
+        raise AuthError(f"algorithm {algorithm!r} is not accepted")
+    if not isinstance(kid, str) or not kid:
+        raise AuthError("token without a key id")
+    key_set = _key_sets.setdefault(settings.jwks_endpoint, KeySet(settings.jwks_endpoint))
+    key = key_set.key(kid)
+    if key.algorithm_name != algorithm:
+        raise AuthError(f"key {kid!r} is not a {algorithm} key")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_s,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise AuthError(str(error)) from error
+    if not isinstance(claims["iat"], int | float) or isinstance(claims["iat"], bool):
+        raise AuthError("iat is not a time")
+    if claims["exp"] - claims["iat"] > settings.jwt_max_lifetime_s:
+        raise AuthError(f"token lifetime exceeds {settings.jwt_max_lifetime_s} s")
     return principal_of(claims)
 
 
@@ -113,15 +138,23 @@ def _claim(claims: dict[str, Any], name: str, form: re.Pattern[str]) -> str | No
     return value
 
 
+# When a token carries several of our roles, the one with the widest rights speaks.
+_ROLE_PRECEDENCE = (Role.ADMIN, Role.SUPERVISOR, Role.HANDLER, Role.VOLUNTEER)
+
+
 def principal_of(claims: dict[str, Any]) -> Principal:
     """The caller a verified token's claims describe. Every claim is type-checked here,
-    before any reaches a query: department and team are codes, sub and name plain strings
-    (a list, object or number is refused)."""
+    before any reaches a query: roles a list of strings (the provider's realm roles, of
+    which ours count), department and team codes, sub and name plain strings (a list,
+    object or number is refused)."""
     subject = _claim(claims, "sub", _SUBJECT)
-    role_name = claims.get("role")
-    if subject is None or not isinstance(role_name, str) or role_name not in set(Role):
-        raise AuthError("token without a valid sub and role")
-    role = Role(role_name)
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise AuthError("claim roles is not a list of role names")
+    ours = [role for role in _ROLE_PRECEDENCE if role.value in roles]
+    if subject is None or not ours:
+        raise AuthError("token without a valid sub and a gridcase role")
+    role = ours[0]
     department = _claim(claims, "department", _CODE)
     if role == Role.HANDLER and department is None:
         raise AuthError("handler token without a department claim")
@@ -177,37 +210,3 @@ def require_roles(*roles: Role) -> Any:
         return principal
 
     return Depends(check)
-
-
-# --- Open311 api keys ---------------------------------------------------------------
-
-API_KEY_PREFIX = "gck"
-
-
-def _api_key_signature(settings: ServiceSettings, body: str) -> str:
-    digest = hmac.new(
-        settings.jwt_secret.get_secret_value().encode(), f"open311:{body}".encode(), hashlib.sha256
-    ).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
-
-
-def create_api_key(settings: ServiceSettings, name: str) -> str:
-    """A new Open311 api_key for client `name`, verifiable without a lookup."""
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError("an api key name may hold letters, digits, '-' and '_' only")
-    body = f"{API_KEY_PREFIX}_{name}_{secrets.token_hex(6)}"
-    return f"{body}.{_api_key_signature(settings, body)}"
-
-
-def verify_api_key(settings: ServiceSettings, api_key: str) -> str:
-    """The client name an api_key was issued to; raises AuthError if it is not genuine."""
-    body, _, signature = api_key.rpartition(".")
-    prefix, _, rest = body.partition("_")
-    name = rest.rpartition("_")[0]
-    if (
-        prefix != API_KEY_PREFIX
-        or not name
-        or not hmac.compare_digest(signature, _api_key_signature(settings, body))
-    ):
-        raise AuthError("invalid api_key")
-    return name

@@ -1,15 +1,13 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
 from gridcase_runtime.boundaries import DEMO_BOUNDARIES
-
-LOCAL_JWT_SECRET = "gridcase-local-development-secret-not-for-production"
 
 
 class ServiceSettings(BaseSettings):
@@ -37,15 +35,31 @@ class ServiceSettings(BaseSettings):
         validation_alias="GRIDCASE_TOPIC_NAMESPACE",
         description="Prefix of every topic name; isolates test runs sharing one broker.",
     )
-    jwt_secret: SecretStr = Field(
-        default=SecretStr(LOCAL_JWT_SECRET), validation_alias="GRIDCASE_JWT_SECRET"
+    jwt_issuer: str = Field(
+        default="http://127.0.0.1:8080/realms/gridcase",
+        validation_alias="GRIDCASE_JWT_ISSUER",
+        description="The OpenID Connect provider's issuer (Keycloak's realm URL); the only "
+        "issuer whose tokens are accepted.",
     )
-    jwt_issuer: str = Field(default="gridcase", validation_alias="GRIDCASE_JWT_ISSUER")
     jwt_audience: str = Field(default="gridcase", validation_alias="GRIDCASE_JWT_AUDIENCE")
     jwks_url: str | None = Field(
         default=None,
         validation_alias="GRIDCASE_JWKS_URL",
-        description="Production: verify RS256/ES256 tokens against this JWKS instead of HS256.",
+        description="Where the provider's signing keys are fetched (default: Keycloak's "
+        "certs endpoint under the issuer).",
+    )
+    jwt_leeway_s: int = Field(
+        default=30,
+        ge=0,
+        le=60,
+        validation_alias="GRIDCASE_JWT_LEEWAY_S",
+        description="Clock skew allowed on exp, nbf and iat.",
+    )
+    jwt_max_lifetime_s: int = Field(
+        default=3600,
+        ge=60,
+        validation_alias="GRIDCASE_JWT_MAX_LIFETIME_S",
+        description="A token whose exp - iat is longer is refused.",
     )
     log_level: str = Field(default="INFO", validation_alias="GRIDCASE_LOG_LEVEL")
     boundaries_file: Path = Field(
@@ -58,20 +72,14 @@ class ServiceSettings(BaseSettings):
     mongodb_database: str = "gridcase"
     consumer_group: str = "gridcase"
 
-    @model_validator(mode="after")
-    def _no_default_secret_outside_local(self) -> Self:
-        if (
-            self.environment == "production"
-            and self.jwks_url is None
-            and self.jwt_secret.get_secret_value() == LOCAL_JWT_SECRET
-        ):
-            raise ValueError(
-                "GRIDCASE_JWT_SECRET must be set (or GRIDCASE_JWKS_URL) "
-                "when GRIDCASE_ENV=production"
-            )
-        if self.environment == "production" and len(self.jwt_secret.get_secret_value()) < 32:
-            raise ValueError("GRIDCASE_JWT_SECRET must be at least 32 characters in production")
-        return self
+    @property
+    def jwks_endpoint(self) -> str:
+        return self.jwks_url or f"{self.jwt_issuer}/protocol/openid-connect/certs"
+
+    @property
+    def token_endpoint(self) -> str:
+        """Where `gridcase token` and the tests ask the provider for tokens."""
+        return f"{self.jwt_issuer}/protocol/openid-connect/token"
 
     def topic(self, spec: TopicSpec) -> TopicSpec:
         return spec.namespaced(self.topic_namespace)

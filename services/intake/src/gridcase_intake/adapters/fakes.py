@@ -8,6 +8,7 @@ from typing import Any
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
+from gridcase_intake.domain.api_keys import ApiKeyRecord
 from gridcase_intake.domain.idempotency import KeyRecord, KeyState, StoredResponse
 from gridcase_intake.domain.projection import change_of
 from gridcase_intake.domain.rate_limit import window_of
@@ -183,3 +184,23 @@ class FakeRateLimits:
         for key in ended:
             del self.counts[key]
         return len(ended)
+
+
+class FakeApiKeys:
+    def __init__(self) -> None:
+        self.records: dict[str, ApiKeyRecord] = {}
+
+    async def insert(self, record: ApiKeyRecord) -> None:
+        self.records[record.key_id] = record
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        return self.records.get(key_id)
+
+    async def all(self) -> list[ApiKeyRecord]:
+        return sorted(self.records.values(), key=lambda record: record.created_at)
+
+    async def revoke(self, key_id: str, at: datetime) -> ApiKeyRecord | None:
+        record = self.records.get(key_id)
+        if record is not None and record.revoked_at is None:
+            record = self.records[key_id] = replace(record, revoked_at=at)
+        return record

@@ -4,6 +4,9 @@
   events; `event_ids` makes applying an event idempotent.
 - `idempotency_keys`: one document per (caller, Idempotency-Key); expired by `sweep`.
 - `rate_limits`: one counter per caller and minute; expired by `sweep`.
+- `api_keys`: one document per Open311 api key (`_id` = key id): its client name and a
+  salted hash of its secret, never the key; read on every use, so a revocation holds at once
+  on every replica.
 - `photos` / `photo_chunks`: the runtime's PhotoStore.
 """
 
@@ -19,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from gridcase_contracts.codes import CaseStatus
 from gridcase_contracts.events import CaseEvent
+from gridcase_intake.domain.api_keys import ApiKeyRecord
 from gridcase_intake.domain.idempotency import (
     KeyRecord,
     KeyState,
@@ -306,3 +310,31 @@ def _record(document: dict[str, Any]) -> KeyRecord:
         expires_at=document["expires_at"],
         response=StoredResponse(**response) if response else None,
     )
+
+
+class MongoApiKeys:
+    def __init__(self, database: MongoDatabase) -> None:
+        self.collection = database["api_keys"]
+
+    async def insert(self, record: ApiKeyRecord) -> None:
+        document = asdict(record)
+        document["_id"] = document.pop("key_id")
+        await self.collection.insert_one(document)
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        document = await self.collection.find_one({"_id": key_id})
+        return _api_key(document) if document else None
+
+    async def all(self) -> list[ApiKeyRecord]:
+        return [_api_key(document) async for document in self.collection.find().sort("created_at")]
+
+    async def revoke(self, key_id: str, at: datetime) -> ApiKeyRecord | None:
+        await self.collection.update_one(
+            {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": at}}
+        )
+        return await self.get(key_id)
+
+
+def _api_key(document: dict[str, Any]) -> ApiKeyRecord:
+    fields = dict(document)
+    return ApiKeyRecord(key_id=fields.pop("_id"), **fields)

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from gridcase_intake.bootstrap import bootstrap, create_indexes
 from gridcase_intake.config import JSON_BODY_LIMIT, IntakeSettings
 from gridcase_intake.domain.reports import ReportIn
-from gridcase_intake.entrypoints import native, open311
+from gridcase_intake.entrypoints import api_keys, native, open311
 from gridcase_intake.entrypoints.consumer import workers
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
@@ -75,6 +75,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             app.add_exception_handler(error_class, _dependency_unavailable(settings))
     app.include_router(native.router)
     app.include_router(open311.router)
+    app.include_router(api_keys.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -29,7 +29,6 @@ from gridcase_intake.handlers import (
     RateLimitedError,
     Submission,
 )
-from gridcase_runtime.auth import AuthError, verify_api_key
 from gridcase_runtime.logs import correlation_id
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -159,7 +158,7 @@ async def create_request(
         api_key = form.get("api_key") or request.query_params.get("api_key")
         if not isinstance(api_key, str) or not api_key:
             raise Open311Error(403, "api_key is required")
-        reporter = _client(request, api_key)
+        reporter = await _client(request, api_key)
         category = dict(pairs).get("service_code")
         try:
             parsed = open311.parse_request(pairs)
@@ -242,18 +241,18 @@ async def create_request(
     return await answer(request, fmt, build)
 
 
-def _client(request: Request, api_key: str) -> Reporter:
-    """The Open311 client an api_key belongs to, as a reporter; 403 if it is not genuine."""
-    try:
-        return open311.client_reporter(verify_api_key(intake_of(request).settings, api_key))
-    except AuthError as error:
-        raise Open311Error(403, "api_key is not valid") from error
+async def _client(request: Request, api_key: str) -> Reporter:
+    """The Open311 client a live api_key belongs to, as a reporter; 403 otherwise."""
+    client = await intake_of(request).api_key_client(api_key)
+    if client is None:
+        raise Open311Error(403, "api_key is not valid")
+    return open311.client_reporter(client)
 
 
-def _reader(request: Request) -> str | None:
+async def _reader(request: Request) -> str | None:
     """The reporter id of the client whose api_key a GET carries, if it carries one."""
     api_key = request.query_params.get("api_key")
-    return _client(request, api_key).reporter_id if api_key else None
+    return (await _client(request, api_key)).reporter_id if api_key else None
 
 
 def _date(request: Request, name: str) -> datetime | None:
@@ -299,11 +298,11 @@ def _statuses(requested: list[str] | None) -> list[str] | None:
     return statuses
 
 
-def _views(request: Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _views(request: Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cases as service requests: `extensions=true` adds the detailed status, and the notes
     of the cases the client filed itself if the request carries its api_key."""
     extensions = request.query_params.get("extensions", "").lower() in ("true", "1")
-    reader = _reader(request)
+    reader = await _reader(request)
     geography = intake_of(request).geography
     return [
         open311.request_view(
@@ -386,7 +385,7 @@ async def list_requests(
                 skip=(number - 1) * size,
                 limit=size,
             )
-        return _ok(fmt, "service_requests", _views(request, found))
+        return _ok(fmt, "service_requests", await _views(request, found))
 
     return await answer(request, fmt, build)
 
@@ -406,7 +405,7 @@ async def get_request(
         case = _filed_through_open311(await intake_of(request).cases.get(service_request_id))
         if case is None:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        return _ok(fmt, "service_requests", _views(request, [case]))
+        return _ok(fmt, "service_requests", await _views(request, [case]))
 
     return await answer(request, fmt, build)
 

@@ -7,12 +7,13 @@ The live service may lag behind the topic for a moment, so the comparison is rep
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
 from typing import Any
 
-from gridcase_runtime.auth import Role, mint_token
+from gridcase_runtime.oidc import client_credentials
 from gridcase_stats.adapters.replay import TopicReplay
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.domain.case_state import CaseState
@@ -65,12 +66,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--url", default="http://127.0.0.1:8004", help="the live service")
     parser.add_argument(
-        "--token", help="bearer token (default: an admin token minted with the shared secret)"
+        "--token",
+        help="bearer token of an admin (default: the gridcase-ops service account's, with the "
+        "secret in GRIDCASE_CLIENT_SECRET)",
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for agreement")
     args = parser.parse_args(argv)
     settings = StatsSettings()
-    token = args.token or mint_token(
-        settings, subject="stats-reconcile", role=Role.ADMIN, ttl_s=600
-    )
+    secret = os.environ.get("GRIDCASE_CLIENT_SECRET")
+    if not args.token and not secret:
+        parser.error("give --token, or GRIDCASE_CLIENT_SECRET for the gridcase-ops account")
+    token = args.token or client_credentials(settings, "gridcase-ops", str(secret))[0]
     sys.exit(reconcile(settings, url=args.url, token=token, timeout_s=args.timeout))
