@@ -281,7 +281,12 @@ async def test_the_reporter_gets_the_public_view_and_no_audit_trail(
         [],
     )
     assert body["timeline"] == [
-        {"event_type": t, "occurred_at": body["timeline"][i]["occurred_at"], "note": None}
+        {
+            "event_type": t,
+            "occurred_at": body["timeline"][i]["occurred_at"],
+            "note": None,
+            "photos": [],
+        }
         for i, t in enumerate(["CaseReported", "CaseAssigned"])
     ]
     listed = await http.get("/v1/cases", headers=reporter)

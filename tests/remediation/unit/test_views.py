@@ -58,6 +58,15 @@ def test_the_reporter_sees_progress_without_the_internal_audit_trail(record: Cas
     assert view.allowed_actions == [Action.CONFIRM]
 
 
+def test_the_reporter_sees_the_fix_s_evidence_photos(record: CaseRecord) -> None:
+    view = PublicCaseView.of(record, allowed=[], timeline=True)
+    assert view.timeline is not None
+    assert [(e.event_type, e.photos) for e in view.timeline if e.photos] == [
+        ("CaseResolved", ["p-1"]),
+        ("CaseResolved", ["p-1"]),
+    ]
+
+
 def test_the_reporter_may_confirm_once(record: CaseRecord) -> None:
     events = [entry.event() for entry in record.ledger] + [event_for(Action.CONFIRM)]
     confirmed = record_of(events)

@@ -148,6 +148,9 @@ class PublicEntry(BaseModel):
     event_type: str
     occurred_at: datetime
     note: str | None = Field(description="The handler's note where it is meant for the public.")
+    photos: list[str] = Field(
+        default_factory=list, description="Ids of the fix's evidence photos (GET /v1/photos/{id})."
+    )
 
 
 class PublicCaseView(BaseModel):
@@ -186,7 +189,12 @@ class PublicCaseView(BaseModel):
             allowed_actions=[a for a in allowed if a == Action.CONFIRM],
             timeline=(
                 [
-                    PublicEntry(event_type=e.event_type, occurred_at=e.occurred_at, note=note)
+                    PublicEntry(
+                        event_type=e.event_type,
+                        occurred_at=e.occurred_at,
+                        note=note,
+                        photos=[photo.photo_id for photo in getattr(e.payload, "photos", [])],
+                    )
                     for e, note in public_timeline(entry.event() for entry in record.ledger)
                 ]
                 if timeline
