@@ -4,10 +4,11 @@ FerretDB built with Go on PostgreSQL and Prometheus (both from Debian's packages
 four services.
 
     infra.py install        fetch jars and Keycloak, build the Mongo-wire server, install
-                            PostgreSQL and Prometheus
+                            PostgreSQL, Prometheus, nginx, a CJK font and Chromium, build
+                            the web apps
     infra.py up [NAME...]   install, then start what is not running and wait until ready
                             (no names: kafka, postgres, ferretdb, prometheus, keycloak; "all":
-                            and the services; ferretdb brings postgres along)
+                            and the services and nginx; ferretdb brings postgres along)
     infra.py down [NAME...] stop the named components (no names: everything)
     infra.py reset          stop everything, then wipe data and logs
     infra.py status         what is running
@@ -17,9 +18,10 @@ Only the standard library is used, so it runs before the virtual environment exi
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
 GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
 KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (5432), MONGO_PORT (27017),
-PROMETHEUS_PORT (9090), KEYCLOAK_PORT (8080), and the services' own INTAKE_PORT (8001),
-ASSIGNMENT_PORT (8002), REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs
-as the `postgres` system user when started by root.
+PROMETHEUS_PORT (9090), KEYCLOAK_PORT (8080), NGINX_PORT (8081: the web apps and the
+services under /api/), and the services' own INTAKE_PORT (8001), ASSIGNMENT_PORT (8002),
+REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs as the `postgres`
+system user when started by root.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ os.environ.setdefault("GRIDCASE_JWT_ISSUER", f"{KEYCLOAK_URL}/realms/gridcase")
 os.environ.setdefault("GRIDCASE_OPS_CLIENT_SECRET", "gridcase-ops-local-secret")
 KEYCLOAK_HEAP = os.environ.get("KEYCLOAK_HEAP_OPTS", "-Xms64m -Xmx384m")
 KAFKA_HEAP = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx768m")
+NGINX_PORT = int(os.environ.get("NGINX_PORT", "8081"))
+WEB = ROOT / "services" / "web"
 
 
 class InfraError(RuntimeError):
@@ -138,12 +142,18 @@ def postgres_binary(name: str) -> Path | None:
     return found[-1] if found else None
 
 
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
 def install_debian_packages() -> None:
     missing = [
         package
         for package, present in (
             ("prometheus", shutil.which("prometheus") and shutil.which("promtool")),
             ("postgresql", postgres_binary("postgres")),
+            ("nginx-light", Path("/usr/sbin/nginx").exists()),
+            ("fonts-wqy-microhei", CJK_FONT.exists()),  # the statistics chart's Chinese labels
+            ("chromium", shutil.which("chromium")),  # the browser tests
         )
         if not present
     ]
@@ -199,11 +209,31 @@ def install_keycloak() -> None:
     stamp.write_text(pom.read_text())
 
 
+def install_web() -> None:
+    """Builds the web apps (npm ci from the lock file, then vite build) when their sources
+    changed since the last build."""
+    built = WEB / "dist" / "index.html"
+    sources = [WEB / "package-lock.json", WEB / "index.html", WEB / "vite.config.ts"]
+    sources += [*(WEB / "src").rglob("*"), *(WEB / "public").rglob("*")]
+    if built.exists() and built.stat().st_mtime >= max(p.stat().st_mtime for p in sources):
+        return
+    if not shutil.which("npm"):
+        raise InfraError("Node.js 20+ with npm is needed to build the web apps; install it first")
+    say("building the web apps (npm ci, vite build) ...")
+    lock = WEB / "node_modules" / ".package-lock.json"
+    if not lock.exists() or lock.stat().st_mtime < (WEB / "package-lock.json").stat().st_mtime:
+        run_quietly(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, what="installing npm packages"
+        )
+    run_quietly(["npm", "run", "build"], cwd=WEB, what="building the web apps")
+
+
 def install() -> None:
     install_kafka()
     install_keycloak()
     install_ferretdb()
     install_debian_packages()
+    install_web()
 
 
 # --- processes ----------------------------------------------------------------------
@@ -525,6 +555,44 @@ def write_prometheus_config() -> None:
     (RUN / "prometheus.yml").write_text(config)
 
 
+def nginx_config() -> Path:
+    """nginx's configuration for this checkout's ports and folders, and the web apps'
+    runtime settings (config.json)."""
+    values = {
+        "USER_LINE": "user root;" if os.geteuid() == 0 else "",
+        "RUN": str(RUN),
+        "MIME_TYPES": "/etc/nginx/mime.types",
+        "NGINX_PORT": str(NGINX_PORT),
+        "WEB_ROOT": str(WEB / "dist"),
+        "SITE_CONF": str(DEPLOY / "nginx" / "site.conf"),
+        "PROXY_CONF": str(DEPLOY / "nginx" / "proxy.conf"),
+        **{f"{name.split('-')[0].upper()}_PORT": str(port) for name, port in SERVICES.items()},
+    }
+    text = (DEPLOY / "nginx" / "gridcase.conf.template").read_text()
+    for key, value in values.items():
+        text = text.replace("${" + key + "}", value)
+    (RUN / "nginx").mkdir(parents=True, exist_ok=True)
+    (RUN / "web-config.json").write_text(json.dumps(web_settings(), indent=2))
+    path = RUN / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+def web_settings() -> dict[str, object]:
+    """The web apps' settings for a local run: people sign in at the local Keycloak, and
+    developers may also use a token that `gridcase token` minted; maps draw the district
+    boundaries without tiles unless GRIDCASE_TILE_URL names a tile server."""
+    return {
+        "oidcIssuer": f"{KEYCLOAK_URL}/realms/gridcase",
+        "oidcClientId": "gridcase-web",
+        "tileUrl": os.environ.get("GRIDCASE_TILE_URL", ""),
+        "tileAttribution": "",
+        "boundariesUrl": "/api/intake/v1/boundaries",
+        "devTokens": True,
+        "refreshSeconds": 5,
+    }
+
+
 def truncate_log(name: str) -> Callable[[], None]:
     def prepare() -> None:
         (LOGS / f"{name}.log").unlink(missing_ok=True)
@@ -619,6 +687,26 @@ def components() -> list[Component]:
     ]
 
 
+def nginx_component() -> Component:
+    return Component(
+        name="nginx",
+        ports=[NGINX_PORT],
+        command=lambda: [
+            "/usr/sbin/nginx",
+            "-p",
+            str(RUN / "nginx"),
+            "-c",
+            str(nginx_config()),
+            "-e",
+            "stderr",
+            "-g",
+            "daemon off;",
+        ],
+        ready=partial(http_ok, f"http://127.0.0.1:{NGINX_PORT}/"),
+        stop_signal=signal.SIGQUIT,  # graceful: finish the requests in flight
+    )
+
+
 SERVICES = {
     "intake": int(os.environ.get("INTAKE_PORT", "8001")),
     "assignment": int(os.environ.get("ASSIGNMENT_PORT", "8002")),
@@ -652,7 +740,7 @@ def service_components() -> list[Component]:
 
 def selected(names: list[str]) -> list[Component]:
     """The named components; no names means the infrastructure without the services."""
-    everything = components() + service_components()
+    everything = components() + service_components() + [nginx_component()]
     if not names:
         return components()
     if names == ["all"]:
@@ -686,7 +774,7 @@ def up(names: list[str]) -> None:
 
 def down(names: list[str]) -> None:
     """Stops the named components; no names stops everything, services first."""
-    chosen = selected(names) if names else components() + service_components()
+    chosen = selected(names) if names else components() + service_components() + [nginx_component()]
     for component in reversed(chosen):
         component.stop()
 
@@ -699,7 +787,7 @@ def reset() -> None:
 
 
 def status() -> None:
-    for component in components() + service_components():
+    for component in components() + service_components() + [nginx_component()]:
         pid = component.pid()
         state = f"running (pid {pid})" if pid else "stopped"
         say(f"{component.name:<21} {state:<22} port {component.ports[0]}")
@@ -744,6 +832,7 @@ def banner() -> str:
     )
     return f"""
 gridcase is running.
+  web apps              http://127.0.0.1:{NGINX_PORT}  (the services under /api/<name>/)
 {urls}
   prometheus            http://127.0.0.1:{PROMETHEUS_PORT}
   keycloak              {KEYCLOAK_URL}  (realm gridcase; administration console: admin / admin)
@@ -777,7 +866,7 @@ def run_foreground() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    everything = components() + service_components()
+    everything = components() + service_components() + [nginx_component()]
     exit_code = 0
     try:
         up(["all"])

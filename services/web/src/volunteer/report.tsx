@@ -1,0 +1,347 @@
+// Filing a report in three steps: category, point, photo and description. A photo taken
+// first proposes the point from its EXIF position. Every report goes through the outbox,
+// so one made offline is kept and sent later.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { get, type Category } from "../api";
+import { lang, named, SEVERITIES, severityName, t } from "../i18n";
+import { CITY_CENTRE, cityMap, districtAt, districts, draggablePin, type District, L } from "../map";
+import { exifPoint, resizePhoto, type Point } from "../photo";
+import { enqueue, send, waiting, remove, update, type Queued } from "../queue";
+import { useSignal } from "../signal";
+import { Field, Page, useLoad } from "../ui";
+
+const ICONS: Record<string, string> = {
+  "housing-safety": "🏚️",
+  "public-security": "🛡️",
+  "urban-management": "🏙️",
+  "fire-safety": "🔥",
+  "traffic-safety": "🚦",
+  sanitation: "🧹",
+  "epidemic-prevention": "🩺",
+  "market-safety": "🏪",
+  "public-service-obstruction": "🏛️",
+  other: "❓",
+};
+
+let categoriesCache: Promise<Category[]> | null = null;
+export const categories = (): Promise<Category[]> => (categoriesCache ??= get<Category[]>("intake", "/v1/categories"));
+
+interface Form {
+  category: string;
+  point: Point | null;
+  district: string;
+  address: string;
+  severity: string;
+  description: string;
+  photos: Blob[];
+}
+
+const EMPTY: Form = { category: "", point: null, district: "", address: "", severity: "medium", description: "", photos: [] };
+
+export function NewReport() {
+  useSignal(lang);
+  const [step, setStep] = useState(1);
+  const [form, setForm] = useState<Form>(EMPTY);
+  const [editing, setEditing] = useState<Queued | null>(null);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const change = (part: Partial<Form>) => setForm((current) => ({ ...current, ...part }));
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [step]);
+
+  async function addPhotos(files: FileList | null, proposePin: boolean): Promise<void> {
+    for (const file of Array.from(files ?? [])) {
+      if (proposePin && !form.point) {
+        const point = await exifPoint(file);
+        if (point) change({ point });
+      }
+      const resized = await resizePhoto(file);
+      setForm((current) => ({ ...current, photos: [...current.photos, resized] }));
+    }
+  }
+
+  async function submit(): Promise<void> {
+    const draft = {
+      category: form.category,
+      severity: form.severity,
+      description: form.description.trim(),
+      location: {
+        lat: form.point!.lat,
+        lon: form.point!.lon,
+        district: form.district,
+        ...(form.address.trim() ? { address: form.address.trim() } : {}),
+      },
+    };
+    let item: Queued;
+    if (editing) {
+      item = { ...editing, draft, photos: form.photos, error: null };
+      await update(item);
+    } else {
+      item = await enqueue(draft, form.photos);
+    }
+    setEditing(null);
+    setForm(EMPTY);
+    setStep(1);
+    if (!navigator.onLine) {
+      setOutcome(t("queued"));
+      return;
+    }
+    try {
+      const accepted = await send(item);
+      setOutcome(`${t("sent")} ${accepted.case_id}`);
+    } catch (error) {
+      setOutcome(error instanceof TypeError ? t("queued") : `${t("sendFailed")}: ${(error as Error).message}`);
+    }
+  }
+
+  function edit(item: Queued): void {
+    setEditing(item);
+    setForm({
+      category: item.draft.category,
+      point: { lat: item.draft.location.lat, lon: item.draft.location.lon },
+      district: item.draft.location.district,
+      address: item.draft.location.address ?? "",
+      severity: item.draft.severity,
+      description: item.draft.description,
+      photos: item.photos,
+    });
+    setStep(1);
+    setOutcome(null);
+  }
+
+  const titles = [t("step.category"), t("step.point"), t("step.details")];
+  return (
+    <Page title={t("nav.report")}>
+      {outcome && (
+        <p role="status" class="notice">
+          {outcome}
+        </p>
+      )}
+      <Outbox onEdit={edit} />
+      <h2 ref={heading} tabIndex={-1}>
+        {titles[step - 1]}
+      </h2>
+      {step === 1 && (
+        <CategoryStep
+          value={form.category}
+          onPick={(category) => (change({ category }), setStep(2))}
+          onPhotoFirst={(files) => void addPhotos(files, true)}
+          photoCount={form.photos.length}
+        />
+      )}
+      {step === 2 && (
+        <PointStep
+          form={form}
+          change={change}
+          onBack={() => setStep(1)}
+          onNext={() => setStep(3)}
+        />
+      )}
+      {step === 3 && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void submit();
+          }}
+        >
+          <Field label={t("severity")}>
+            <select value={form.severity} onChange={(e) => change({ severity: e.currentTarget.value })}>
+              {SEVERITIES.map((code) => (
+                <option value={code}>{severityName(code)}</option>
+              ))}
+            </select>
+          </Field>
+          <Field label={t("description")}>
+            <textarea required rows={4} maxLength={4000} value={form.description} onInput={(e) => change({ description: e.currentTarget.value })} />
+          </Field>
+          <Photos photos={form.photos} onAdd={(files) => void addPhotos(files, false)} onRemove={(index) => change({ photos: form.photos.filter((_, i) => i !== index) })} />
+          <div class="actions">
+            <button type="button" onClick={() => setStep(2)}>
+              {t("back")}
+            </button>
+            <button type="submit" class="primary">
+              {editing ? t("save") : t("submit")}
+            </button>
+          </div>
+        </form>
+      )}
+    </Page>
+  );
+}
+
+function CategoryStep(props: { value: string; onPick: (code: string) => void; onPhotoFirst: (files: FileList | null) => void; photoCount: number }) {
+  const { data, error } = useLoad(categories, []);
+  if (!data) return <Loading error={error} />;
+  return (
+    <>
+      <ul class="categories">
+        {data.map((category) => (
+          <li>
+            <button type="button" aria-pressed={props.value === category.code} onClick={() => props.onPick(category.code)}>
+              <span aria-hidden="true" class="icon">
+                {ICONS[category.code] ?? "•"}
+              </span>
+              <span lang="zh-CN">{category.name_zh}</span>
+              <span lang="en" class="secondary">
+                {category.name_en}
+              </span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      <label class="button">
+        📷 {t("photoFirst")}
+        {props.photoCount > 0 && ` (${props.photoCount})`}
+        <input type="file" accept="image/*" capture="environment" class="visually-hidden" onChange={(e) => props.onPhotoFirst(e.currentTarget.files)} />
+      </label>
+    </>
+  );
+}
+
+function Loading({ error }: { error: string | null }) {
+  return <p role={error ? "alert" : undefined}>{error ?? t("loading")}</p>;
+}
+
+function PointStep({ form, change, onBack, onNext }: { form: Form; change: (part: Partial<Form>) => void; onBack: () => void; onNext: () => void }) {
+  const element = useRef<HTMLDivElement>(null);
+  const marker = useRef<L.Marker | null>(null);
+  const map = useRef<L.Map | null>(null);
+  const [all, setAll] = useState<District[]>([]);
+  const [locating, setLocating] = useState(false);
+
+  function place(point: Point, list = all): void {
+    const district = districtAt(point, list);
+    change({ point, ...(district ? { district: district.code } : {}) });
+    marker.current?.setLatLng([point.lat, point.lon]);
+  }
+
+  useEffect(() => {
+    const start = form.point ?? CITY_CENTRE;
+    map.current = cityMap(element.current!, t("map"));
+    marker.current = draggablePin(map.current, start, t("pinHint"), (point) => place(point));
+    map.current.setView([start.lat, start.lon], form.point ? 15 : 11);
+    void districts().then((list) => {
+      setAll(list);
+      if (form.point) place(form.point, list);
+    });
+    if (!form.point) change({ point: start });
+    return () => map.current?.remove();
+  }, []);
+
+  function locate(): void {
+    setLocating(true);
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        setLocating(false);
+        const point = { lat: position.coords.latitude, lon: position.coords.longitude };
+        place(point);
+        map.current?.setView([point.lat, point.lon], 16);
+      },
+      () => setLocating(false),
+      { enableHighAccuracy: true, timeout: 15_000 },
+    );
+  }
+
+  function pinToCentre(): void {
+    const centre = map.current!.getCenter();
+    place({ lat: centre.lat, lon: centre.lng });
+  }
+
+  const districtCodes = all.length ? all : Array.from({ length: 12 }, (_, i) => ({ code: `D${String(i + 1).padStart(2, "0")}`, name_zh: "", name_en: "" }));
+  return (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        onNext();
+      }}
+    >
+      <p id="pin-hint">{t("pinHint")}</p>
+      <div ref={element} class="map" aria-describedby="pin-hint" />
+      <div class="actions">
+        <button type="button" onClick={locate} disabled={locating}>
+          {locating ? t("locating") : t("locate")}
+        </button>
+        <button type="button" onClick={pinToCentre}>
+          ⌖ {lang.get() === "zh" ? "图钉移到地图中心" : "Pin to the map centre"}
+        </button>
+      </div>
+      <p class="coords" aria-live="polite">
+        {form.point ? `${form.point.lat.toFixed(5)}, ${form.point.lon.toFixed(5)}` : ""}
+      </p>
+      <Field label={t("district")}>
+        <select required value={form.district} onChange={(e) => change({ district: e.currentTarget.value })}>
+          <option value="">—</option>
+          {districtCodes.map((district) => (
+            <option value={district.code}>{district.name_zh ? `${district.code} ${named(district, district.code)}` : district.code}</option>
+          ))}
+        </select>
+      </Field>
+      <Field label={t("address")}>
+        <input type="text" maxLength={500} value={form.address} onInput={(e) => change({ address: e.currentTarget.value })} />
+      </Field>
+      <div class="actions">
+        <button type="button" onClick={onBack}>
+          {t("back")}
+        </button>
+        <button type="submit" class="primary">
+          {t("next")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Photos({ photos, onAdd, onRemove }: { photos: Blob[]; onAdd: (files: FileList | null) => void; onRemove: (index: number) => void }) {
+  const [urls, setUrls] = useState<string[]>([]);
+  useEffect(() => {
+    const made = photos.map((photo) => URL.createObjectURL(photo));
+    setUrls(made);
+    return () => made.forEach((made) => URL.revokeObjectURL(made));
+  }, [photos]);
+  return (
+    <fieldset>
+      <legend>{t("photos")}</legend>
+      <ul class="thumbs">
+        {urls.map((src, index) => (
+          <li>
+            <img src={src} alt={`${t("photos")} ${index + 1}`} />
+            <button type="button" onClick={() => onRemove(index)}>
+              {t("removePhoto")} {index + 1}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <label class="button">
+        📷 {t("addPhoto")}
+        <input name="photo" type="file" accept="image/*" capture="environment" class="visually-hidden" onChange={(e) => onAdd(e.currentTarget.files)} />
+      </label>
+    </fieldset>
+  );
+}
+
+function Outbox({ onEdit }: { onEdit: (item: Queued) => void }) {
+  const items = useSignal(waiting);
+  if (!items.length) return null;
+  return (
+    <section aria-labelledby="outbox-title" class="outbox">
+      <h2 id="outbox-title">
+        {t("waiting")} ({items.length})
+      </h2>
+      <ul>
+        {items.map((item) => (
+          <li data-testid="queued">
+            <span>
+              {new Date(item.createdAt).toLocaleTimeString()} · {item.draft.category} · {item.draft.description.slice(0, 40)} · 📷{item.photos.length}
+            </span>
+            {item.error && <span class="error">{item.error}</span>}
+            <button type="button" onClick={() => onEdit(item)}>
+              {t("edit")}
+            </button>
+            <button type="button" onClick={() => void remove(item.key)}>
+              {t("delete")}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
