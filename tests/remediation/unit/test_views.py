@@ -4,6 +4,7 @@ import pytest
 from remediation.unit.builders import CASE_ID, event_for
 
 from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import PhotoRef
 from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
 from gridcase_remediation.domain.case import fold
 from gridcase_remediation.domain.lifecycle import Action
@@ -59,7 +60,15 @@ def test_the_reporter_sees_progress_without_the_internal_audit_trail(record: Cas
 
 
 def test_the_reporter_sees_the_fix_s_evidence_photos(record: CaseRecord) -> None:
-    view = PublicCaseView.of(record, allowed=[], timeline=True)
+    first, *rest = [event_for(action) for action in HISTORY]
+    reported = first.model_copy(
+        update={
+            "payload": first.payload.model_copy(
+                update={"photos": [PhotoRef(photo_id="intake-1", url="/v1/photos/intake-1")]}
+            )
+        }
+    )
+    view = PublicCaseView.of(record_of([reported, *rest]), allowed=[], timeline=True)
     assert view.timeline is not None
     assert [(e.event_type, e.photos) for e in view.timeline if e.photos] == [
         ("CaseResolved", ["p-1"]),

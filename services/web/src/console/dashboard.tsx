@@ -34,15 +34,15 @@ interface Point {
 
 const percent = (value: number | null): string => (value === null ? "—" : `${(value * 100).toFixed(1)}%`);
 
-function monthStart(): string {
-  const now = new Date();
-  return new Date(Date.UTC(now.getFullYear(), now.getMonth(), 1)).toISOString().slice(0, 10);
+/** Today in the city's time zone, as YYYY-MM-DD. */
+function cityToday(): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 }
 
 export function Dashboard() {
   useSignal(lang);
-  const [from, setFrom] = useState(monthStart());
-  const [to, setTo] = useState(new Date().toISOString().slice(0, 10));
+  const [from, setFrom] = useState(`${cityToday().slice(0, 8)}01`);
+  const [to, setTo] = useState(cityToday());
   const window = `from=${from}&to=${to}`;
   const { data, error } = useLoad(
     () =>

@@ -9,19 +9,7 @@ import { exifPoint, resizePhoto, type Point } from "../photo";
 import { enqueue, send, waiting, remove, update, type Queued } from "../queue";
 import { useSignal } from "../signal";
 import { Field, Page, useLoad } from "../ui";
-
-const ICONS: Record<string, string> = {
-  "housing-safety": "🏚️",
-  "public-security": "🛡️",
-  "urban-management": "🏙️",
-  "fire-safety": "🔥",
-  "traffic-safety": "🚦",
-  sanitation: "🧹",
-  "epidemic-prevention": "🩺",
-  "market-safety": "🏪",
-  "public-service-obstruction": "🏛️",
-  other: "❓",
-};
+import { CategoryIcon } from "./icons";
 
 let categoriesCache: Promise<Category[]> | null = null;
 export const categories = (): Promise<Category[]> => (categoriesCache ??= get<Category[]>("intake", "/v1/categories"));
@@ -46,7 +34,11 @@ export function NewReport() {
   const [outcome, setOutcome] = useState<string | null>(null);
   const change = (part: Partial<Form>) => setForm((current) => ({ ...current, ...part }));
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), [step]);
+  const firstStep = useRef(true);
+  useEffect(() => {
+    if (!firstStep.current) heading.current?.focus();
+    firstStep.current = false;
+  }, [step]);
 
   async function addPhotos(files: FileList | null, proposePin: boolean): Promise<void> {
     for (const file of Array.from(files ?? [])) {
@@ -177,9 +169,7 @@ function CategoryStep(props: { value: string; onPick: (code: string) => void; on
         {data.map((category) => (
           <li>
             <button type="button" aria-pressed={props.value === category.code} onClick={() => props.onPick(category.code)}>
-              <span aria-hidden="true" class="icon">
-                {ICONS[category.code] ?? "•"}
-              </span>
+              <CategoryIcon code={category.code} />
               <span lang="zh-CN">{category.name_zh}</span>
               <span lang="en" class="secondary">
                 {category.name_en}
@@ -189,7 +179,7 @@ function CategoryStep(props: { value: string; onPick: (code: string) => void; on
         ))}
       </ul>
       <label class="button">
-        📷 {t("photoFirst")}
+        {t("photoFirst")}
         {props.photoCount > 0 && ` (${props.photoCount})`}
         <input type="file" accept="image/*" capture="environment" class="visually-hidden" onChange={(e) => props.onPhotoFirst(e.currentTarget.files)} />
       </label>
@@ -261,7 +251,7 @@ function PointStep({ form, change, onBack, onNext }: { form: Form; change: (part
           {locating ? t("locating") : t("locate")}
         </button>
         <button type="button" onClick={pinToCentre}>
-          ⌖ {lang.get() === "zh" ? "图钉移到地图中心" : "Pin to the map centre"}
+          {lang.get() === "zh" ? "图钉移到地图中心" : "Pin to the map centre"}
         </button>
       </div>
       <p class="coords" aria-live="polite">
@@ -311,7 +301,7 @@ function Photos({ photos, onAdd, onRemove }: { photos: Blob[]; onAdd: (files: Fi
         ))}
       </ul>
       <label class="button">
-        📷 {t("addPhoto")}
+        {t("addPhoto")}
         <input name="photo" type="file" accept="image/*" capture="environment" class="visually-hidden" onChange={(e) => onAdd(e.currentTarget.files)} />
       </label>
     </fieldset>
@@ -330,7 +320,7 @@ function Outbox({ onEdit }: { onEdit: (item: Queued) => void }) {
         {items.map((item) => (
           <li data-testid="queued">
             <span>
-              {new Date(item.createdAt).toLocaleTimeString()} · {item.draft.category} · {item.draft.description.slice(0, 40)} · 📷{item.photos.length}
+              {new Date(item.createdAt).toLocaleTimeString()} · {item.draft.category} · {item.draft.description.slice(0, 40)} · {t("photos")} {item.photos.length}
             </span>
             {item.error && <span class="error">{item.error}</span>}
             <button type="button" onClick={() => onEdit(item)}>

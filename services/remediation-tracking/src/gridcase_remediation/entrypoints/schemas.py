@@ -6,6 +6,8 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridcase_contracts.codes import CaseStatus, Category, District, Measure, Severity, Stage
+from gridcase_contracts.envelope import Envelope
+from gridcase_contracts.events import PhotoRef
 from gridcase_remediation.adapters.records import CaseRecord
 from gridcase_remediation.domain.audit import public_timeline
 from gridcase_remediation.domain.case import Rectification, Satisfaction
@@ -153,6 +155,14 @@ class PublicEntry(BaseModel):
     )
 
 
+def evidence_photos(event: Envelope) -> list[PhotoRef]:
+    """The photos handlers attached to an event (the reporter's own stay with intake)."""
+    if event.event_type == "CaseReported":
+        return []
+    photos: list[PhotoRef] = getattr(event.payload, "photos", [])
+    return photos
+
+
 class PublicCaseView(BaseModel):
     """What the reporting volunteer sees of their case: its progress, not the internal
     audit trail (no handlers, actors, escalations or return and reject reasons)."""
@@ -193,7 +203,7 @@ class PublicCaseView(BaseModel):
                         event_type=e.event_type,
                         occurred_at=e.occurred_at,
                         note=note,
-                        photos=[photo.photo_id for photo in getattr(e.payload, "photos", [])],
+                        photos=[photo.photo_id for photo in evidence_photos(e)],
                     )
                     for e, note in public_timeline(entry.event() for entry in record.ledger)
                 ]
