@@ -3,12 +3,13 @@
 // changed the case and when, and offers a reload. Nothing is ever overwritten.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, post, type Case, type CaseEvent, type Report } from "../api";
-import { lang, MEASURES, measureName, severityName, statusName, t, when } from "../i18n";
+import { lang, named, MEASURES, measureName, severityName, statusName, t, when } from "../i18n";
 import { cityMap, draggablePin, type L } from "../map";
 import { resizePhoto } from "../photo";
 import { useSignal } from "../signal";
 import { Field, Loading, Page, useLoad } from "../ui";
 import { eventName, Photo } from "../volunteer/mine";
+import { categories } from "../volunteer/report";
 import { dueOf, urgency } from "./queue";
 
 interface Conflict {
@@ -24,6 +25,7 @@ export function CasePage({ caseId }: { caseId: string }) {
     () => Promise.all([get<Case>("remediation", path), get<Report>("intake", `/v1/reports/${encodeURIComponent(caseId)}`).catch(() => null)]),
     [caseId],
   );
+  const { data: names } = useLoad(categories, []);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   if (!data) return <Page title={`${t("case")} ${caseId}`}>{<Loading error={error} />}</Page>;
@@ -64,7 +66,7 @@ export function CasePage({ caseId }: { caseId: string }) {
         <dt>{t("status")}</dt>
         <dd class={`status status-${item.status}`}>{statusName(item.status)}</dd>
         <dt>{t("category")}</dt>
-        <dd>{item.category}</dd>
+        <dd>{named(names?.find((c) => c.code === item.category), item.category ?? "")}</dd>
         <dt>{t("severity")}</dt>
         <dd>{severityName(item.severity)}</dd>
         <dt>{t("district")}</dt>
@@ -92,7 +94,7 @@ export function CasePage({ caseId }: { caseId: string }) {
         {report?.photos.map((photo, index) => (
           <Photo service="intake" id={photo.photo_id} alt={`${t("before")} ${index + 1}`} />
         ))}
-        {(item.timeline ?? []).flatMap((event) =>
+        {(item.timeline ?? []).filter((event) => event.event_type !== "CaseReported").flatMap((event) =>
           ((event.payload.photos as { photo_id: string }[] | undefined) ?? []).map((photo) => <Photo service="remediation" id={photo.photo_id} alt={`${eventName(event.event_type)} ${when(event.occurred_at)}`} />),
         )}
       </div>

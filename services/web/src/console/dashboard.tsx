@@ -155,7 +155,7 @@ function Chart({ found, resolved }: { found: Point[]; resolved: Point[] }) {
   const scale = (value: number) => ((height - 30) * value) / max;
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${t("foundVsResolved")}: ${periods.map((p) => `${p} ${valueOf(found, p)}/${valueOf(resolved, p)}`).join(", ")}`}>
+      <svg viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={`${t("foundVsResolved")}: ${periods.map((p) => `${p} ${valueOf(found, p)}/${valueOf(resolved, p)}`).join(", ")}`}>
         {periods.map((period, index) => {
           const x = 30 + index * 28;
           const f = scale(valueOf(found, period));
