@@ -146,7 +146,7 @@ def file_report(page: Page, description: str, photo: bytes, *, shots: str | None
     before = page.locator(".coords").inner_text()
     drag_pin(page, 60, -40)
     expect(page.locator(".coords")).not_to_have_text(before)
-    page.get_by_label("区县").select_option("D03")
+    expect(page.get_by_label("区县")).to_have_value(re.compile(r"^D\d\d$"))  # from the point
     page.get_by_label("地址").fill("河滨路12号")
     if shots:
         check_page(page, f"{shots}-2-point")
@@ -188,7 +188,7 @@ def test_one_case_from_a_volunteer_s_phone_to_the_leadership_dashboard(
     case_id = case_id.group(0)
     stored = api("intake", f"/v1/reports/{case_id}", Role.VOLUNTEER, "v-web-1")
     assert len(stored["photos"]) == 1
-    assert stored["location"]["district"] == "D03"
+    assert re.fullmatch(r"D\d\d", stored["location"]["district"])
     assert (stored["location"]["lat"], stored["location"]["lon"]) != (26.89, 112.57)
 
     _, handler = open_as(
@@ -269,7 +269,7 @@ def test_reports_made_offline_are_kept_through_a_reload_and_sent_once_each(
             expect(page.locator(".coords")).to_have_text("26.90120, 112.58340")
         else:
             page.get_by_role("button", name=re.compile("自建房安全")).click()
-        page.get_by_label("区县").select_option("D05")
+        expect(page.get_by_label("区县")).to_have_value(re.compile(r"^D\d\d$"))
         page.get_by_role("button", name="下一步", exact=True).click()
         page.get_by_label("描述").fill(f"离线上报 {number}")
         if not position:
@@ -349,7 +349,7 @@ def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
         "category": "fire-safety",
         "severity": "high",
         "description": "消防通道被占用",
-        "location": {"lat": 26.88, "lon": 112.55, "district": "D02"},
+        "location": {"lat": 26.88, "lon": 112.55},
     }
     filed = httpx.post(
         f"{URLS['intake']}/v1/reports",
@@ -379,7 +379,8 @@ def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
                 page.goto(f"{web}/#/{path}")
                 expect(page.locator("main h1")).to_be_visible()
                 expect(page.get_by_text("加载中…")).to_have_count(0, timeout=WAIT_MS)
-                check_page(page, f"{size}-{role.value}-{path.replace('/', '-')}")
+                name = path.replace(some_case, "one").replace("/", "-")
+                check_page(page, f"{size}-{role.value}-{name}")
 
 
 def test_the_volunteer_files_a_report_by_keyboard_alone(
@@ -399,9 +400,6 @@ def test_the_volunteer_files_a_report_by_keyboard_alone(
     page.keyboard.press("Enter")
     tab_to(page.get_by_role("button", name="图钉移到地图中心", exact=True))
     page.keyboard.press("Enter")
-    tab_to(page.get_by_label("区县"))
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("ArrowDown")
     tab_to(page.get_by_role("button", name="下一步", exact=True))
     page.keyboard.press("Enter")
     tab_to(page.get_by_label("描述"))

@@ -8,7 +8,7 @@ export interface Draft {
   category: string;
   severity: string;
   description: string;
-  location: { lat: number; lon: number; district: string; community?: string; address?: string };
+  location: { lat: number; lon: number; district?: string; community?: string; address?: string };
 }
 
 export interface Queued {

@@ -20,6 +20,7 @@ worker.addEventListener("install", (event: ExtendableEvent) => {
     (async () => {
       const cache = await caches.open(CACHE);
       await cache.addAll(await shellFiles());
+      await Promise.allSettled(CACHED_API.map((path) => cache.add(path)));
       await worker.skipWaiting();
     })(),
   );

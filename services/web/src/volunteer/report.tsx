@@ -59,7 +59,7 @@ export function NewReport() {
       location: {
         lat: form.point!.lat,
         lon: form.point!.lon,
-        district: form.district,
+        ...(form.district ? { district: form.district } : {}),
         ...(form.address.trim() ? { address: form.address.trim() } : {}),
       },
     };
@@ -90,7 +90,7 @@ export function NewReport() {
     setForm({
       category: item.draft.category,
       point: { lat: item.draft.location.lat, lon: item.draft.location.lon },
-      district: item.draft.location.district,
+      district: item.draft.location.district ?? "",
       address: item.draft.location.address ?? "",
       severity: item.draft.severity,
       description: item.draft.description,
@@ -198,9 +198,11 @@ function PointStep({ form, change, onBack, onNext }: { form: Form; change: (part
   const [all, setAll] = useState<District[]>([]);
   const [locating, setLocating] = useState(false);
 
-  function place(point: Point, list = all): void {
-    const district = districtAt(point, list);
-    change({ point, ...(district ? { district: district.code } : {}) });
+  const known = useRef<District[]>([]);
+
+  function place(point: Point): void {
+    const district = districtAt(point, known.current);
+    change({ point, district: district?.code ?? "" });
     marker.current?.setLatLng([point.lat, point.lon]);
   }
 
@@ -209,11 +211,12 @@ function PointStep({ form, change, onBack, onNext }: { form: Form; change: (part
     map.current = cityMap(element.current!, t("map"));
     marker.current = draggablePin(map.current, start, t("pinHint"), (point) => place(point));
     map.current.setView([start.lat, start.lon], form.point ? 15 : 11);
+    change({ point: start });
     void districts().then((list) => {
+      known.current = list;
       setAll(list);
-      if (form.point) place(form.point, list);
+      place(start);
     });
-    if (!form.point) change({ point: start });
     return () => map.current?.remove();
   }, []);
 
@@ -258,8 +261,8 @@ function PointStep({ form, change, onBack, onNext }: { form: Form; change: (part
         {form.point ? `${form.point.lat.toFixed(5)}, ${form.point.lon.toFixed(5)}` : ""}
       </p>
       <Field label={t("district")}>
-        <select required value={form.district} onChange={(e) => change({ district: e.currentTarget.value })}>
-          <option value="">—</option>
+        <select value={form.district} onChange={(e) => change({ district: e.currentTarget.value })}>
+          <option value="">{t("districtFromPoint")}</option>
           {districtCodes.map((district) => (
             <option value={district.code}>{district.name_zh ? `${district.code} ${named(district, district.code)}` : district.code}</option>
           ))}
