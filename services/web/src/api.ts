@@ -20,12 +20,18 @@ export class ApiError extends Error {
 }
 
 function describe(status: number, body: any): string {
-  const detail = body?.detail ?? body;
-  if (Array.isArray(detail)) {
-    return detail.map((item: any) => `${(item.loc ?? []).join(".")}: ${item.msg}`).join("; ");
+  // RFC 9457 problem details: name the fields of every error, else the detail or title
+  if (Array.isArray(body?.errors) && body.errors.length) {
+    return body.errors.map((error: any) => (error.field ? `${error.field}: ${error.msg}` : error.msg)).join("; ");
   }
-  if (detail && typeof detail === "object") return detail.message ?? JSON.stringify(detail);
-  return typeof detail === "string" && detail ? detail : `HTTP ${status}`;
+  if (typeof body?.detail === "string") return body.detail;
+  if (typeof body?.title === "string") return body.title;
+  return typeof body === "string" && body ? body : `HTTP ${status}`;
+}
+
+/** A 409/412 because the case changed since it was read. */
+export function isVersionConflict(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 409 || error.status === 412) && error.body?.current_version !== undefined;
 }
 
 export function url(service: Service, path: string): string {

@@ -2,7 +2,7 @@
 // allows now. Every action sends If-Match with the version read; a 409/412 shows who
 // changed the case and when, and offers a reload. Nothing is ever overwritten.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, get, post, type Case, type CaseEvent, type Report } from "../api";
+import { get, isVersionConflict, post, type Case, type CaseEvent, type Report } from "../api";
 import { lang, named, MEASURES, measureName, severityName, statusName, t, when } from "../i18n";
 import { cityMap, draggablePin, type L } from "../map";
 import { resizePhoto } from "../photo";
@@ -37,7 +37,7 @@ export function CasePage({ caseId }: { caseId: string }) {
       await post("remediation", `${path}/${action}`, body, { "If-Match": `"${item.version}"` });
       reload();
     } catch (failure) {
-      if (failure instanceof ApiError && (failure.status === 409 || failure.status === 412) && failure.body?.detail?.error === "version_conflict") {
+      if (isVersionConflict(failure)) {
         const current = await get<Case>("remediation", path);
         const last = current.timeline?.at(-1);
         setConflict({ by: actorOf(last), at: last?.occurred_at ?? "", event: last?.event_type ?? "" });
