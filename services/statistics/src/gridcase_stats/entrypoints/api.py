@@ -23,7 +23,7 @@ from gridcase_runtime.csv_text import csv_response
 from gridcase_runtime.health import ReadinessCheck, kafka_reachable
 from gridcase_runtime.workers import Periodic, running
 from gridcase_stats.adapters.business_metrics import BUSINESS_METRICS
-from gridcase_stats.adapters.charts import found_vs_resolved_png
+from gridcase_stats.adapters.charts import Language, found_vs_resolved_png
 from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.bootstrap import live_case_source
 from gridcase_stats.config import SERVICE, StatsSettings
@@ -301,8 +301,9 @@ def get_chart(
     given: FilterParams,
     states: States,
     interval: Literal["day", "week", "month", "year"] = "month",
+    lang: Annotated[Language, Query(description="Labels: zh (default) or en.")] = "zh",
 ) -> Response:
-    """PNG: found vs resolved per period, one colour per category."""
+    """PNG for reports: found vs resolved by category (one period) or over the periods."""
     scope = scope_for(principal, given)
     series: dict[Metric, dict[str, dict[str, int]]] = {}
     for metric in (Metric.FOUND, Metric.RESOLVED):
@@ -311,9 +312,7 @@ def get_chart(
             grouped[point["category"]][point["period"]] = point["value"]
         series[metric] = dict(grouped)
     png = found_vs_resolved_png(
-        series[Metric.FOUND],
-        series[Metric.RESOLVED],
-        title=f"Found vs resolved per {interval}",
+        series[Metric.FOUND], series[Metric.RESOLVED], interval=interval, language=lang
     )
     return Response(png, media_type="image/png")
 
