@@ -36,8 +36,9 @@ def test_a_form_becomes_a_report() -> None:
 def test_the_district_is_optional_as_the_service_definition_says() -> None:
     parsed = open311.parse_request([pair for pair in FORM if pair[0] != "attribute[district]"])
     assert parsed.report.location.district is None
-    district = open311.service_definition("other")["attributes"][0]
+    district = open311.service_definition("other", DEMO)["attributes"][0]
     assert (district["code"], district["required"]) == ("district", False)
+    assert district["values"][4] == {"key": "D05", "name": "北山县 Beishan County"}
 
 
 @pytest.mark.parametrize(
@@ -157,7 +158,7 @@ def test_services_definitions_and_errors_in_xml() -> None:
     assert len(services.findall("service")) == 10
     assert services.findtext("service/metadata") == "true"
     definition = ElementTree.fromstring(
-        open311.to_xml("service_definition", open311.service_definition("sanitation"))
+        open311.to_xml("service_definition", open311.service_definition("sanitation", DEMO))
     )
     district = definition.find("attributes/attribute")
     assert district is not None
@@ -165,7 +166,7 @@ def test_services_definitions_and_errors_in_xml() -> None:
     assert district.findtext("datatype") == "singlevaluelist"
     assert [v.findtext("key") for v in district.findall("values/value")][:2] == ["D01", "D02"]
     with pytest.raises(Open311Error):
-        open311.service_definition("graffiti")
+        open311.service_definition("graffiti", DEMO)
     errors = ElementTree.fromstring(
         open311.to_xml("errors", open311.errors(403, "api_key is not valid"))
     )

@@ -119,10 +119,20 @@ def services() -> list[dict[str, Any]]:
     ]
 
 
-def service_definition(service_code: str) -> dict[str, Any]:
+def service_definition(service_code: str, geography: Geography) -> dict[str, Any]:
+    """A service's attributes; the districts' values carry their Chinese and English names."""
     if service_code not in SERVICE_CODES:
         raise Open311Error(404, f"service_code {service_code} not found")
-    return {"service_code": service_code, "attributes": [dict(a) for a in ATTRIBUTES]}
+    attributes = [dict(a) for a in ATTRIBUTES]
+    for attribute in attributes:
+        if attribute["code"] == "district":
+            attribute["values"] = [_named_value(value, geography) for value in attribute["values"]]
+    return {"service_code": service_code, "attributes": attributes}
+
+
+def _named_value(value: dict[str, str], geography: Geography) -> dict[str, str]:
+    area = geography.district(District(value["key"]))
+    return value if area is None else {**value, "name": f"{area.name_zh} {area.name_en}"}
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,11 @@ async def define_service(
     """A service's attributes with their datatypes (district is found from lat and long)."""
 
     async def build() -> Response:
-        return _ok(fmt, "service_definition", open311.service_definition(service_code))
+        return _ok(
+            fmt,
+            "service_definition",
+            open311.service_definition(service_code, intake_of(request).geography),
+        )
 
     return await answer(request, fmt, build)
 
