@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from gridcase_runtime.app import create_service_app
 from gridcase_runtime.auth import Principal, Role, require_roles
+from gridcase_runtime.health import NotReadyError
 from gridcase_runtime.metrics import EndToEndSamples, observe_end_to_end
 from gridcase_runtime.settings import ServiceSettings
 from identity import mint_token
@@ -25,7 +26,11 @@ async def healthy() -> None:
 
 
 async def broken() -> None:
-    raise ConnectionError("mongo down")
+    raise ConnectionError("mongo down at 10.0.0.7:27017")
+
+
+async def without_producer_id() -> None:
+    raise NotReadyError("no producer id")
 
 
 def build(checks: dict[str, object]) -> FastAPI:
@@ -55,13 +60,16 @@ def client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
 
 
-async def test_readiness_reports_each_dependency() -> None:
-    async with client(build({"kafka": healthy, "mongo": broken})) as http:
+async def test_readiness_reports_each_dependency_by_its_state_only() -> None:
+    checks = {"kafka": healthy, "producer": without_producer_id, "mongo": broken}
+    async with client(build(checks)) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         response = await http.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"]["kafka"] == "ok"
-    assert "mongo down" in response.json()["checks"]["mongo"]
+    assert response.json() == {
+        "ready": False,
+        "checks": {"kafka": "ok", "producer": "no producer id", "mongo": "unreachable"},
+    }
 
 
 async def test_metrics_count_requests_per_route_template() -> None:

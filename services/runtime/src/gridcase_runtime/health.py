@@ -9,6 +9,27 @@ from fastapi.responses import JSONResponse
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises (or times out) when a dependency is not usable."""
 
+
+class NotReadyError(Exception):
+    """A dependency is not usable, in its own few words ("no producer id")."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+def _state(result: BaseException | None) -> str:
+    """A check's outcome as a state word: never an exception's text, which may carry
+    addresses and internals."""
+    if result is None:
+        return "ok"
+    if isinstance(result, NotReadyError):
+        return result.state
+    if isinstance(result, TimeoutError):
+        return "timeout"
+    return "unreachable"
+
+
 health_router = APIRouter(tags=["operations"])
 
 
@@ -20,14 +41,15 @@ async def healthz() -> dict[str, str]:
 
 @health_router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: every dependency (Kafka, MongoDB, ...) answered within two seconds."""
+    """Ready: every dependency (Kafka, MongoDB, ...) answered within two seconds. Each
+    check reports "ok" or its state ("unreachable", "timeout", "no producer id", ...)."""
     checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
     results = await asyncio.gather(
         *(asyncio.wait_for(check(), timeout=2.0) for check in checks.values()),
         return_exceptions=True,
     )
     report = {
-        name: "ok" if not isinstance(result, BaseException) else f"failing: {result!r}"[:300]
+        name: _state(result if isinstance(result, BaseException) else None)
         for name, result in zip(checks, results, strict=True)
     }
     ready = all(value == "ok" for value in report.values())

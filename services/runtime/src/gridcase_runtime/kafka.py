@@ -19,13 +19,15 @@ from typing import Any
 import pymongo.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.producer.transaction_manager import TransactionState
 
 from gridcase_contracts.codec import EncodedEvent, decode, encode
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
 from gridcase_runtime import metrics
+from gridcase_runtime.health import NotReadyError
 from gridcase_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,8 @@ class EventPublisher:
         }
         self._producer: KafkaProducer | None = None
         self._create_lock = asyncio.Lock()
+        self._last_failure: float | None = None
+        """When the latest publish failed (monotonic), or None once one succeeded since."""
 
     async def _ready_producer(self) -> KafkaProducer:
         """The producer, created on first use; creation needs a reachable broker."""
@@ -154,10 +158,29 @@ class EventPublisher:
             async with self._create_lock:
                 if self._producer is None:
                     try:
-                        self._producer = await asyncio.to_thread(KafkaProducer, **self._config)
+                        producer = await asyncio.to_thread(KafkaProducer, **self._config)
                     except KafkaError as error:
                         raise PublishError(f"Kafka unreachable: {error}") from error
+                    request_new_producer_id_after_reset(producer)
+                    self._producer = producer
         return self._producer
+
+    async def check_ready(self) -> None:
+        """Raises NotReadyError naming what keeps an event from being published now: no
+        broker to create the producer with, its sender thread gone, no producer id from the
+        broker (the idempotent producer sends nothing without one), or publishes failing
+        in the last FAILING_WINDOW_S seconds."""
+        try:
+            producer = await self._ready_producer()
+        except PublishError as error:
+            raise NotReadyError("unreachable") from error
+        if not producer._sender.is_alive():
+            raise NotReadyError("sender stopped")
+        if not producer._transaction_manager.has_producer_id():
+            raise NotReadyError("no producer id")
+        failed = self._last_failure
+        if failed is not None and time.monotonic() - failed < FAILING_WINDOW_S:
+            raise NotReadyError("publishes failing")
 
     async def publish(self, event: Envelope, *, ingest_ts_ns: int | None = None) -> None:
         await self.publish_many([event], ingest_ts_ns=ingest_ts_ns)
@@ -198,7 +221,9 @@ class EventPublisher:
                 if not acknowledged.done():
                     acknowledged.cancel()
             metrics.PUBLISH_FAILURES.labels(self.service).inc()
+            self._last_failure = time.monotonic()
             raise PublishError(f"Kafka did not acknowledge: {error!r}") from error
+        self._last_failure = None
         metrics.PUBLISH_LATENCY.labels(self.service).observe(time.perf_counter() - started)
         for event_type in event_types:
             metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc()
@@ -215,9 +240,40 @@ class EventPublisher:
         await asyncio.to_thread(send_and_wait)
 
     def close(self, timeout_s: float = 5.0) -> None:
+        """Sends what is pending for up to `timeout_s`, then drops the rest (a publish
+        waiting for it has failed by then)."""
         if self._producer is not None:
-            self._producer.close(timeout=timeout_s)
+            try:
+                self._producer.close(timeout=timeout_s)
+            except KafkaTimeoutError:
+                # kafka-python raises here and leaves its sender running; stopping it fails
+                # the pending records, so that the second close returns at once.
+                self._producer._sender.force_close()
+                self._producer.close(timeout=timeout_s)
             self._producer = None
+
+
+FAILING_WINDOW_S = 30.0
+"""How long a failed publish keeps the publisher unready unless a later one succeeds."""
+
+
+def request_new_producer_id_after_reset(producer: KafkaProducer) -> None:
+    """Works around a kafka-python 3.0.12 stall of the idempotent producer. When a batch
+    already sent to the broker expires (the broker died or stalled with it in flight), the
+    sender drops the producer id but leaves the transaction manager READY, and it asks for
+    a new id only from UNINITIALIZED. From then on every batch waits for an id nobody
+    requests, none expires, and every publish times out until the process restarts.
+    Returning to UNINITIALIZED after the reset, as the Java client does, makes the sender
+    request a new producer id as soon as a broker answers."""
+    manager = producer._transaction_manager
+    reset = manager.reset_producer_id
+
+    def reset_and_request_new_id() -> None:
+        with manager._lock:
+            reset()
+            manager._current_state = TransactionState.UNINITIALIZED
+
+    manager.reset_producer_id = reset_and_request_new_id
 
 
 def _resolve_threadsafe(

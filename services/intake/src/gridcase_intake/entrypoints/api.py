@@ -40,6 +40,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             service=SERVICE,
             ack_timeout_s=settings.publish_timeout_s,
         )
+        app.state.publisher = publisher
         intake = bootstrap(settings, database, publisher)
         app.state.intake = intake
         try:
@@ -52,6 +53,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     async def mongo_reachable() -> None:
         await ping(app.state.database)
 
+    async def publisher_ready() -> None:
+        await app.state.publisher.check_ready()
+
     app = create_service_app(
         service=SERVICE,
         settings=settings,
@@ -61,6 +65,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         "201 means Kafka has the CaseReported event.",
         readiness_checks={
             "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
+            "kafka-producer": publisher_ready,
             "mongodb": mongo_reachable,
         },
         other_error_formats={open311.router.prefix: open311.error_for},
