@@ -284,3 +284,25 @@ async def test_a_slow_view_write_delays_the_answer_only_briefly(clock: Clock) ->
     assert case_id in views.cases, "the view write finished after the answer"
     replay = await intake.submit(submission(), render)
     assert replay.replayed, "and so did the key's completion"
+
+
+async def test_a_report_refused_for_an_outage_gives_its_rate_limit_back(clock: Clock) -> None:
+    publisher = FakePublisher()
+    intake = Intake(
+        settings=IntakeSettings(reports_per_minute=2),
+        publisher=publisher,
+        cases=FakeCaseViews(),
+        keys=FakeIdempotencyKeys(),
+        photos=FakePhotos(),
+        limits=FakeRateLimits(clock=lambda: 120.0),
+        clock=clock,
+    )
+    publisher.failing = True
+    for attempt in range(5):
+        with pytest.raises(KafkaUnavailableError):
+            await intake.submit(submission(key=f"k-{attempt}"), render)
+    publisher.failing = False
+    await intake.submit(submission(key="k-after-1"), render)
+    await intake.submit(submission(key="k-after-2"), render)
+    with pytest.raises(RateLimitedError):
+        await intake.submit(submission(key="k-after-3"), render)

@@ -38,6 +38,7 @@ from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher,
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
 from gridcase_runtime.kafka import Delivery, PublishError
+from gridcase_runtime.outages import is_transient
 from gridcase_runtime.photos import CheckedPhoto, PhotoError, checked_photo
 
 log = logging.getLogger(__name__)
@@ -181,11 +182,50 @@ async def submit_report(
         if answered is not None:
             metrics.IDEMPOTENT_REPLAYS.inc()
             return Outcome(answered, replayed=True)
-    wait = await limits.acquire(
-        reporter_key(submission.reporter.reporter_id), settings.reports_per_minute
-    )
+    limit_key = reporter_key(submission.reporter.reporter_id)
+    wait = await limits.acquire(limit_key, settings.reports_per_minute)
     if wait is not None:
         raise RateLimitedError(wait)
+    try:
+        return await _accept(
+            submission,
+            render,
+            publisher=publisher,
+            cases=cases,
+            keys=keys,
+            photos=photos,
+            geography=geography,
+            settings=settings,
+            clock=clock,
+        )
+    except Exception as error:
+        if isinstance(error, KafkaUnavailableError) or is_transient(error):
+            await _refund(limits, limit_key)
+        raise
+
+
+async def _refund(limits: RateLimits, key: str) -> None:
+    """Gives a request that was not served back to its reporter (if the database answers)."""
+    try:
+        await limits.refund(key)
+    except Exception:
+        log.warning("could not refund a rate-limited request of %s", key, exc_info=True)
+
+
+async def _accept(
+    submission: Submission,
+    render: Render,
+    *,
+    publisher: Publisher,
+    cases: CaseViews,
+    keys: IdempotencyKeys,
+    photos: Photos,
+    geography: Geography,
+    settings: IntakeSettings,
+    clock: Clock,
+) -> Outcome:
+    """A report within its rate limit: checked, published, answered."""
+    keyed = submission.idempotency
     check_text(submission.report)
     checked = await _check_photos(submission.photos, settings.max_photo_bytes)
     location = locate(

@@ -1,17 +1,30 @@
 """Builds a service's FastAPI app with the shared middleware and routes, and serves it."""
 
+import logging
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
+import pymongo.errors
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
 
 from gridcase_runtime.docs import add_offline_docs
 from gridcase_runtime.health import ReadinessCheck, health_router
+from gridcase_runtime.kafka import PublishError
 from gridcase_runtime.logs import CorrelationIdMiddleware, configure_logging
 from gridcase_runtime.metrics import HttpMetricsMiddleware, metrics_router
-from gridcase_runtime.problems import DomainErrors, OtherFormat, install_problem_handlers
+from gridcase_runtime.outages import TRANSIENT_ERRORS, is_transient
+from gridcase_runtime.problems import (
+    DomainErrors,
+    OtherFormat,
+    Problem,
+    install_problem_handlers,
+    problem,
+)
 from gridcase_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -26,9 +39,11 @@ def create_service_app(
     readiness_checks: dict[str, ReadinessCheck],
     domain_errors: DomainErrors | None = None,
     other_error_formats: Mapping[str, OtherFormat] | None = None,
+    retry_after_s: float = 5,
 ) -> FastAPI:
     """An app with /healthz, /readyz, /metrics, /docs (assets served locally), correlation
-    ids, HTTP metrics, and every error answered as a problem (see `problems`)."""
+    ids, HTTP metrics, and every error answered as a problem (see `problems`): a database
+    or broker that is unavailable is a 503 with Retry-After `retry_after_s`."""
     app = FastAPI(
         title=title,
         description=description,
@@ -43,10 +58,43 @@ def create_service_app(
     app.include_router(health_router)
     app.include_router(metrics_router)
     add_offline_docs(app)
-    install_problem_handlers(app, domain_errors, other_formats=other_error_formats)
+    outage = _outage_problem(retry_after_s)
+    outages: DomainErrors = {
+        error_class: outage
+        for error_class in (*TRANSIENT_ERRORS, PublishError, pymongo.errors.OperationFailure)
+    }
+    install_problem_handlers(
+        app, {**outages, **(domain_errors or {})}, other_formats=other_error_formats
+    )
     app.add_middleware(HttpMetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
     return app
+
+
+def _outage_problem(retry_after_s: float) -> Callable[[Request, Any], Problem]:
+    """503 with Retry-After for an unavailable database or broker; any other database
+    error stays a 500 (its text is logged, never answered)."""
+
+    def build(request: Request, error: Exception) -> Problem:
+        if is_transient(error) or isinstance(error, PublishError):
+            log.warning(
+                "%s %s: a backing service is unavailable: %r",
+                request.method,
+                request.url.path,
+                error,
+            )
+            return Problem(
+                problem(
+                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    "a backing service is unavailable; try again later",
+                    code="unavailable",
+                ),
+                headers={"Retry-After": str(max(1, round(retry_after_s)))},
+            )
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return Problem(problem(status.HTTP_500_INTERNAL_SERVER_ERROR))
+
+    return build
 
 
 def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pymongo.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
@@ -28,21 +27,10 @@ from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
 from gridcase_runtime import metrics
 from gridcase_runtime.health import NotReadyError
+from gridcase_runtime.outages import is_transient
 from gridcase_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    pymongo.errors.AutoReconnect,
-    pymongo.errors.ConnectionFailure,
-    pymongo.errors.NetworkTimeout,
-    pymongo.errors.ServerSelectionTimeoutError,
-    pymongo.errors.WTimeoutError,
-    KafkaError,
-    TimeoutError,
-    ConnectionError,
-)
-"""Errors that say 'try again later', never 'this record is bad'."""
 
 
 class PublishError(Exception):
@@ -431,8 +419,8 @@ class EventConsumer:
                         await self._process(
                             consumer, [r for records in polled.values() for r in records]
                         )
-                    except TRANSIENT_ERRORS:
-                        if self._stopping.is_set():
+                    except Exception as error:
+                        if is_transient(error) and self._stopping.is_set():
                             break  # left uncommitted: redelivered to the partitions' next owner
                         raise
                 if self._uncommitted and not polled:
@@ -473,16 +461,16 @@ class EventConsumer:
             return
         except PoisonEventError:
             pass
-        except TRANSIENT_ERRORS:
-            raise  # only while stopping: the batch stays uncommitted and is redelivered
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise  # only while stopping: the batch stays uncommitted and is redelivered
             log.exception("batch failed in %s; handling its events one by one", self.group_id)
         for delivery in deliveries:
             try:
                 await self._retry_transient(lambda d=delivery: self.handle_batch([d]))  # type: ignore[misc]
-            except TRANSIENT_ERRORS:
-                raise
             except Exception as error:
+                if is_transient(error):
+                    raise
                 record = by_offset[(delivery.topic, delivery.partition, delivery.offset)]
                 reason = "poison" if isinstance(error, PoisonEventError) else "handler-error"
                 await self._dead_letter(record, error, reason=reason)
@@ -493,8 +481,8 @@ class EventConsumer:
             try:
                 await attempt()
                 return
-            except TRANSIENT_ERRORS as error:
-                if self._stopping.is_set():
+            except Exception as error:
+                if not is_transient(error) or self._stopping.is_set():
                     raise
                 metrics.PROCESSING_RETRIES.labels(self.service).inc()
                 log.warning(

@@ -22,7 +22,8 @@ from pymongo import ASCENDING
 
 from gridcase_contracts.codec import EncodedEvent, encode
 from gridcase_contracts.envelope import Envelope
-from gridcase_runtime.kafka import TRANSIENT_ERRORS, EventPublisher, PublishError
+from gridcase_runtime.kafka import EventPublisher, PublishError
+from gridcase_runtime.outages import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gridcase_runtime.kafka import TRANSIENT_ERRORS
+from gridcase_runtime.outages import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response, status
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gridcase_intake.bootstrap import bootstrap, create_indexes
@@ -15,10 +15,9 @@ from gridcase_intake.entrypoints import api_keys, native, open311
 from gridcase_intake.entrypoints.consumer import workers
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import TRANSIENT_ERRORS, EventPublisher, ensure_case_topics
+from gridcase_runtime.kafka import EventPublisher, ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.mongo import close, connect, ping
-from gridcase_runtime.problems import problem_response
 from gridcase_runtime.workers import running
 
 SERVICE = "intake"
@@ -69,32 +68,18 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             "mongodb": mongo_reachable,
         },
         other_error_formats={open311.router.prefix: open311.error_for},
+        retry_after_s=settings.retry_after_s,
     )
     app.add_middleware(
         BodySizeLimitMiddleware,
         json_limit=JSON_BODY_LIMIT,
         multipart_limit=settings.multipart_body_limit,
     )
-    for error_class in TRANSIENT_ERRORS:
-        if issubclass(error_class, Exception):
-            app.add_exception_handler(error_class, _dependency_unavailable(settings))
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(api_keys.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def _dependency_unavailable(settings: IntakeSettings) -> Any:
-    async def handler(_request: Request, error: Exception) -> Response:
-        return problem_response(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"a backing service is unavailable: {type(error).__name__}",
-            code="unavailable",
-            headers={"Retry-After": str(settings.retry_after_s)},
-        )
-
-    return handler
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
