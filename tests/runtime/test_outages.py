@@ -60,7 +60,12 @@ async def test_an_outage_is_a_503_with_retry_after(error: Exception) -> None:
     response = await _get_raising(error)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "7"
-    assert response.json() == {"detail": "a backing service is unavailable; try again later"}
+    assert response.json() == {
+        "type": "urn:gridcase:problem:unavailable",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "a backing service is unavailable; try again later",
+    }
 
 
 async def test_a_bad_database_request_stays_a_500() -> None:
