@@ -290,6 +290,13 @@ class Component:
             return None
         return pid if pid_alive(pid) else None
 
+    def reap(self) -> int | None:
+        """The exit code of this component's process if it has just ended (see `reap`)."""
+        try:
+            return reap(int(self.pid_file.read_text()))
+        except (FileNotFoundError, ValueError):
+            return None
+
     def start(self) -> None:
         process = self.launch()
         if process is not None:
@@ -358,10 +365,14 @@ class Component:
         say(f"{self.name} stopped")
 
 
-def reap(pid: int) -> None:
-    """Collects a child that exited, so that it does not linger as a zombie."""
+def reap(pid: int) -> int | None:
+    """Collects a child that exited, so that it does not linger as a zombie; its exit code
+    (negative: the signal that ended it), or None while it runs or if it is not ours."""
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return os.waitstatus_to_exitcode(status)
+    return None
 
 
 # --- Kafka --------------------------------------------------------------------------
@@ -855,9 +866,45 @@ Press Ctrl-C to stop everything.
 """
 
 
+RESTART_DELAYS_S = (1, 2, 4, 8, 16, 30)
+"""Waits before restarting a component that keeps dying, as compose's restart policy."""
+STABLE_AFTER_S = 60.0
+"""A component that ran this long before dying starts again from the shortest wait."""
+
+
+def supervise(everything: list[Component], stop_requested: Callable[[], bool]) -> None:
+    """Restarts each component that dies, after 1 s, then 2, 4 ... up to 30 s while it
+    keeps dying, and logs each death and restart, until `stop_requested()`."""
+    started = dict.fromkeys((c.name for c in everything), time.monotonic())
+    deaths = dict.fromkeys(started, 0)
+    restart_at: dict[str, float] = {}
+    while not stop_requested():
+        for component in everything:
+            exit_code = component.reap()
+            if component.pid() is not None:
+                continue
+            now = time.monotonic()
+            if component.name not in restart_at:
+                if now - started[component.name] >= STABLE_AFTER_S:
+                    deaths[component.name] = 0
+                delay = RESTART_DELAYS_S[min(deaths[component.name], len(RESTART_DELAYS_S) - 1)]
+                deaths[component.name] += 1
+                restart_at[component.name] = now + delay
+                how = "" if exit_code is None else f" (exit {exit_code})"
+                say(f"{component.name} died{how}; restarting in {delay}s")
+            elif now >= restart_at[component.name]:
+                del restart_at[component.name]
+                started[component.name] = now
+                try:
+                    component.start()
+                except InfraError as error:
+                    say(f"{component.name} did not restart: {error}")
+        time.sleep(0.5)
+
+
 def run_foreground() -> int:
-    """Starts the infrastructure and the four services, supervises them, and stops all of
-    them on Ctrl-C (or when any one dies)."""
+    """Starts the infrastructure and the four services, restarts any that dies, and stops
+    all of them on Ctrl-C."""
     stop_requested = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -871,13 +918,7 @@ def run_foreground() -> int:
     try:
         up(["all"])
         print(banner(), flush=True)
-        while not stop_requested:
-            dead = [c.name for c in everything if c.pid() is None]
-            if dead:
-                say(f"{', '.join(dead)} stopped unexpectedly; stopping everything")
-                exit_code = 1
-                break
-            time.sleep(0.5)
+        supervise(everything, lambda: stop_requested)
     except InfraError as error:
         print(f"[infra] error: {error}", file=sys.stderr)
         exit_code = 2
