@@ -295,6 +295,7 @@ async def test_a_report_refused_for_an_outage_gives_its_rate_limit_back(clock: C
         keys=FakeIdempotencyKeys(),
         photos=FakePhotos(),
         limits=FakeRateLimits(clock=lambda: 120.0),
+        api_keys=FakeApiKeys(),
         clock=clock,
     )
     publisher.failing = True
