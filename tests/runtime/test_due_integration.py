@@ -73,16 +73,17 @@ async def test_a_scan_reads_only_the_cases_that_are_due(setting: tuple[Any, Find
     clock = Clock()
     scan = DueScan(cases, "due_at", "due_slot", clock)
     assert await scan.due_ids(T0, limit=100) == []  # the first scan catches up
-    await store(scan, "late", T0 - timedelta(minutes=5))  # due already: the write's slot
-    await store(scan, "soon", T0 + timedelta(seconds=2.5))
+    await store(scan, "late", T0 - timedelta(minutes=5))  # due already: slot T0 + grace
+    await store(scan, "soon", T0 + timedelta(seconds=4.5))
     await store(scan, "later", T0 + timedelta(hours=1))
     await store(scan, "never", None)
     finds.clear()
 
-    assert await scan.due_ids(T0 + timedelta(seconds=1.5), limit=100) == ["late"]
+    assert await scan.due_ids(T0 + timedelta(seconds=1.5), limit=100) == []
+    assert await scan.due_ids(T0 + timedelta(seconds=3.5), limit=100) == ["late"]
     await store(scan, "late", None)  # handled
-    assert await scan.due_ids(T0 + timedelta(seconds=3.2), limit=100) == ["soon"]
-    assert await scan.due_ids(T0 + timedelta(seconds=3.7), limit=100) == ["soon"]  # unhandled
+    assert await scan.due_ids(T0 + timedelta(seconds=5.2), limit=100) == ["soon"]
+    assert await scan.due_ids(T0 + timedelta(seconds=5.7), limit=100) == ["soon"]  # unhandled
 
     assert finds.filters
     for query in finds.filters:  # equality on the slot, which the index serves
@@ -99,7 +100,7 @@ async def test_a_scan_does_not_pass_a_slot_still_being_written(
     scan = DueScan(cases, "due_at", "due_slot", clock)
     assert await scan.due_ids(T0, limit=100) == []
     with scan.writing(T0) as slot:
-        clock.now = T0 + timedelta(seconds=5)
+        clock.now = T0 + timedelta(seconds=10)
         assert await scan.due_ids(clock.now, limit=100) == []  # the write has not landed yet
         await cases.insert_one({"_id": "slow", "due_at": T0, "due_slot": slot})
     assert await scan.due_ids(clock.now, limit=100) == ["slow"]

@@ -8,7 +8,9 @@ reads the slots that have ended, one equality query each, so it reads only cases
 due. It keeps reading from the oldest slot that still held cases (their handling moves them
 to a later slot, or out), and it never passes a slot that one of its own writes is still
 writing to; every replica scans, so each case is found by at least the replica that wrote
-it. At start, or after a gap too long to read slot by slot, it catches up once with the
+it. A slot also starts at least WRITE_GRACE after its write, so a writer without a timer
+(an administrator's command line) has that long to commit before any timer reads it. At
+start, or after a gap too long to read slot by slot, a timer catches up once with the
 range query.
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 from motor.motor_asyncio import AsyncIOMotorCollection
 
 SLOT = timedelta(seconds=1)
+WRITE_GRACE = timedelta(seconds=2)
 MAX_SLOTS_PER_SCAN = 120
 """A longer gap is caught up with one range query instead."""
 
@@ -54,7 +57,7 @@ class DueScan:
         if due is None:
             yield None
             return
-        slot = slot_of(max(due, self.clock()))
+        slot = slot_of(max(due, self.clock() + WRITE_GRACE))
         self._writing[slot] += 1
         try:
             yield slot
