@@ -1,5 +1,6 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -36,10 +37,12 @@ class ServiceSettings(BaseSettings):
         description="Prefix of every topic name; isolates test runs sharing one broker.",
     )
     jwt_issuer: str = Field(
-        default="http://127.0.0.1:8080/realms/gridcase",
+        default_factory=lambda: (
+            f"http://127.0.0.1:{os.environ.get('KEYCLOAK_PORT', '8080')}/realms/gridcase"
+        ),
         validation_alias="GRIDCASE_JWT_ISSUER",
         description="The OpenID Connect provider's issuer (Keycloak's realm URL); the only "
-        "issuer whose tokens are accepted.",
+        "issuer whose tokens are accepted. Default: the local Keycloak on KEYCLOAK_PORT.",
     )
     jwt_audience: str = Field(default="gridcase", validation_alias="GRIDCASE_JWT_AUDIENCE")
     jwks_url: str | None = Field(
