@@ -162,6 +162,11 @@ class Keycloak:
             self._created[username] = self._create_user(username, role, department, team)
         return bearer(self.tokens.user(username, self._password))
 
+    @property
+    def password(self) -> str:
+        """The password of every realm user created here."""
+        return self._password
+
     def user_id(self, username: str) -> str:
         return self._created[username]
 

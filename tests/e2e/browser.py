@@ -64,12 +64,16 @@ def guarded_context(
     return context
 
 
-def sign_in_with_token(page: Page, base_url: str, token: str, path: str = "") -> None:
-    """Signs in on the app's sign-in page with a token that `gridcase token` minted."""
+def sign_in(page: Page, base_url: str, username: str, password: str, path: str = "") -> None:
+    """Signs in as a person does: the app's sign-in button, Keycloak's login form
+    (authorization code with PKCE), and back to the page asked for."""
     page.goto(f"{base_url}/#/{path}")
-    page.locator("textarea[name=token]").fill(token)
-    page.locator("form button[type=submit]").click()
-    page.locator("textarea[name=token]").wait_for(state="detached")
+    page.get_by_role("button", name="统一身份认证登录").click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#kc-login").click()
+    page.wait_for_url(f"{base_url}/**")
+    page.get_by_role("button", name="退出").wait_for()
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

@@ -20,15 +20,14 @@ from e2e.browser import (
     check_page,
     chromium,
     guarded_context,
-    sign_in_with_token,
+    sign_in,
 )
-from e2e.conftest import INFRA
+from e2e.conftest import INFRA, KEYCLOAK
 from e2e.journey import URLS
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from gridcase_runtime.auth import Role, mint_token
-from gridcase_runtime.settings import ServiceSettings
+from gridcase_runtime.auth import Role
 
 pytestmark = pytest.mark.e2e
 
@@ -73,8 +72,8 @@ def open_as(
         context = guarded_context(browser, outside, viewport=viewport)
         contexts.append(context)
         page = context.new_page()
-        token = mint_token(ServiceSettings(), subject=subject, role=role, **claims)
-        sign_in_with_token(page, web, token, path)
+        KEYCLOAK.person(subject, role, **claims)
+        sign_in(page, web, subject, KEYCLOAK.password, path)
         return context, page
 
     yield open_page
@@ -106,9 +105,8 @@ def photo_file(name: str, data: bytes) -> dict[str, Any]:
 
 
 def api(service: str, path: str, role: Role, subject: str, **claims: str) -> Any:
-    token = mint_token(ServiceSettings(), subject=subject, role=role, **claims)
     response = httpx.get(
-        f"{URLS[service]}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=15
+        f"{URLS[service]}{path}", headers=KEYCLOAK.person(subject, role, **claims), timeout=15
     )
     response.raise_for_status()
     return response.json()
@@ -322,14 +320,14 @@ def test_a_version_conflict_shows_who_changed_the_case_and_overwrites_nothing(
     second.get_by_role("button", name="受理", exact=True).click()
     dialog = second.get_by_role("alertdialog")
     expect(dialog).to_be_visible(timeout=WAIT_MS)
-    expect(second.get_by_test_id("conflict-by")).to_have_text("h-web-first")
+    expect(second.get_by_test_id("conflict-by")).to_have_text(KEYCLOAK.user_id("h-web-first"))
     check_page(second, "desktop-handler-conflict")
     dialog.get_by_role("button", name="重新加载", exact=True).click()
     expect_status(second, "已受理")
 
     case = api("remediation", f"/v1/cases/{case_id}", Role.SUPERVISOR, "s-web-2")
     accepted = [e for e in case["timeline"] if e["event_type"] == "CaseAccepted"]
-    assert [e["payload"]["by"]["actor_id"] for e in accepted] == ["h-web-first"]
+    assert [e["payload"]["by"]["actor_id"] for e in accepted] == [KEYCLOAK.user_id("h-web-first")]
 
 
 def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
@@ -342,9 +340,7 @@ def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
     signed_out.goto(f"{web}/")
     expect(signed_out.get_by_role("heading", name="登录")).to_be_visible()
     check_page(signed_out, "phone-signin")
-    volunteer = mint_token(
-        ServiceSettings(), subject="volunteer-web-tour", role=Role.VOLUNTEER, team="team-01"
-    )
+    volunteer = KEYCLOAK.person("volunteer-web-tour", Role.VOLUNTEER, team="team-01")
     report = {
         "category": "fire-safety",
         "severity": "high",
@@ -354,7 +350,7 @@ def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
     filed = httpx.post(
         f"{URLS['intake']}/v1/reports",
         json=report,
-        headers={"Authorization": f"Bearer {volunteer}", "Idempotency-Key": "web-tour-1"},
+        headers={**volunteer, "Idempotency-Key": "web-tour-1"},
         timeout=15,
     )
     assert filed.status_code in (200, 201), filed.text

@@ -109,16 +109,16 @@ async function tokenRequest(body: Record<string, string>): Promise<void> {
   });
 }
 
-/** Completes a sign-in when the provider sent the browser back with a code; returns where
- * the person was going, or null when this page load is not a sign-in callback. */
-export async function completeSignIn(): Promise<string | null> {
+/** Completes a sign-in when the provider sent the browser back with a code, and puts back
+ * the address the person was going to; does nothing on any other page load. */
+export async function completeSignIn(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const code = params.get("code");
   const pending = sessionStorage.getItem(PENDING);
-  if (!code || !pending) return null;
+  if (!code || !pending) return;
   sessionStorage.removeItem(PENDING);
   const { verifier, state, returnTo } = JSON.parse(pending) as Record<string, string>;
-  history.replaceState(null, "", "/" + (returnTo ?? ""));
+  history.replaceState(null, "", `/${returnTo ?? ""}`);
   if (params.get("state") !== state) throw new Error("sign-in state does not match");
   await tokenRequest({
     grant_type: "authorization_code",
@@ -126,7 +126,6 @@ export async function completeSignIn(): Promise<string | null> {
     redirect_uri: redirectUri(),
     code_verifier: verifier ?? "",
   });
-  return returnTo ?? "";
 }
 
 /** A valid access token, refreshed when it is about to expire; null when signed out. */

@@ -4,14 +4,15 @@ import { completeSignIn } from "./auth";
 import { loadConfig } from "./config";
 import { lang } from "./i18n";
 import { startOutbox } from "./queue";
+import { syncRoute } from "./route";
 import "./style.css";
 
 async function start(): Promise<void> {
   document.documentElement.lang = lang.get() === "zh" ? "zh-CN" : "en";
   await loadConfig();
   try {
-    const returnTo = await completeSignIn();
-    if (returnTo !== null) location.hash = returnTo || "#/";
+    await completeSignIn();
+    syncRoute();
   } catch (error) {
     console.error(error);
   }

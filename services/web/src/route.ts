@@ -7,7 +7,12 @@ function parse(): string[] {
   return location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
 }
 
-window.addEventListener("hashchange", () => route.set(parse()));
+/** Reads the route from the address again (after history.replaceState, which fires no event). */
+export function syncRoute(): void {
+  route.set(parse());
+}
+
+window.addEventListener("hashchange", syncRoute);
 
 export function go(path: string): void {
   location.hash = `#/${path}`;
