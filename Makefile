@@ -46,7 +46,8 @@ infra-status: ## show what is running
 
 test: install ## run unit, integration and end-to-end tests against the real broker, database and Keycloak
 	$(INFRA) up kafka ferretdb keycloak
-	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: pytest collected no tests" >&2; exit $$rc; }
+	$(PY) -m pytest --cov --cov-report= $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: pytest collected no tests" >&2; exit $$rc; }
+	[ -n "$(PYTEST_ARGS)" ] || $(PY) tests/coverage_floors.py
 
 chaos: install ## fault scenarios under load on real servers, each ending in the loss/duplicate check
 	$(INFRA) up kafka ferretdb

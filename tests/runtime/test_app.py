@@ -47,6 +47,10 @@ def build(checks: dict[str, object]) -> FastAPI:
     async def item(item_id: int) -> dict[str, int]:
         return {"item_id": item_id}
 
+    @app.post("/notes")
+    async def note(note: dict[str, str]) -> dict[str, str]:
+        return note
+
     @app.get("/supervision")
     async def supervision(
         principal: Annotated[Principal, require_roles(Role.SUPERVISOR)],
@@ -58,6 +62,17 @@ def build(checks: dict[str, object]) -> FastAPI:
 
 def client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+
+
+def test_the_document_lists_401_403_400_and_503_where_they_can_happen() -> None:
+    paths = build({}).openapi()["paths"]
+    assert set(paths["/supervision"]["get"]["responses"]) == {"200", "401", "403", "503"}
+    assert set(paths["/items/{item_id}"]["get"]["responses"]) == {"200", "422", "503"}
+    assert set(paths["/notes"]["post"]["responses"]) == {"200", "400", "422", "503"}
+    invalid = paths["/notes"]["post"]["responses"]["422"]["content"]
+    assert invalid == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}
+    }
 
 
 async def test_readiness_reports_each_dependency_by_its_state_only() -> None:

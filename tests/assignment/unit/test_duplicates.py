@@ -89,3 +89,11 @@ def test_priority_rises_at_each_threshold() -> None:
         3,
         3,
     ]
+
+
+@pytest.mark.parametrize(("case_lon", "report_lon"), [(179.9998, -179.9998), (180.0, -180.0)])
+def test_a_case_across_the_antimeridian_is_found_by_its_cell(
+    case_lon: float, report_lon: float
+) -> None:
+    assert haversine_m(-17.0, case_lon, -17.0, report_lon) < 50
+    assert grid_cell(-17.0, report_lon, 50) in cells_near(-17.0, case_lon, 50)

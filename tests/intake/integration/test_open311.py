@@ -84,6 +84,12 @@ async def test_services_and_errors_in_the_specification_shape(
     assert error.tag == "errors"
     assert error.findtext("error/code") == "400"
     assert "needs its district" in (error.findtext("error/description") or "")
+    too_early = await client.get(
+        "/open311/v2/requests.json", params={"start_date": "0001-01-01T00:00:00+14:00"}
+    )
+    assert too_early.json() == [
+        {"code": 400, "description": "start_date is out of the calendar's range"}
+    ]
     unknown = await client.get("/open311/v2/requests/GC-20240101-NOSUCHID.json")
     assert unknown.status_code == 404
     assert unknown.json()[0]["code"] == 404

@@ -67,6 +67,12 @@ async def test_a_report_lands_on_the_topic_with_a_valid_envelope(
     listed = await client.get("/v1/reports?page_size=5", headers=bearer(settings, "v-land"))
     assert [item["case_id"] for item in listed.json()["items"]] == [body["case_id"]]
     assert listed.json()["total"] == 1
+    far = await client.get(
+        "/v1/reports?page=1000000000000000000", headers=bearer(settings, "v-land")
+    )
+    assert (far.status_code, far.json()["field"]) == (422, "page")
+    last = await client.get("/v1/reports?page=1000000", headers=bearer(settings, "v-land"))
+    assert (last.json()["items"], last.json()["total"]) == ([], 1)
 
 
 async def test_a_retried_submission_yields_one_case(
@@ -89,6 +95,8 @@ async def test_a_retried_submission_yields_one_case(
         "/v1/reports", json=report_body(description=marker + "!"), headers={**auth, **key}
     )
     assert changed.status_code == 422
+    [mismatch] = changed.json()["errors"]
+    assert (mismatch["loc"], mismatch["type"]) == (["header", "Idempotency-Key"], "reused")
     elsewhere = await client.post(
         "/v1/reports",
         json=report_body(description=marker),

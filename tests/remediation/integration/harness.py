@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from PIL import Image
 
 from gridcase_contracts.codec import decode
@@ -94,6 +94,27 @@ async def topic_events(settings: RemediationSettings) -> list[Envelope]:
     return await asyncio.to_thread(
         _read_topic, settings.kafka_bootstrap_servers, settings.case_events_topic.name
     )
+
+
+def _lag(settings: RemediationSettings) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    reader = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        group = settings.consumer_group
+        committed = admin.list_group_offsets(group)[group]
+        topic = settings.case_events_topic.name
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)]
+        ends = reader.end_offsets(partitions)
+        done = {tp: committed[tp].offset if tp in committed else 0 for tp in ends}
+        return sum(end - done[tp] for tp, end in ends.items())
+    finally:
+        admin.close()
+        reader.close()
+
+
+async def consumed_everything(settings: RemediationSettings) -> bool:
+    """The service's consumer group has committed every record of the topic."""
+    return await asyncio.to_thread(_lag, settings) == 0
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 30) -> None:

@@ -1,7 +1,6 @@
 """The service end to end on the real broker and Mongo-wire server: the handler,
 inspector and reporter API, redelivery, other departments, exports, and replay."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from remediation.integration.cases import assigned, new_case_id, reported
 from remediation.integration.harness import (
     bearer,
     case_version,
+    consumed_everything,
     eventually,
     history_hash,
     png,
@@ -152,7 +152,7 @@ async def test_a_case_goes_from_assignment_to_closure_through_the_api(
         return types.count("CaseClosed") == 1
 
     await eventually(relayed_and_consumed_back)
-    await asyncio.sleep(0.5)  # let the consumer take our own events back in
+    await eventually(lambda: consumed_everything(settings))  # our own events, taken back in
     record = await parts.repository.get(case_id)
     assert record is not None
     assert record.version == 8
@@ -169,6 +169,12 @@ async def test_a_case_goes_from_assignment_to_closure_through_the_api(
     )
     assert case_id in period.text
     assert (await http.get("/v1/exports/cases.csv", headers=handler)).status_code == 403
+    edges = (("to", "2026-01-01", "9999-12-31"), ("from", "0001-01-01", "0001-01-02"))
+    for field, first, last in edges:
+        edge = await http.get(
+            "/v1/exports/cases.csv", headers=inspector, params={"from": first, "to": last}
+        )
+        assert (edge.status_code, edge.json()["field"]) == (422, field)
 
 
 async def test_a_redelivered_event_changes_nothing(

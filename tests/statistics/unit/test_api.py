@@ -164,3 +164,24 @@ async def test_nothing_is_answered_before_the_tables_recovered(
     assert "gridcase_open_cases{" not in metrics
     source.recovered = True
     assert (await client.get("/readyz")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/stats/summary", {"from": ""}, "from"),
+        ("/v1/stats/summary", {"from": "2026-05-02", "to": "2026-05-01"}, "to"),
+        ("/v1/stats/report", {"year": 2026, "from": "2026-01-01"}, "year"),
+        ("/v1/stats/leaderboard", {"rank": "x"}, "rank"),
+        ("/v1/stats/summary", {"to": "9999-12-31"}, "to"),
+        ("/v1/stats/summary", {"from": "0001-01-01T00:00:00+14:00"}, "from"),
+    ],
+)
+async def test_every_422_has_the_shape_the_document_promises(
+    client: httpx.AsyncClient, path: str, params: dict[str, Any], field: str
+) -> None:
+    response = await client.get(path, params=params, headers=SUPERVISOR)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["loc"], error["type"]) == (["query", field], "value_error")
+    assert error["msg"]

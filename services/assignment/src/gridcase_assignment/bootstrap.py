@@ -34,6 +34,7 @@ async def scan_ladders(context: handlers.Context) -> None:
 class AssignmentService:
     settings: AssignmentSettings
     database: MongoDatabase
+    repository: AssignmentRepository
     context: handlers.Context
     publisher: EventPublisher
     relay: OutboxRelay
@@ -43,11 +44,10 @@ class AssignmentService:
 
     async def prepare(self) -> None:
         """Indexes and seed data (inserting only what is missing)."""
-        repository = self.context.repository
-        await repository.create_indexes()
+        await self.repository.create_indexes()
         await self.relay.create_indexes()
         departments, handler_list = load_registry(self.settings.registry_file)
-        await repository.seed(
+        await self.repository.seed(
             load_catalogue(self.settings.catalogue_file), departments, handler_list
         )
 
@@ -101,6 +101,7 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
     return AssignmentService(
         settings=settings,
         database=database,
+        repository=repository,
         context=context,
         publisher=publisher,
         relay=relay,

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gridcase_assignment import metrics
-from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.calendar import WorkingCalendar
 from gridcase_assignment.domain.duplicates import (
@@ -47,6 +46,7 @@ from gridcase_assignment.domain.routing import (
     route_for,
 )
 from gridcase_assignment.domain.sla import SlaPolicy
+from gridcase_assignment.ports import CaseRepository
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Service
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import (
@@ -90,7 +90,7 @@ class ConflictError(Exception):
 
 @dataclass(frozen=True)
 class Context:
-    repository: AssignmentRepository
+    repository: CaseRepository
     settings: AssignmentSettings
     sla: SlaPolicy
     calendar: WorkingCalendar

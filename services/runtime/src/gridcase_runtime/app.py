@@ -1,7 +1,7 @@
 """Builds a service's FastAPI app with the shared middleware and routes, and serves it."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -16,6 +16,7 @@ from gridcase_runtime.logs import CorrelationIdMiddleware, configure_logging
 from gridcase_runtime.metrics import HttpMetricsMiddleware, metrics_router
 from gridcase_runtime.outages import TRANSIENT_ERRORS, is_transient
 from gridcase_runtime.problems import (
+    PROBLEM_JSON,
     DomainErrors,
     OtherFormat,
     Problem,
@@ -68,6 +69,7 @@ def create_service_app(
     )
     app.add_middleware(HttpMetricsMiddleware, service=service)
     app.add_middleware(CorrelationIdMiddleware)
+    _document_errors(app, list(other_error_formats or {}))
     return app
 
 
@@ -95,6 +97,86 @@ def _outage_problem(retry_after_s: float) -> Callable[[Request, Any], Problem]:
         return Problem(problem(status.HTTP_500_INTERNAL_SERVER_ERROR))
 
     return build
+
+
+AUTH_ERRORS = {
+    "401": {"description": "The bearer token is missing, invalid or expired."},
+    "403": {"description": "The caller's role may not do this."},
+}
+BODY_ERRORS = {"400": {"description": "The body cannot be parsed (not UTF-8, broken multipart)."}}
+OUTAGE_ERRORS = {"503": {"description": "A database or broker is unavailable; see Retry-After."}}
+
+PROBLEM_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details.",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+        },
+    },
+    "ValidationProblem": {
+        "allOf": [{"$ref": "#/components/schemas/Problem"}],
+        "required": ["errors"],
+        "properties": {
+            "field": {"type": ["string", "null"]},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["loc", "field", "msg", "type"],
+                    "properties": {
+                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                        "field": {"type": ["string", "null"]},
+                        "msg": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _problem_content(code: str) -> dict[str, Any]:
+    schema = "ValidationProblem" if code == "422" else "Problem"
+    return {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+def _document_errors(app: FastAPI, other_formats: Sequence[str]) -> None:
+    """The document tells every error as it is answered: a problem (`application/problem
+    +json`) unless the route declares its own content or lies under the `other_formats`
+    path prefixes; and lists the answers every
+    operation may give besides its own: 401 and 403 behind a bearer token, 400 for a body
+    that cannot be parsed, 503 during an outage."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(PROBLEM_SCHEMAS)
+            for path, operations in document["paths"].items():
+                for operation in operations.values():
+                    responses = operation["responses"]
+                    shared = {
+                        **OUTAGE_ERRORS,
+                        **(AUTH_ERRORS if "security" in operation else {}),
+                        **(BODY_ERRORS if "requestBody" in operation else {}),
+                    }
+                    for code, answer in shared.items():
+                        responses.setdefault(code, dict(answer))
+                    if path.startswith(tuple(other_formats)):
+                        continue
+                    for code, answer in responses.items():
+                        declared = "content" in answer and code != "422"
+                        if code.startswith(("4", "5")) and not declared:
+                            answer["content"] = _problem_content(code)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:

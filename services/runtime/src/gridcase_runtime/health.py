@@ -39,7 +39,29 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health_router.get("/readyz")
+READINESS = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["ready", "checks"],
+                "properties": {
+                    "ready": {"type": "boolean"},
+                    "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }
+        }
+    }
+}
+
+
+@health_router.get(
+    "/readyz",
+    responses={
+        200: {"description": "every dependency answered", **READINESS},
+        503: {"description": "a dependency did not; `checks` says which", **READINESS},
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Ready: every dependency (Kafka, MongoDB, ...) answered within two seconds. Each
     check reports "ok" or its state ("unreachable", "timeout", "no producer id", ...)."""

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -31,6 +31,7 @@ from gridcase_assignment.domain.routing import (
     HandlerLoad,
     RoutingTables,
 )
+from gridcase_assignment.ports import Change, ConcurrentChangeError, LoadedCase
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, District, Severity, Stage
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import StageDue
@@ -42,24 +43,6 @@ Document = dict[str, Any]
 
 DERIVED_FIELDS = ("priority", "cluster_size")
 """Kept by `set_cluster` alone, never by a case's own versioned writes."""
-
-
-class ConcurrentChangeError(Exception):
-    """The record changed between read and write; read it again and retry."""
-
-
-class LoadedCase(NamedTuple):
-    case: Case
-    processed: frozenset[str]
-
-
-class Change(NamedTuple):
-    kind: str
-    key: str
-    at: datetime
-    by: str
-    before: Document | None
-    after: Document | None
 
 
 def _workload_holder(case: Case | None) -> str | None:

@@ -31,14 +31,29 @@ class BoundingBox:
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
     """A box that contains every point within `radius_m` (slightly generous; the
-    haversine check decides). Does not wrap around the antimeridian."""
+    haversine check decides). Its longitudes pass ±180 where the circle crosses the
+    antimeridian."""
     margin = radius_m * 1.01
     dlat = math.degrees(margin / EARTH_RADIUS_M)
     cos_lat = math.cos(math.radians(lat))
     if cos_lat < 1e-6 or abs(lat) + dlat >= 90:
         return BoundingBox(max(-90.0, lat - dlat), min(90.0, lat + dlat), -180.0, 180.0)
     dlon = math.degrees(margin / (EARTH_RADIUS_M * cos_lat))
-    return BoundingBox(lat - dlat, lat + dlat, max(-180.0, lon - dlon), min(180.0, lon + dlon))
+    return BoundingBox(lat - dlat, lat + dlat, lon - dlon, lon + dlon)
+
+
+def _wrapped(lon: float) -> float:
+    """The same meridian as `lon`, in [-180, 180)."""
+    return (lon + 180) % 360 - 180
+
+
+def _longitude_spans(box: BoundingBox) -> list[tuple[float, float]]:
+    """The box's longitudes within [-180, 180], in two spans where it crosses ±180."""
+    if box.min_lon < -180:
+        return [(box.min_lon + 360, 180.0), (-180.0, box.max_lon)]
+    if box.max_lon > 180:
+        return [(box.min_lon, 180.0), (-180.0, box.max_lon - 360)]
+    return [(box.min_lon, box.max_lon)]
 
 
 POLAR_LATITUDE = 80.0
@@ -66,7 +81,7 @@ def grid_cell(lat: float, lon: float, radius_m: float) -> str:
     size = cell_degrees(radius_m)
     band = math.floor(lat / size)
     scale = _column_scale(band, size)
-    return _cell(band, 0 if scale is None else math.floor(lon * scale))
+    return _cell(band, 0 if scale is None else math.floor(_wrapped(lon) * scale))
 
 
 def cells_near(lat: float, lon: float, radius_m: float) -> list[str]:
@@ -80,8 +95,9 @@ def cells_near(lat: float, lon: float, radius_m: float) -> list[str]:
         if scale is None:
             cells.append(_cell(band, 0))
             continue
-        first, last = math.floor(box.min_lon * scale), math.floor(box.max_lon * scale)
-        cells.extend(_cell(band, column) for column in range(first, last + 1))
+        for west, east in _longitude_spans(box):
+            first, last = math.floor(west * scale), math.floor(east * scale)
+            cells.extend(_cell(band, column) for column in range(first, last + 1))
     return cells
 
 

@@ -1,6 +1,6 @@
 """Admin API: the dispatch catalogue, departments and handlers; every change recorded."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
 
@@ -23,6 +23,11 @@ from gridcase_assignment.entrypoints.schemas import (
 from gridcase_contracts.codes import Category
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+CHANGED_MEANWHILE: dict[int | str, dict[str, Any]] = {
+    409: {"description": "changed by someone else at the same time; read it again and retry"}
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such entry or handler"}}
 
 DistrictOrAny = Annotated[
     str,
@@ -48,7 +53,7 @@ async def list_catalogue(_: AdminOrSupervisor, context: ContextDep) -> list[Cata
     return [_entry_out(e) for e in await context.repository.catalogue_entries()]
 
 
-@router.put("/catalogue/{category}/{district}")
+@router.put("/catalogue/{category}/{district}", responses=CHANGED_MEANWHILE)
 async def put_catalogue_entry(
     category: Category,
     district: DistrictOrAny,
@@ -62,7 +67,11 @@ async def put_catalogue_entry(
     return _entry_out(entry)
 
 
-@router.delete("/catalogue/{category}/{district}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/catalogue/{category}/{district}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **CHANGED_MEANWHILE},
+)
 async def remove_catalogue_entry(
     category: Category, district: DistrictOrAny, admin: Admin, context: ContextDep
 ) -> None:
@@ -91,7 +100,7 @@ async def list_departments(_: AdminOrSupervisor, context: ContextDep) -> list[De
     return [DepartmentOut(code=d.code, name=d.name, head=d.head) for d in departments]
 
 
-@router.put("/departments/{code}")
+@router.put("/departments/{code}", responses=CHANGED_MEANWHILE)
 async def put_department(
     code: Annotated[str, Path(pattern=CODE_PATTERN)],
     body: DepartmentIn,
@@ -120,7 +129,7 @@ async def list_handlers(
     return [_handler_out(h) for h in await context.repository.list_handlers(department)]
 
 
-@router.put("/handlers/{handler_id}")
+@router.put("/handlers/{handler_id}", responses=CHANGED_MEANWHILE)
 async def put_handler(
     handler_id: Annotated[str, Path(pattern=HANDLER_ID_PATTERN)],
     body: HandlerIn,
@@ -133,7 +142,7 @@ async def put_handler(
     return _handler_out(handler)
 
 
-@router.patch("/handlers/{handler_id}")
+@router.patch("/handlers/{handler_id}", responses={**NOT_FOUND, **CHANGED_MEANWHILE})
 async def set_on_duty(
     handler_id: str, body: OnDutyIn, admin: Admin, context: ContextDep
 ) -> HandlerOut:

@@ -5,11 +5,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from gridcase_assignment.adapters.repository import ConcurrentChangeError
 from gridcase_assignment.bootstrap import SERVICE, bootstrap
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.entrypoints import admin, supervisor
 from gridcase_assignment.handlers import ConflictError, InvalidRequestError, NotFoundError
+from gridcase_assignment.ports import ConcurrentChangeError
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
 from gridcase_runtime.kafka import ensure_case_topics

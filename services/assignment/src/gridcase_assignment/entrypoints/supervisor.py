@@ -1,6 +1,6 @@
 """Supervisor API: reassign, split a wrong merge, the supervisor queue and escalations."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
@@ -14,8 +14,15 @@ from gridcase_runtime.auth import Principal
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"])
 
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown to assignment"}}
+DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"description": "the case's status does not allow it; `status` says which it is"},
+}
+
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=100_000_000)]
+"""Bounded: the database counts a skip in a 64-bit integer."""
 
 
 def _actor(principal: Principal) -> Actor:
@@ -58,7 +65,7 @@ async def escalations(
     return [CaseOut.of(case) for case in cases]
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", responses=NOT_FOUND)
 async def get_case(
     request: Request, case_id: str, principal: Supervisor, context: ContextDep
 ) -> CaseOut:
@@ -70,7 +77,7 @@ async def get_case(
     return CaseOut.of(loaded.case)
 
 
-@router.post("/cases/{case_id}/reassign")
+@router.post("/cases/{case_id}/reassign", responses=DECISION_ERRORS)
 async def reassign(
     case_id: str, body: ReassignIn, supervisor: Supervisor, context: ContextDep
 ) -> DecisionOut:
@@ -86,7 +93,7 @@ async def reassign(
     return _decision_out(decision)
 
 
-@router.post("/cases/{case_id}/split")
+@router.post("/cases/{case_id}/split", responses=DECISION_ERRORS)
 async def split(
     case_id: str, body: SplitIn, supervisor: Supervisor, context: ContextDep
 ) -> DecisionOut:

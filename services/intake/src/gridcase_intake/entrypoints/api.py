@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from gridcase_intake.bootstrap import bootstrap, create_indexes
 from gridcase_intake.config import JSON_BODY_LIMIT, IntakeSettings
@@ -78,22 +77,19 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(api_keys.router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    shared = app.openapi
+    app.openapi = lambda: _with_report_schema(shared())  # type: ignore[method-assign]
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document plus the ReportIn schema that /v1/reports takes by hand."""
-    if app.openapi_schema is None:
-        document = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
+def _with_report_schema(document: dict[str, Any]) -> dict[str, Any]:
+    """The service's document plus the ReportIn schema that /v1/reports takes by hand."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    if "ReportIn" not in schemas:
         report_schema = ReportIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(report_schema.pop("$defs", {}))
         schemas["ReportIn"] = report_schema
-        app.openapi_schema = document
-    return app.openapi_schema
+    return document
 
 
 def main() -> None:

@@ -53,7 +53,11 @@ async def list_api_keys(admin: Admin, request: Request) -> list[ApiKeyOut]:
     return [ApiKeyOut.of(record) for record in await intake_of(request).api_keys.all()]
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "no api key with this id"}},
+)
 async def revoke_api_key(key_id: KeyId, admin: Admin, request: Request) -> Response:
     intake = intake_of(request)
     if await intake.api_keys.revoke(key_id, intake.clock()) is None:

@@ -192,9 +192,11 @@ def _render_accepted(event: CaseReported, geography: Geography) -> StoredRespons
     response_model=ReportAccepted,
     openapi_extra=_SUBMIT_OPENAPI,
     responses={
+        400: {"description": "the Idempotency-Key is not a valid key"},
         409: {"description": "a request with the same Idempotency-Key is in flight"},
         413: {"description": "body larger than 1 MB (JSON) or the photo limits (multipart)"},
         422: {"description": "invalid field, or Idempotency-Key reused with another payload"},
+        415: {"description": "neither JSON nor multipart/form-data"},
         429: {"description": "too many reports; see Retry-After"},
         503: {"description": "Kafka unavailable, nothing accepted; see Retry-After"},
     },
@@ -253,7 +255,8 @@ async def submit_report(
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     except IdempotencyMismatchError as error:
         metrics.rejected("idempotency_mismatch", category)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+        mismatch = {"loc": ["header", "Idempotency-Key"], "msg": str(error), "type": "reused"}
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [mismatch]) from error
     except KafkaUnavailableError as error:
         metrics.rejected("kafka_unavailable", category)
         raise HTTPException(
@@ -264,7 +267,11 @@ async def submit_report(
     return stored_as_response(outcome.response, replayed=outcome.replayed)
 
 
-@router.get("/reports/{case_id}", response_model=ReportView)
+@router.get(
+    "/reports/{case_id}",
+    response_model=ReportView,
+    responses={404: {"description": "no report of yours with this id"}},
+)
 async def get_report(case_id: str, request: Request, principal: CurrentPrincipal) -> ReportView:
     """A report as its reporter sees it: status, public notes and timeline."""
     intake = intake_of(request)
@@ -275,11 +282,15 @@ async def get_report(case_id: str, request: Request, principal: CurrentPrincipal
     return ReportView.of(case, intake.geography)
 
 
+MAX_PAGE = 1_000_000
+"""Pages skip at most 10^8 reports: the database counts a skip in a 64-bit integer."""
+
+
 @router.get("/reports", response_model=ReportPage)
 async def list_reports(
     request: Request,
     principal: Volunteer,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReportPage:
     """The caller's own reports, newest first."""
@@ -324,7 +335,10 @@ async def boundaries(request: Request) -> Response:
 @router.get(
     "/photos/{photo_id}",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+        404: {"description": "no photo of yours with this id"},
+    },
     tags=["photos"],
 )
 async def get_photo(photo_id: str, request: Request, principal: CurrentPrincipal) -> Response:

@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 under /open311/v2, in JSON and XML, errors in the spec's shape."""
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -31,7 +31,20 @@ from gridcase_intake.handlers import (
 )
 from gridcase_runtime.logs import correlation_id
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "a parameter is missing or malformed (the specification's error list)"},
+    403: {"description": "api_key missing or not valid"},
+    404: {"description": "unknown format, jurisdiction, service, request or token"},
+}
+SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "a request with the same Idempotency-Key is in flight"},
+    413: {"description": "body larger than the form limit"},
+    422: {"description": "Idempotency-Key reused with another payload (the error list)"},
+    429: {"description": "too many requests from this api_key; see Retry-After"},
+    503: {"description": "Kafka unavailable, nothing accepted; see Retry-After"},
+}
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=ERRORS)
 
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 OPEN_STATUSES = [s.value for s in CaseStatus if s not in FINAL_STATUSES]
@@ -141,7 +154,12 @@ async def define_service(
     return await answer(request, fmt, build)
 
 
-@router.post("/requests.{fmt}", summary="POST Service Request", status_code=201)
+@router.post(
+    "/requests.{fmt}",
+    summary="POST Service Request",
+    status_code=201,
+    responses=SUBMIT_ERRORS,
+)
 async def create_request(
     request: Request, fmt: str, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response:
@@ -269,7 +287,10 @@ def _date(request: Request, name: str) -> datetime | None:
         raise Open311Error(400, f"{name} must be an ISO 8601 date and time") from error
     if value.tzinfo is None:
         raise Open311Error(400, f"{name} must include a UTC offset (Z or +HH:MM)")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise Open311Error(400, f"{name} is out of the calendar's range") from error
 
 
 def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:

@@ -82,6 +82,16 @@ IfMatch = Annotated[
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such case or photo"}}
+ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"description": "not allowed in the case's status, or the case changed since read"},
+    412: {"description": "If-Match does not hold the case's current version"},
+    413: {"description": "body larger than the JSON or multipart limit"},
+    415: {"description": "neither JSON nor multipart/form-data"},
+    428: {"description": "neither If-Match nor expected_version was sent"},
+}
+
 
 def components(request: Request) -> Components:
     found: Components = request.app.state.components
@@ -195,8 +205,9 @@ async def read_body(request: Request, model: type[M]) -> tuple[M, list[bytes]]:
             for name, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     if name != "photos":
+                        only_photos = "only photos may be files"
                         raise RequestValidationError(
-                            [{"loc": ["body", name], "msg": "only photos may be files"}]
+                            [{"loc": ["body", name], "msg": only_photos, "type": "file"}]
                         )
                     files.append(await value.read())
                 else:
@@ -212,7 +223,9 @@ async def read_body(request: Request, model: type[M]) -> tuple[M, list[bytes]]:
                 [{"loc": ["body"], "msg": f"invalid JSON: {error}", "type": "json_invalid"}]
             ) from error
         if not isinstance(data, dict):
-            raise RequestValidationError([{"loc": ["body"], "msg": "expected a JSON object"}])
+            raise RequestValidationError(
+                [{"loc": ["body"], "msg": "expected a JSON object", "type": "object_type"}]
+            )
     try:
         return model.model_validate(data), files
     except ValidationError as error:
@@ -333,7 +346,7 @@ async def actionable(request: Request, case_id: str, principal: Principal) -> Ca
     return await get_case_to_act(components(request).repository, case_id, principal)
 
 
-@router.get("/cases/{case_id}", response_model=CaseResponse)
+@router.get("/cases/{case_id}", response_model=CaseResponse, responses=NOT_FOUND)
 async def read_case(
     request: Request, response: Response, case_id: str, principal: Reader
 ) -> CaseResponse:
@@ -345,7 +358,7 @@ async def read_case(
     return view(record, principal, timeline=True)
 
 
-@router.get("/cases/{case_id}/timeline", tags=["audit"])
+@router.get("/cases/{case_id}/timeline", tags=["audit"], responses=NOT_FOUND)
 async def timeline_json(request: Request, case_id: str, principal: Staff) -> dict[str, Any]:
     """The audit trail of one case as JSON: every event, oldest first."""
     record = await readable(request, case_id, principal)
@@ -357,13 +370,30 @@ async def timeline_json(request: Request, case_id: str, principal: Staff) -> dic
     }
 
 
-@router.get("/cases/{case_id}/timeline.csv", tags=["audit"], response_class=Response)
+@router.get(
+    "/cases/{case_id}/timeline.csv",
+    tags=["audit"],
+    response_class=Response,
+    responses=NOT_FOUND,
+)
 async def timeline_csv(request: Request, case_id: str, principal: Staff) -> Response:
     """The audit trail of one case as CSV."""
     record = await readable(request, case_id, principal)
     record_access(request, principal, "case.timeline.export", case_id=case_id)
     rows = (timeline_row(n, entry.event()) for n, entry in enumerate(record.ledger, 1))
     return csv_response(rows, f"{case_id}-timeline.csv", TIMELINE_COLUMNS)
+
+
+def city_day_start(field: str, day: date, *, days_after: int = 0) -> datetime:
+    """The UTC instant the city's `day` (plus `days_after`) begins; 422 naming `field` when
+    that instant falls outside the calendar (before year 1 or after 9999 in UTC)."""
+    try:
+        start = datetime.combine(day, datetime.min.time(), CITY_TIME_ZONE)
+        return (start + timedelta(days=days_after)).astimezone(UTC)
+    except OverflowError as error:
+        raise RequestValidationError(
+            [{"loc": ["query", field], "msg": "out of the calendar's range", "type": "date_range"}]
+        ) from error
 
 
 @router.get("/exports/cases.csv", tags=["audit"], response_class=Response)
@@ -378,8 +408,7 @@ async def period_csv(
         raise RequestValidationError(
             [{"loc": ["query", "to"], "msg": "must not precede from", "type": "value_error"}]
         )
-    since = datetime.combine(start, datetime.min.time(), CITY_TIME_ZONE)
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), CITY_TIME_ZONE)
+    since, until = city_day_start("from", start), city_day_start("to", end, days_after=1)
     repository = components(request).repository
     rows = [
         case_row(record.case, record.version)
@@ -389,7 +418,7 @@ async def period_csv(
     return csv_response(rows, f"cases-{start}-{end}.csv", CASE_COLUMNS)
 
 
-@router.get("/photos/{photo_id}", tags=["photos"], response_class=Response)
+@router.get("/photos/{photo_id}", tags=["photos"], response_class=Response, responses=NOT_FOUND)
 async def photo(request: Request, photo_id: str, principal: Reader) -> Response:
     """An evidence photo, to whoever may see its case."""
     parts = components(request)
@@ -411,6 +440,7 @@ async def photo(request: Request, photo_id: str, principal: Reader) -> Response:
 
 @router.post(
     "/cases/{case_id}/accept",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.AcceptBody),
 )
@@ -433,6 +463,7 @@ async def accept(
 
 @router.post(
     "/cases/{case_id}/rectification-orders",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.RectificationOrderBody),
 )
@@ -460,6 +491,7 @@ async def order_rectification(
 
 @router.post(
     "/cases/{case_id}/progress",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.ProgressBody, photos=True),
 )
@@ -484,6 +516,7 @@ async def record_progress(
 
 @router.post(
     "/cases/{case_id}/resolve",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.ResolveBody, photos=True),
 )
@@ -508,6 +541,7 @@ async def resolve(
 
 @router.post(
     "/cases/{case_id}/return",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.ReasonBody),
 )
@@ -530,6 +564,7 @@ async def return_case(
 
 @router.post(
     "/cases/{case_id}/reject",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.ReasonBody),
 )
@@ -552,6 +587,7 @@ async def reject(
 
 @router.post(
     "/cases/{case_id}/close",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.CloseBody),
 )
@@ -574,6 +610,7 @@ async def close_case(
 
 @router.post(
     "/cases/{case_id}/verify",
+    responses=ACTION_ERRORS,
     response_model=schemas.CaseView,
     openapi_extra=body_doc(schemas.VerifyBody),
     tags=["inspection"],
@@ -601,6 +638,7 @@ async def verify(
 
 @router.post(
     "/cases/{case_id}/confirm",
+    responses=ACTION_ERRORS,
     response_model=schemas.PublicCaseView,
     openapi_extra=body_doc(schemas.ConfirmBody),
     tags=["reporter"],

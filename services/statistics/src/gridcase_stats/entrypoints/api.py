@@ -48,6 +48,14 @@ SourceFactory = Callable[[StatsSettings], Awaitable[CaseSource]]
 Reader = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN, Role.HANDLER)]
 
 
+def invalid(name: str, message: str) -> HTTPException:
+    """A 422 naming the query parameter, in the shape of FastAPI's own validation errors."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["query", name], "msg": message, "type": "value_error"}],
+    )
+
+
 def _bound(name: str, value: str | None, *, end: bool) -> float | None:
     if value is None:
         return None
@@ -55,12 +63,11 @@ def _bound(name: str, value: str | None, *, end: bool) -> float | None:
         parsed: date | datetime = (
             date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         )
+        return window_bound(parsed, end=end)
     except ValueError as error:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["query", name], "msg": f"not an ISO date or datetime: {error}"}],
-        ) from error
-    return window_bound(parsed, end=end)
+        raise invalid(name, f"not an ISO date or datetime: {error}") from error
+    except OverflowError as error:
+        raise invalid(name, f"out of the calendar's range: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -91,10 +98,7 @@ def filters(
 ) -> Filters:
     start, end = _bound("from", from_, end=False), _bound("to", to, end=True)
     if start is not None and end is not None and start >= end:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["query", "to"], "msg": "`to` must be after `from`"}],
-        )
+        raise invalid("to", "`to` must be after `from`")
     return Filters(
         start,
         end,
@@ -167,7 +171,11 @@ def _filters(scope: Scope) -> dict[str, str | None]:
     }
 
 
-router = APIRouter(prefix="/v1/stats", tags=["statistics"])
+router = APIRouter(
+    prefix="/v1/stats",
+    tags=["statistics"],
+    responses={503: {"description": "the tables are still recovering; see Retry-After"}},
+)
 
 
 @router.get("/summary")
@@ -212,10 +220,7 @@ def get_leaderboard(
     """Districts, departments, teams or categories ranked by a rate (highest first);
     districts with their names."""
     if rank not in RANKS:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["query", "rank"], "msg": f"rank must be one of {', '.join(RANKS)}"}],
-        )
+        raise invalid("rank", f"rank must be one of {', '.join(RANKS)}")
     scope = scope_for(principal, given)
     entries = leaderboard(states, scope, by, rank, limit)
     if by == Dimension.DISTRICT:
@@ -247,10 +252,7 @@ def get_report(
     """The period report: counts and the sentence in the seed's form (text_zh, text_en).
     The period is `year`, or `from`/`to`, or else the current city year."""
     if year is not None and (given.start is not None or given.end is not None):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["query", "year"], "msg": "give either year or from/to, not both"}],
-        )
+        raise invalid("year", "give either year or from/to, not both")
     if year is None and given.start is None and given.end is None:
         year = datetime.now(CITY_TIME_ZONE).year
     scope = scope_for(principal, given)
@@ -269,7 +271,14 @@ def get_figures(principal: Reader, given: FilterParams, states: States) -> dict[
     return {"tables": all_figures(states)}
 
 
-@router.get("/export/{table}", response_model=None)
+@router.get(
+    "/export/{table}",
+    response_model=None,
+    responses={
+        200: {"content": {"text/csv": {}, "application/json": {}}},
+        404: {"description": "no such table"},
+    },
+)
 def export_table(
     request: Request,
     table: str,

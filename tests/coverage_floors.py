@@ -1,0 +1,51 @@
+"""Branch coverage per package against its floor, after `make test` measured it (pytest
+--cov: the in-process code of unit, integration and end-to-end tests). Prints each
+package with its domain and handlers; exits 1 if any package falls below its floor."""
+
+import io
+import sys
+
+import coverage
+
+FLOORS = {
+    "gridcase_contracts": 93.0,
+    "gridcase_runtime": 87.0,
+    "gridcase_intake": 86.0,
+    "gridcase_assignment": 92.0,
+    "gridcase_remediation": 88.0,
+    "gridcase_stats": 88.0,
+}
+"""Per cent of statements and branches; raise a floor when tests raise its package."""
+
+AREAS = ("domain/*", "handlers.py")
+
+
+def percent(measured: coverage.Coverage, pattern: str) -> float | None:
+    try:
+        return measured.report(include=[pattern], file=io.StringIO())
+    except coverage.exceptions.NoDataError:
+        return None
+
+
+def main() -> int:
+    measured = coverage.Coverage()
+    measured.load()
+    below = []
+    for package, floor in FLOORS.items():
+        total = percent(measured, f"*/{package}/*") or 0.0
+        areas = [
+            f"{area.split('/')[0].removesuffix('.py')} {found:.1f}"
+            for area in AREAS
+            if (found := percent(measured, f"*/{package}/{area}")) is not None
+        ]
+        print(f"{package:22} {total:5.1f} % (floor {floor:.0f})  {', '.join(areas)}")
+        if total < floor:
+            below.append(f"{package} {total:.1f} % < {floor:.0f} %")
+    if below:
+        print("branch coverage below its floor: " + "; ".join(below), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
