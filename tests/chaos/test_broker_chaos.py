@@ -5,25 +5,19 @@ unexpected."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from brokers import PrivateBroker
-from chaos.workload import Ledger, caught_up, judge, topic_reports, volunteers
+from chaos.workload import run_scenario
 from intake.integration.support import intake_settings
+from private_servers import PrivateBroker
 
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
-from gridcase_runtime.auth import Role
-from identity import mint_token
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
-
-VOLUNTEERS = 8
-LOAD_BEFORE_S = 10
-LOAD_AFTER_S = 20
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +58,7 @@ async def test_broker_sigkill_and_restart(
         await asyncio.sleep(5)
         await asyncio.to_thread(broker.start)
 
-    await _scenario("broker SIGKILL, restart", fault, intake, settings, broker)
+    await run_scenario("broker SIGKILL, restart", fault, intake, settings, broker.bootstrap)
 
 
 async def test_broker_sigstop_20s_then_sigcont(
@@ -75,45 +69,4 @@ async def test_broker_sigstop_20s_then_sigcont(
         await asyncio.sleep(20)
         broker.resume()
 
-    await _scenario("broker SIGSTOP 20 s, SIGCONT", fault, intake, settings, broker)
-
-
-async def _scenario(
-    name: str,
-    fault: Callable[[], Awaitable[None]],
-    intake: tuple[httpx.AsyncClient, Any],
-    settings: IntakeSettings,
-    broker: PrivateBroker,
-) -> None:
-    """Load, the fault under load, load again; then every report retried to acceptance, the
-    read model caught up, and the checker's verdict."""
-    client, database = intake
-    tokens = [
-        mint_token(settings, subject=f"v-chaos-{n}", role=Role.VOLUNTEER, ttl_s=3600)
-        for n in range(VOLUNTEERS)
-    ]
-    ledger = Ledger()
-    stop = asyncio.Event()
-    load = asyncio.create_task(volunteers(client, tokens, ledger, stop))
-    await asyncio.sleep(LOAD_BEFORE_S)
-    await fault()
-    fault_over = time.monotonic()
-    await asyncio.sleep(LOAD_AFTER_S)
-    stop.set()
-    await load
-    recovered_s = min(t for t in ledger.accepted_at if t > fault_over) - fault_over
-
-    views = await caught_up(
-        lambda: database["case_views"].find({}, {"event_ids": 1}).to_list(None),
-        set(ledger.acknowledged.values()),
-    )
-    reported = await asyncio.to_thread(
-        topic_reports, broker.bootstrap, settings.case_events_topic.name
-    )
-    verdict = judge(ledger, reported, views)
-    print(
-        "\n| scenario | operations | acknowledged | lost | duplicated | unexpected | recovery |"
-        f"\n{verdict.row(name, recovered_s)}\n answers: {dict(ledger.answers)}"
-    )
-    assert ledger.answers["503"] > 0, "the fault was not felt"
-    assert (verdict.lost, verdict.duplicated, verdict.unexpected) == (0, 0, 0)
+    await run_scenario("broker SIGSTOP 20 s, SIGCONT", fault, intake, settings, broker.bootstrap)

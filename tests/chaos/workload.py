@@ -13,6 +13,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from kafka import KafkaConsumer
 
 from gridcase_contracts.codec import decode
 from gridcase_contracts.events import CaseReported
+from gridcase_intake.config import IntakeSettings
+from gridcase_runtime.auth import Role
+from identity import mint_token
 
 REF = " (ref "
 
@@ -143,3 +147,50 @@ async def caught_up(read: Any, case_ids: set[str], timeout_s: float = 120) -> li
         if case_ids <= {view["_id"] for view in views} or time.monotonic() > deadline:
             return views
         await asyncio.sleep(1)
+
+
+VOLUNTEERS = 8
+LOAD_BEFORE_S = 10
+LOAD_AFTER_S = 20
+ANSWERS_EXPECTED = {"201", "409", "503"}
+"""Accepted, the same key still in flight elsewhere, or try again later: never a 500."""
+
+
+async def run_scenario(
+    name: str,
+    fault: Callable[[], Awaitable[None]],
+    intake: tuple[httpx.AsyncClient, Any],
+    settings: IntakeSettings,
+    bootstrap: str,
+) -> None:
+    """Load, the fault under load, load again; then every report retried to acceptance, the
+    read model caught up, and the checker's verdict."""
+    client, database = intake
+    tokens = [
+        mint_token(settings, subject=f"v-chaos-{n}", role=Role.VOLUNTEER, ttl_s=3600)
+        for n in range(VOLUNTEERS)
+    ]
+    ledger = Ledger()
+    stop = asyncio.Event()
+    load = asyncio.create_task(volunteers(client, tokens, ledger, stop))
+    await asyncio.sleep(LOAD_BEFORE_S)
+    await fault()
+    fault_over = time.monotonic()
+    await asyncio.sleep(LOAD_AFTER_S)
+    stop.set()
+    await load
+    recovered_s = min(t for t in ledger.accepted_at if t > fault_over) - fault_over
+
+    views = await caught_up(
+        lambda: database["case_views"].find({}, {"event_ids": 1}).to_list(None),
+        set(ledger.acknowledged.values()),
+    )
+    reported = await asyncio.to_thread(topic_reports, bootstrap, settings.case_events_topic.name)
+    verdict = judge(ledger, reported, views)
+    print(
+        "\n| scenario | operations | acknowledged | lost | duplicated | unexpected | recovery |"
+        f"\n{verdict.row(name, recovered_s)}\n answers: {dict(ledger.answers)}"
+    )
+    assert ledger.answers["503"] > 0, "the fault was not felt"
+    assert set(ledger.answers) <= ANSWERS_EXPECTED, "an answer other than 201, 409 or 503"
+    assert (verdict.lost, verdict.duplicated, verdict.unexpected) == (0, 0, 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from brokers import free_port
+from private_servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from brokers import PrivateBroker
 from intake.integration.support import bearer, intake_settings, report_body, topic_events
+from private_servers import PrivateBroker
 
 from gridcase_contracts.events import CaseReported
 from gridcase_intake.config import IntakeSettings
