@@ -66,10 +66,24 @@ def infrastructure() -> Iterator[dict[str, str]]:
                 [sys.executable, str(ROOT / "deploy/local/infra.py"), "up", *needed], check=True
             )
             found["kafka"] = found["kafka"] or f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
-            found["mongo"] = found["mongo"] or (
-                f"mongodb://127.0.0.1:{os.environ.get('MONGO_PORT', '27017')}"
-            )
+            found["mongo"] = found["mongo"] or local_mongo_url()
         yield found
+
+
+def local_mongo_url(service: str | None = None) -> str:
+    """The local Mongo-wire server's URL with the administrator's credentials (tests create
+    and drop databases), or with a service's own."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "deploy/local/infra.py"),
+            "mongo-url",
+            *filter(None, [service]),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,15 @@
 // down to SQL, so every query and update scans its whole collection in Go (measured at
 // 2,000 documents: 21-27 updates by _id per second, 2 queries per second on another
 // field), which made the local system unusable past a few hundred cases.
+//
+// Clients authenticate with PLAIN; FerretDB 1.24 opens PostgreSQL connections with the
+// client's user name and password, so PostgreSQL's grants decide what each client may
+// read and write. A client that does not authenticate gets PostgreSQL connections without
+// credentials, which are refused. FerretDB caches its catalogue of databases from the
+// first connection that needs it, seeing only what that role sees; a database missing
+// from the catalogue is created again on first use, and FerretDB drops it when that
+// fails. So the catalogue is loaded at start with the credentials of -postgresql-url,
+// which must name a role that sees every database.
 package main
 
 import (
@@ -18,6 +27,7 @@ import (
 	"flag"
 	"log"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,11 +36,15 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
-	postgresURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/postgres", "PostgreSQL that stores the data")
+	postgresURL := flag.String("postgresql-url", "postgres://postgres@127.0.0.1:5432/postgres",
+		"PostgreSQL that stores the data, with the credentials of a role that sees every database")
 	runDir := flag.String("run", "run", "directory for FerretDB's internal socket")
 	flag.Parse()
 	if os.Getenv("GOGC") == "" {
@@ -45,12 +59,22 @@ func main() {
 		log.Fatal(err)
 	}
 
+	backendURL, err := url.Parse(*postgresURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	catalogueUser := backendURL.User
+	if catalogueUser == nil {
+		log.Fatal("gridcase-ferretdb: -postgresql-url must name the role that loads the catalogue")
+	}
+	backendURL.User = nil
+
 	socket := filepath.Join(dir, "ferretdb.sock")
 	_ = os.Remove(socket)
 	server, err := ferretdb.New(&ferretdb.Config{
 		Listener:      ferretdb.ListenerConfig{Unix: socket},
 		Handler:       "postgresql",
-		PostgreSQLURL: *postgresURL,
+		PostgreSQLURL: backendURL.String(),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -71,6 +95,10 @@ func main() {
 		}
 	}
 
+	if err := loadCatalogue(ctx, socket, catalogueUser); err != nil {
+		log.Fatalf("gridcase-ferretdb: loading the catalogue: %v", err)
+	}
+
 	listener, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
@@ -88,6 +116,22 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Print("gridcase-ferretdb: stopped")
+}
+
+// loadCatalogue lists the databases as user, which makes FerretDB load its catalogue.
+func loadCatalogue(ctx context.Context, socket string, user *url.Userinfo) error {
+	credential := options.Credential{AuthMechanism: "PLAIN", Username: user.Username()}
+	credential.Password, _ = user.Password()
+	client, err := mongo.Connect(ctx, options.Client().
+		ApplyURI("mongodb://"+url.QueryEscape(socket)).
+		SetAuth(credential).
+		SetDirect(true))
+	if err != nil {
+		return err
+	}
+	defer client.Disconnect(ctx)
+	_, err = client.ListDatabaseNames(ctx, bson.D{})
+	return err
 }
 
 // ferretdbVersion reads the embedded FerretDB module's version from the build info.

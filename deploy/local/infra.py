@@ -13,6 +13,9 @@ four services.
     infra.py reset          stop everything, then wipe data and logs
     infra.py status         what is running
     infra.py run            everything in the foreground, supervised; Ctrl-C stops all
+    infra.py mongo-url [SERVICE]
+                            the Mongo-wire server's URL with the administrator's
+                            credentials, or with a service's own
 
 Only the standard library is used, so it runs before the virtual environment exists.
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
@@ -63,9 +66,29 @@ KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
 POSTGRES_PORT = int(os.environ.get("POSTGRES_PORT", "5432"))
-# The services started from here find Kafka and the Mongo-wire server on these ports.
+# The services started from here find Kafka on this port.
 os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
-os.environ.setdefault("MONGODB_URL", f"mongodb://127.0.0.1:{MONGO_PORT}")
+# Local-only credentials (PostgreSQL and FerretDB listen on 127.0.0.1 only). FerretDB hands
+# a client's PLAIN user name and password to PostgreSQL: the administrator is PostgreSQL's
+# superuser (for tests, tools and FerretDB's catalogue); each service that keeps data logs
+# in as its own role, which owns its database (a schema) and nothing else.
+MONGO_ADMIN = ("postgres", "gridcase-admin-local-only")
+MONGO_ROLES = {  # service: (role, password, database)
+    "intake": ("gridcase_intake", "gridcase-intake-local-only", "gridcase_intake"),
+    "assignment": ("gridcase_assignment", "gridcase-assignment-local-only", "gridcase_assignment"),
+    "remediation-tracking": (
+        "gridcase_remediation",
+        "gridcase-remediation-local-only",
+        "gridcase_remediation",
+    ),
+}
+
+
+def mongo_url(user: str, password: str) -> str:
+    """The local Mongo-wire server's URL for one PostgreSQL role."""
+    return f"mongodb://{user}:{password}@127.0.0.1:{MONGO_PORT}/?authMechanism=PLAIN"
+
+
 PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
 KEYCLOAK_PORT = int(os.environ.get("KEYCLOAK_PORT", "8080"))
 KEYCLOAK_URL = f"http://127.0.0.1:{KEYCLOAK_PORT}"
@@ -87,12 +110,27 @@ def say(message: str) -> None:
     print(f"[infra] {message}", flush=True)
 
 
-def run_quietly(command: list[str], *, cwd: Path | None = None, what: str) -> None:
-    """Runs an install step; shows its output only when it fails."""
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+def run_quietly(
+    command: list[str],
+    *,
+    cwd: Path | None = None,
+    what: str,
+    environment: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> None:
+    """Runs an install step (with extra environment variables and input); shows its output
+    only when it fails, and never the command, which may carry a password."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(environment or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
-        raise InfraError(f"{what} failed (exit {result.returncode}): {' '.join(command)}")
+        raise InfraError(f"{what} failed (exit {result.returncode}): {command[0]}")
 
 
 # --- installation -------------------------------------------------------------------
@@ -273,7 +311,8 @@ class Component:
     timeout_s: float = 90.0
     stop_signal: int = signal.SIGTERM
     requires: tuple[str, ...] = ()
-    environment: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str | None] = field(default_factory=dict)
+    """Added to the caller's environment; None removes a variable."""
 
     @property
     def pid_file(self) -> Path:
@@ -323,7 +362,11 @@ class Component:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
-                env={**os.environ, **self.environment},
+                env={
+                    name: value
+                    for name, value in {**os.environ, **self.environment}.items()
+                    if value is not None
+                },
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
@@ -455,10 +498,29 @@ def postgres_program(name: str) -> str:
     return str(program)
 
 
+PG_HBA = """# Written by infra.py: logins with a password, over TCP from 127.0.0.1 only.
+host all all 127.0.0.1/32 scram-sha-256
+"""
+
+
 def prepare_postgres() -> None:
     data = DATA / "postgres"
-    if (data / "PG_VERSION").exists():
-        return
+    if not (data / "PG_VERSION").exists():
+        initialise_postgres(data)
+    hba = data / "pg_hba.conf"
+    if hba.read_text() != PG_HBA:  # a new cluster, or one from before logins had passwords
+        admin, password = MONGO_ADMIN
+        run_quietly(
+            as_postgres_user(
+                [postgres_program("postgres"), "--single", "-D", str(data), "postgres"]
+            ),
+            stdin=f"ALTER ROLE {admin} PASSWORD '{password}';\n",
+            what="setting PostgreSQL's administrator password",
+        )
+        hba.write_text(PG_HBA)
+
+
+def initialise_postgres(data: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
@@ -469,8 +531,6 @@ def prepare_postgres() -> None:
                 postgres_program("initdb"),
                 "-D",
                 str(data),
-                "-A",
-                "trust",
                 "-U",
                 "postgres",
                 "-E",
@@ -483,7 +543,13 @@ def prepare_postgres() -> None:
 
 
 def prepare_ferretdb() -> None:
-    """Lets PostgreSQL serve FerretDB's lookups from indexes (see the SQL file)."""
+    """Lets PostgreSQL serve FerretDB's lookups from indexes, and gives each service its
+    role (see the SQL files)."""
+    roles = [
+        f"CALL gridcase_service_role('{role}', '{password}', '{database}')"
+        for role, password, database in MONGO_ROLES.values()
+    ]
+    admin, password = MONGO_ADMIN
     run_quietly(
         [
             postgres_program("psql"),
@@ -492,7 +558,7 @@ def prepare_ferretdb() -> None:
             "-p",
             str(POSTGRES_PORT),
             "-U",
-            "postgres",
+            admin,
             "-d",
             "postgres",
             "-q",
@@ -500,7 +566,11 @@ def prepare_ferretdb() -> None:
             "ON_ERROR_STOP=1",
             "-f",
             str(DEPLOY / "ferretdb" / "postgresql-indexes.sql"),
+            "-f",
+            str(DEPLOY / "ferretdb" / "postgresql-roles.sql"),
+            *(argument for call in roles for argument in ("-c", call)),
         ],
+        environment={"PGPASSWORD": password},
         what="preparing PostgreSQL for FerretDB",
     )
 
@@ -660,7 +730,7 @@ def components() -> list[Component]:
                 "-listen",
                 f"127.0.0.1:{MONGO_PORT}",
                 "-postgresql-url",
-                f"postgres://postgres@127.0.0.1:{POSTGRES_PORT}/postgres",
+                "postgres://{}:{}@127.0.0.1:{}/postgres".format(*MONGO_ADMIN, POSTGRES_PORT),
                 "-run",
                 str(RUN),
             ],
@@ -734,7 +804,8 @@ SERVICE_COMMANDS = {
 
 def service_components() -> list[Component]:
     """The four gridcase services, run from the virtual environment with the caller's
-    environment (so tests can point them at their own topics and databases)."""
+    environment (so tests can point them at their own topics and databases), each with its
+    own Mongo-wire credentials (statistics keeps no data there, so it has none)."""
     return [
         Component(
             name=name,
@@ -744,6 +815,9 @@ def service_components() -> list[Component]:
             ),
             ready=partial(http_ok, f"http://127.0.0.1:{port}/readyz"),
             timeout_s=120,
+            environment={
+                "MONGODB_URL": mongo_url(*MONGO_ROLES[name][:2]) if name in MONGO_ROLES else None
+            },
         )
         for name, port in SERVICES.items()
     ]
@@ -847,7 +921,7 @@ gridcase is running.
 {urls}
   prometheus            http://127.0.0.1:{PROMETHEUS_PORT}
   keycloak              {KEYCLOAK_URL}  (realm gridcase; administration console: admin / admin)
-  kafka                 127.0.0.1:{KAFKA_PORT}   mongo-wire: mongodb://127.0.0.1:{MONGO_PORT}
+  kafka                 127.0.0.1:{KAFKA_PORT}   mongo-wire: {mongo_url(*MONGO_ADMIN)}
 
 Demo Open311 api_key (shown once):  {demo_api_key()}
 Sign in at {KEYCLOAK_URL}/realms/gridcase/account as a demo user:
@@ -937,6 +1011,7 @@ def main() -> int:
     sub.add_parser("reset")
     sub.add_parser("status")
     sub.add_parser("run")
+    sub.add_parser("mongo-url").add_argument("service", nargs="?", choices=sorted(MONGO_ROLES))
     args = parser.parse_args()
     try:
         if args.command == "install":
@@ -951,6 +1026,8 @@ def main() -> int:
             status()
         elif args.command == "run":
             return run_foreground()
+        elif args.command == "mongo-url":
+            print(mongo_url(*(MONGO_ROLES[args.service][:2] if args.service else MONGO_ADMIN)))
     except InfraError as error:
         print(f"[infra] error: {error}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from gridcase_runtime.settings import ServiceSettings
 from tests.bench.baselines import run_baselines
 from tests.bench.pipeline import Pipeline, consumer_rates
 from tests.bench.profiling import profile_service
-from tests.bench.system import SERVICES, System
+from tests.bench.system import SERVICES, System, local_mongo_url
 from tests.bench.workload import report_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,6 +273,8 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
+    # the local Mongo-wire server as its administrator, unless the environment names a server
+    os.environ.setdefault("MONGODB_URL", local_mongo_url())
     settings = ServiceSettings()
     namespace = f"bench-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
     figures: dict[str, Any] = {

@@ -107,6 +107,13 @@ class System:
         self.infra("down", *(s.name for s in services or SERVICES))
 
 
+def local_mongo_url() -> str:
+    """The local Mongo-wire server's URL with the administrator's credentials."""
+    return subprocess.run(
+        [sys.executable, str(INFRA), "mongo-url"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def publish_reports(system: System, first: int, count: int) -> None:
     """Publishes `count` CaseReported events as intake would (ingest header included),
     with the publisher's settings, and waits for every acknowledgement."""
