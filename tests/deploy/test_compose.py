@@ -129,9 +129,25 @@ def test_mongodb_is_an_authenticated_replica_set(compose: dict[str, Any]) -> Non
     assert command[command.index("--replSet") + 1] == "rs0"
     assert "--keyFile" in command
     assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
-    url = compose["services"]["intake"]["environment"]["MONGODB_URL"]
-    assert re.fullmatch(r"mongodb://\$\{\w+:\?[^}]+\}:\$\{\w+:\?[^}]+\}@mongo:27017/\?(.+)", url)
-    assert {"authSource=admin", "replicaSet=rs0"} <= set(url.rsplit("?", 1)[1].split("&"))
+    for name, (_, prefix, _) in SERVICES.items():
+        url = compose["services"][name]["environment"].get("MONGODB_URL")
+        if name == "statistics":
+            assert url is None, "statistics keeps nothing in MongoDB and gets no user"
+            continue
+        own = rf"mongodb://\$\{{{prefix}MONGO_USERNAME:\?[^}}]+\}}:\$\{{{prefix}MONGO_PASSWORD:\?[^}}]+\}}"
+        assert re.fullmatch(own + r"@mongo:27017/\?(.+)", url), f"{name} uses its own user"
+        assert {"authSource=admin", "replicaSet=rs0"} <= set(url.rsplit("?", 1)[1].split("&"))
+
+
+def test_each_mongodb_user_reads_and_writes_its_own_database_only() -> None:
+    script = (ROOT / "deploy" / "docker" / "mongo-init" / "10-service-users.js").read_text()
+    users = re.findall(r'prefix: "(\w+)", database: "(\w+)"', script)
+    assert users == [
+        ("INTAKE", "gridcase_intake"),
+        ("ASSIGNMENT", "gridcase_assignment"),
+        ("REMEDIATION", "gridcase_remediation"),
+    ]
+    assert 'roles: [{ role: "readWrite", db: database }]' in script
 
 
 def test_kafka_init_creates_the_topics_contracts_declare(compose: dict[str, Any]) -> None:

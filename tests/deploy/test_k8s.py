@@ -47,6 +47,14 @@ def test_the_validator_rejects_unknown_fields_kinds_and_incomplete_topics(
     assert "spec.partitions must be set and at least 1" in result.stdout
 
 
+MONGO_USERS = {
+    "intake": "intake",
+    "assignment": "assignment",
+    "remediation-tracking": "remediation",
+}
+"""The MongoDB user of each service that keeps data (statistics has none)."""
+
+
 def test_each_service_has_its_objects(rendered: dict[str, Objects]) -> None:
     for overlay, objects in rendered.items():
         for kind in ["Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"]:
@@ -82,14 +90,30 @@ def test_deployments_are_hardened_probed_and_configured(rendered: dict[str, Obje
             env = {item["name"]: item for item in main["env"]}
             assert env[f"{prefix}HOST"]["value"] == "0.0.0.0", where
             assert env[f"{prefix}PORT"]["value"] == str(port), where
-            assert set(env["MONGODB_URL"]) == {"name", "valueFrom"}, f"{where}: literal URL"
-            assert "secretKeyRef" in env["MONGODB_URL"]["valueFrom"], where
+            if name == "statistics":
+                assert "MONGODB_URL" not in env, "statistics keeps nothing in MongoDB"
+            else:
+                assert set(env["MONGODB_URL"]) == {"name", "valueFrom"}, f"{where}: literal URL"
+                own = f"gridcase-mongodb-admin-{MONGO_USERS[name]}"
+                assert env["MONGODB_URL"]["valueFrom"]["secretKeyRef"]["name"] == own, where
             assert not any("JWT_SECRET" in name for name in env), f"{where}: a signing secret"
             [config] = main["envFrom"]
             assert config["configMapRef"]["name"] in config_maps, where
             settings = config_maps[config["configMapRef"]["name"]]["data"]
             assert settings["GRIDCASE_JWT_ISSUER"].endswith("/realms/gridcase"), where
             assert settings["GRIDCASE_JWKS_URL"].endswith("/protocol/openid-connect/certs")
+
+
+def test_each_mongodb_user_reads_and_writes_its_own_database_only(
+    rendered: dict[str, Objects],
+) -> None:
+    for overlay, objects in rendered.items():
+        mongodb = of_kind(objects, "MongoDBCommunity")["gridcase-mongodb"]
+        users = {user["name"]: user for user in mongodb["spec"]["users"]}
+        assert set(users) == set(MONGO_USERS.values()), overlay
+        for user in users.values():
+            assert user["roles"] == [{"name": "readWrite", "db": f"gridcase_{user['name']}"}]
+            assert user["passwordSecretRef"]["name"] == f"gridcase-mongodb-{user['name']}-password"
 
 
 def test_services_and_disruption_budgets_select_their_pods(rendered: dict[str, Objects]) -> None:
