@@ -98,7 +98,13 @@ class PrivateDatabase(PrivateServers):
 
     def __init__(self, state_dir: Path) -> None:
         super().__init__(state_dir, {"POSTGRES_PORT": free_port(), "MONGO_PORT": free_port()})
-        self.url = f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}"
+        self.url = subprocess.run(  # the administrator's, as the shared server's in tests
+            [sys.executable, str(INFRA), "mongo-url"],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
 
     def start(self, *components: str) -> None:
         self.infra("up", *(components or ("ferretdb",)))
