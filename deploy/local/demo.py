@@ -295,7 +295,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=400)
     parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--concurrency", type=int, default=32, help="reports worked at once")
+    parser.add_argument("--concurrency", type=int, default=8, help="reports worked at once")
     args = parser.parse_args()
     async with httpx.AsyncClient(timeout=30) as http:
         try:
