@@ -168,3 +168,20 @@ def test_prometheus_and_grafana_mount_this_repository_s_files(compose: dict[str,
             source = volume.split(":", 1)[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), f"{service} mounts missing {source}"
+
+
+def test_the_web_apps_are_served_by_nginx_in_front_of_the_services(
+    compose: dict[str, Any],
+) -> None:
+    web = compose["services"]["web"]
+    assert web["build"]["dockerfile"] == "deploy/docker/web.Dockerfile"
+    assert web["read_only"] is True
+    assert web["ports"] == ["8081:8081"]
+    assert set(web["depends_on"]) == set(SERVICES)
+    [settings] = web["volumes"]
+    source, target = settings.split(":")[:2]
+    assert target == "/usr/share/nginx/html/config.json"
+    assert (ROOT / source).exists()
+    proxied = (ROOT / "deploy" / "nginx" / "container.conf").read_text()
+    for name, (_, _, port) in SERVICES.items():
+        assert f"proxy_pass http://{name}:{port}/;" in proxied

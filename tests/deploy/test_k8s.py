@@ -1,6 +1,7 @@
 """k8s/: every overlay built with the kustomize API and strictly schema-checked by the Go
 validator, then the deployment rules checked on the objects it rendered."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,11 @@ Objects = list[dict[str, Any]]
 
 def of_kind(objects: Objects, kind: str) -> dict[str, dict[str, Any]]:
     return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+
+
+def of_services(objects: Objects, kind: str) -> dict[str, dict[str, Any]]:
+    """The objects of `kind` that belong to the four gridcase services (not the web apps)."""
+    return {name: obj for name, obj in of_kind(objects, kind).items() if name in SERVICES}
 
 
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +64,8 @@ MONGO_USERS = {
 def test_each_service_has_its_objects(rendered: dict[str, Objects]) -> None:
     for overlay, objects in rendered.items():
         for kind in ["Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"]:
-            assert set(of_kind(objects, kind)) == set(SERVICES), (overlay, kind)
+            assert set(of_services(objects, kind)) == set(SERVICES), (overlay, kind)
+            assert set(of_kind(objects, kind)) - set(SERVICES) <= {"web"}, (overlay, kind)
         autoscaled = set(SERVICES) - {"statistics"} if overlay != "dev" else set()
         assert set(of_kind(objects, "HorizontalPodAutoscaler")) == autoscaled, overlay
         assert not of_kind(objects, "Secret"), "secrets are created in the cluster, not committed"
@@ -68,7 +75,7 @@ def test_deployments_are_hardened_probed_and_configured(rendered: dict[str, Obje
     for overlay, objects in rendered.items():
         config_maps = of_kind(objects, "ConfigMap")
         accounts = of_kind(objects, "ServiceAccount")
-        for name, deployment in of_kind(objects, "Deployment").items():
+        for name, deployment in of_services(objects, "Deployment").items():
             command, prefix, port = SERVICES[name]
             pod = deployment["spec"]["template"]["spec"]
             main = container(deployment)
@@ -119,7 +126,7 @@ def test_each_mongodb_user_reads_and_writes_its_own_database_only(
 def test_services_and_disruption_budgets_select_their_pods(rendered: dict[str, Objects]) -> None:
     for overlay, objects in rendered.items():
         deployments = of_kind(objects, "Deployment")
-        for name, service in of_kind(objects, "Service").items():
+        for name, service in of_services(objects, "Service").items():
             labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
             assert service["spec"]["selector"].items() <= labels.items(), (overlay, name)
             assert service["spec"]["ports"][0]["port"] == SERVICES[name][2]
@@ -167,3 +174,22 @@ def test_dev_runs_one_replica_and_prod_several_of_a_pinned_image(
         tag = container(deployment)["image"].rpartition(":")[2]
         assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"prod image tag {tag} is not a release"
     assert of_kind(rendered["prod"], "MongoDBCommunity")["gridcase-mongodb"]["spec"]["members"] >= 3
+
+
+def test_the_web_apps_are_served_behind_the_ingress(rendered: dict[str, Objects]) -> None:
+    for overlay, objects in rendered.items():
+        web = of_kind(objects, "Deployment")["web"]
+        main = container(web)
+        assert main["securityContext"]["readOnlyRootFilesystem"] is True, overlay
+        assert main["securityContext"]["allowPrivilegeEscalation"] is False, overlay
+        assert main["image"].rpartition("/")[2].startswith("gridcase-web:"), overlay
+        service = of_kind(objects, "Service")["web"]
+        labels = web["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= labels.items(), overlay
+        [rule] = of_kind(objects, "Ingress")["gridcase"]["spec"]["rules"]
+        [path] = rule["http"]["paths"]
+        assert (path["path"], path["backend"]["service"]["name"]) == ("/", "web"), overlay
+        [settings] = [c for n, c in of_kind(objects, "ConfigMap").items() if "web-config" in n]
+        config = json.loads(settings["data"]["config.json"])
+        assert config["devTokens"] is False, overlay
+        assert config["oidcIssuer"].endswith("/realms/gridcase"), overlay
