@@ -240,10 +240,15 @@ def _share(total: int, processes: int, index: int) -> int:
 
 
 async def _generate(
-    target: Target, load: Load, index: int, ready: Any, go: Any, start_at: Any
+    target: Target,
+    load: Load,
+    index: int,
+    tokens: list[str | None],
+    ready: Any,
+    go: Any,
+    start_at: Any,
 ) -> LoadResult:
     connections = max(1, _share(load.connections, load.processes, index))
-    tokens = volunteer_tokens() if target.authenticated else [None]
     sender: Sender = (
         HttpxSender(target, connections)
         if load.client == "httpx"
@@ -324,11 +329,18 @@ async def _generate(
 
 
 def _worker(
-    target: Target, load: Load, index: int, ready: Any, go: Any, start_at: Any, results: Any
+    target: Target,
+    load: Load,
+    index: int,
+    tokens: list[str | None],
+    ready: Any,
+    go: Any,
+    start_at: Any,
+    results: Any,
 ) -> None:
     uvloop.install()
     try:
-        result = asyncio.run(_generate(target, load, index, ready, go, start_at))
+        result = asyncio.run(_generate(target, load, index, tokens, ready, go, start_at))
     except BaseException as error:
         results.put({"index": index, "error": repr(error)})
         raise
@@ -354,10 +366,11 @@ def run_load(target: Target, load: Load) -> LoadResult:
     ready, results = context.Queue(), context.Queue()
     go = context.Event()
     start_at = context.Value("d", 0.0)
+    tokens: list[str | None] = [*volunteer_tokens()] if target.authenticated else [None]
     workers = [
         context.Process(
             target=_worker,
-            args=(target, load, index, ready, go, start_at, results),
+            args=(target, load, index, tokens, ready, go, start_at, results),
             daemon=True,
         )
         for index in range(load.processes)
