@@ -1,3 +1,3 @@
-from gridcase_remediation.entrypoints.api import main
+from gridcase_remediation.entrypoints.cli import main
 
 main()

@@ -1,6 +1,6 @@
 """One function per command or event; the store and the clock are parameters."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +29,14 @@ class CaseStore(Protocol):
     ) -> bool: ...
 
     async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]: ...
+
+
+class ProjectionStore(CaseStore, Protocol):
+    """A store whose projections can be refolded from their ledgers."""
+
+    def case_ids(self) -> AsyncIterator[str]: ...
+
+    async def replace_projection(self, record: CaseRecord, rebuilt: Case) -> bool: ...
 
 
 class CaseNotFoundError(Exception):
@@ -223,3 +231,19 @@ async def flag_overdue(store: CaseStore, now: datetime) -> int:
 def rebuilt(record: CaseRecord) -> Case:
     """The projection folded afresh from the case's ledger."""
     return fold(record.case.case_id, (entry.event() for entry in record.ledger))
+
+
+async def rebuild_projections(store: ProjectionStore, case_id: str | None) -> tuple[int, int]:
+    """Refolds projections from their ledgers (one case, or all); returns (checked,
+    repaired)."""
+    checked = repaired = 0
+    case_ids = [case_id] if case_id else [c async for c in store.case_ids()]
+    for one in case_ids:
+        record = await store.get(one)
+        if record is None:
+            continue
+        checked += 1
+        fresh = rebuilt(record)
+        if fresh != record.case and await store.replace_projection(record, fresh):
+            repaired += 1
+    return checked, repaired

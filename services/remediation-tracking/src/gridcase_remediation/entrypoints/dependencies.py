@@ -1,0 +1,52 @@
+"""What the routers share: the roles each route admits, the service's parts, case views."""
+
+from typing import Annotated, Any
+
+from fastapi import Header, Request
+
+from gridcase_remediation.adapters.records import CaseRecord
+from gridcase_remediation.bootstrap import Components
+from gridcase_remediation.entrypoints import schemas
+from gridcase_remediation.handlers import allowed_actions, get_case, get_case_to_act
+from gridcase_runtime.auth import Principal, Role, require_roles
+
+Worker = Annotated[Principal, require_roles(Role.HANDLER, Role.SUPERVISOR)]
+Supervisor = Annotated[Principal, require_roles(Role.SUPERVISOR)]
+Reporter = Annotated[Principal, require_roles(Role.VOLUNTEER)]
+Reader = Annotated[
+    Principal, require_roles(Role.HANDLER, Role.SUPERVISOR, Role.ADMIN, Role.VOLUNTEER)
+]
+Staff = Annotated[Principal, require_roles(Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)]
+Auditor = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN)]
+Admin = Annotated[Principal, require_roles(Role.ADMIN)]
+IfMatch = Annotated[
+    str | None,
+    Header(description='The ETag from GET /v1/cases/{case_id}, e.g. "3".'),
+]
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such case or photo"}}
+
+CaseResponse = schemas.CaseView | schemas.PublicCaseView
+
+
+def components(request: Request) -> Components:
+    found: Components = request.app.state.components
+    return found
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def view(record: CaseRecord, principal: Principal, *, timeline: bool) -> CaseResponse:
+    """The whole case for staff; the public view for the reporting volunteer."""
+    shape = schemas.PublicCaseView if principal.role == Role.VOLUNTEER else schemas.CaseView
+    return shape.of(record, allowed=allowed_actions(record.case, principal), timeline=timeline)
+
+
+async def readable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
+    return await get_case(components(request).repository, case_id, principal)
+
+
+async def actionable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
+    return await get_case_to_act(components(request).repository, case_id, principal)
