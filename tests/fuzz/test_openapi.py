@@ -120,8 +120,12 @@ def common(kafka_bootstrap: str, mongo_url: str, namespace: str) -> dict[str, st
     }
 
 
-def database(namespace: str, service: str) -> str:
-    return f"{namespace.replace('-', '_')}_{service}"
+def own(namespace: str, service: str) -> dict[str, str]:
+    """The service's own database and consumer group in this module's namespace."""
+    return {
+        "mongodb_database": f"{namespace.replace('-', '_')}_{service}",
+        "consumer_group": f"{namespace}-{service}",
+    }
 
 
 def stats_events() -> list[Envelope]:
@@ -168,7 +172,7 @@ def fuzz(service: Service, known: dict[str, str] | None = None) -> list[str]:
 
 
 def test_intake(common: dict[str, str], namespace: str) -> None:
-    settings = IntakeSettings(**common, mongodb_database=database(namespace, "intake"))
+    settings = IntakeSettings(**common, **own(namespace, "intake"))
     intake = Service(intake_app(settings), settings)
     intake.issue_api_key()
     failures = fuzz(intake)
@@ -176,13 +180,13 @@ def test_intake(common: dict[str, str], namespace: str) -> None:
 
 
 def test_assignment(common: dict[str, str], namespace: str) -> None:
-    settings = AssignmentSettings(**common, mongodb_database=database(namespace, "assignment"))
+    settings = AssignmentSettings(**common, **own(namespace, "assignment"))
     failures = fuzz(Service(assignment_app(settings), settings))
     assert not failures, "\n\n".join(failures)
 
 
 def test_remediation(common: dict[str, str], namespace: str) -> None:
-    settings = RemediationSettings(**common, mongodb_database=database(namespace, "remediation"))
+    settings = RemediationSettings(**common, **own(namespace, "remediation"))
     failures = fuzz(Service(remediation_app(settings), settings))
     assert not failures, "\n\n".join(failures)
 
