@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from identity import trust_test_issuer
+from producers import create_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +37,15 @@ def _docker_answers() -> bool:
     except Exception:
         return False
     return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Fresh event-signing keys for every producing service, in the environment that the
+    services under test (in-process or started by infra.py) read."""
+    directory = tmp_path_factory.mktemp("signing")
+    create_keys(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ four services.
 
     infra.py install        fetch jars and Keycloak, build the Mongo-wire server, install
                             PostgreSQL, Prometheus, nginx, a CJK font and Chromium, build
-                            the web apps
+                            the web apps, create local event-signing keys
     infra.py up [NAME...]   install, then start what is not running and wait until ready
                             (no names: kafka, postgres, ferretdb, prometheus, keycloak; "all":
                             and the services and nginx; ferretdb brings postgres along)
@@ -61,6 +61,8 @@ FERRETDB_BIN = BIN / "gridcase-ferretdb"
 KEYCLOAK_VERSION = "26.4.5"
 KEYCLOAK_HOME = LOCAL / f"keycloak-{KEYCLOAK_VERSION}"
 KEYCLOAK_REALM = DEPLOY / "keycloak" / "gridcase-realm.json"
+SIGNING = LOCAL / "signing"
+TRUSTED_KEYS = SIGNING / "trusted-keys.json"
 
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
@@ -89,6 +91,14 @@ def mongo_url(user: str, password: str) -> str:
     return f"mongodb://{user}:{password}@127.0.0.1:{MONGO_PORT}/?authMechanism=PLAIN"
 
 
+# Each service signs its events with its own key and verifies the others' (local keys).
+os.environ.setdefault("GRIDCASE_TRUSTED_KEYS_FILE", str(TRUSTED_KEYS))
+for _prefix, _service in (
+    ("INTAKE", "intake"),
+    ("ASSIGNMENT", "assignment"),
+    ("REMEDIATION", "remediation-tracking"),
+):
+    os.environ.setdefault(f"{_prefix}_SIGNING_KEY_FILE", str(SIGNING / f"{_service}.key"))
 PROMETHEUS_PORT = int(os.environ.get("PROMETHEUS_PORT", "9090"))
 KEYCLOAK_PORT = int(os.environ.get("KEYCLOAK_PORT", "8080"))
 KEYCLOAK_URL = f"http://127.0.0.1:{KEYCLOAK_PORT}"
@@ -266,12 +276,24 @@ def install_web() -> None:
     run_quietly(["npm", "run", "build"], cwd=WEB, what="building the web apps")
 
 
+def install_signing_keys() -> None:
+    """A signing key for every producing service that has none (local use only)."""
+    cli = ROOT / ".venv" / "bin" / "gridcase"
+    if not cli.exists():
+        raise InfraError("no .venv yet: run `make install` first")
+    run_quietly(
+        [str(cli), "keys", "init", "--dir", str(SIGNING), "--trusted", str(TRUSTED_KEYS)],
+        what="creating local event-signing keys",
+    )
+
+
 def install() -> None:
     install_kafka()
     install_keycloak()
     install_ferretdb()
     install_debian_packages()
     install_web()
+    install_signing_keys()
 
 
 # --- processes ----------------------------------------------------------------------

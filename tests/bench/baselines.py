@@ -31,11 +31,14 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
 from gridcase_contracts.codec import EncodedEvent, encode
+from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
 from gridcase_runtime.kafka import EventConsumer, EventPublisher, ensure_topics
 from gridcase_runtime.mongo import MongoDatabase, connect
 from tests.bench.httpload import Load, LoadResult, Target, new_histogram, run_load
+from tests.bench.signing import measure_signing
 from tests.bench.workload import case_reported
+from tests.producers import AsProducers, key_of, trusted
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER_BATCH = 500
@@ -85,16 +88,19 @@ def saturate(kind: str, load: Load) -> LoadResult:
 
 
 def encoded_reports(count: int, first: int = 0) -> list[EncodedEvent]:
-    """CaseReported events numbered from `first`, as intake publishes them."""
-    return [
-        encode(case_reported(n, f"GC-20250101-{n:08d}"), ingest_ts_ns=time.time_ns())
-        for n in range(first, first + count)
-    ]
+    """CaseReported events numbered from `first`, as intake publishes them (signed)."""
+    intake = key_of(Service.INTAKE)
+    records = []
+    for n in range(first, first + count):
+        event = case_reported(n, f"GC-20250101-{n:08d}")
+        key, value, headers = encode(event, ingest_ts_ns=time.time_ns())
+        records.append((key, value, intake.sign(key, value, headers)))
+    return records
 
 
 def producer_settings(bootstrap: str, topic: TopicSpec) -> dict[str, Any]:
     """Exactly the runtime publisher's client settings."""
-    return dict(EventPublisher(bootstrap, topic, service="bench")._config)
+    return dict(EventPublisher(bootstrap, topic, service="bench", signer=AsProducers())._config)
 
 
 def consumer_settings(bootstrap: str, topic: TopicSpec, group: str) -> dict[str, Any]:
@@ -110,7 +116,8 @@ def consumer_settings(bootstrap: str, topic: TopicSpec, group: str) -> dict[str,
         group_id=group,
         service="bench",
         handle_batch=nothing,
-        dead_letters=EventPublisher(bootstrap, topic, service="bench"),
+        dead_letters=EventPublisher(bootstrap, topic, service="bench", signer=AsProducers()),
+        verifier=trusted(),
     )
     return dict(consumer._config)
 
@@ -316,6 +323,10 @@ def run_baselines(
     b_http_httpx = saturate("fastapi", Load(None, seconds, connections, client="httpx"))
     figures["B_http_with_httpx_client"] = b_http_httpx.summary()
     say(f"  B_http with the httpx client instead: {b_http_httpx.ok_rate:.0f}/s")
+
+    say("signing: Ed25519 sign and verify per event ...")
+    figures["signing"] = measure_signing()
+    say(f"  sign {figures['signing']['sign_us']} µs, verify {figures['signing']['verify_us']} µs")
 
     topic = CASE_EVENTS.namespaced(f"{namespace}-raw")
     ensure_topics(bootstrap, [topic])

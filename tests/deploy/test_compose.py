@@ -185,3 +185,15 @@ def test_the_web_apps_are_served_by_nginx_in_front_of_the_services(
     proxied = (ROOT / "deploy" / "nginx" / "container.conf").read_text()
     for name, (_, _, port) in SERVICES.items():
         assert f"proxy_pass http://{name}:{port}/;" in proxied
+
+
+def test_each_producer_gets_only_its_own_signing_key(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("intake", "assignment", "remediation-tracking"):
+        assert services[name]["secrets"] == [f"{name}-signing-key"]
+    assert "secrets" not in services["statistics"]
+    for name in ("intake", "assignment", "remediation-tracking", "statistics"):
+        (config,) = services[name]["configs"]
+        trusted = services[name]["environment"]["GRIDCASE_TRUSTED_KEYS_FILE"]
+        assert (config["source"], config["target"]) == ("trusted-keys", trusted)
+    assert run("git", "check-ignore", "-q", "secrets/signing/intake.key").returncode == 0

@@ -12,6 +12,7 @@ from gridcase_contracts.topics import CASE_EVENTS
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_runtime.streams import faust_app_settings
+from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 async def test_an_agent_counts_events_into_a_table(kafka_bootstrap: str, namespace: str) -> None:
     topic = CASE_EVENTS.namespaced(namespace)
     await asyncio.to_thread(ensure_topics, kafka_bootstrap, [topic])
-    publisher = EventPublisher(kafka_bootstrap, topic, service="test")
+    publisher = EventPublisher(kafka_bootstrap, topic, service="test", signer=AsProducers())
     events = [case_reported(f"GC-faust-{i % 3}") for i in range(9)]
     await publisher.publish_many(events)
     publisher.close()

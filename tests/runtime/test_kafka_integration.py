@@ -10,6 +10,7 @@ from kafka.admin import NewPartitions
 
 from factories import case_reported
 from gridcase_contracts.codec import decode
+from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, Headers, TopicSpec
 from gridcase_runtime.kafka import (
     Delivery,
@@ -19,6 +20,7 @@ from gridcase_runtime.kafka import (
     ensure_topics,
     finish_stalled_rebalance,
 )
+from producers import AsProducers, key_of, trusted
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +39,7 @@ async def topics(
 async def publisher(
     kafka_bootstrap: str, topics: tuple[TopicSpec, TopicSpec]
 ) -> AsyncIterator[EventPublisher]:
-    publisher = EventPublisher(kafka_bootstrap, topics[0], service="test")
+    publisher = EventPublisher(kafka_bootstrap, topics[0], service="test", signer=AsProducers())
     yield publisher
     publisher.close()
 
@@ -114,6 +116,7 @@ async def test_round_trip_keeps_key_headers_and_order(
         service="test",
         handle_batch=handle,
         dead_letters=publisher,
+        verifier=trusted(),
     )
     await consume_until(consumer, check=lambda: len(received) >= 5)
     assert [d.event for d in received] == events
@@ -126,7 +129,8 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
     case_id = "GC-onepartition"
     good_before, good_after, refused = (case_reported(case_id) for _ in range(3))
     await publisher.publish(good_before)
-    await publisher.send_raw(topics[0].name, b"{not json", key=case_id.encode(), headers=[])
+    signed = key_of(Service.INTAKE).sign(case_id.encode(), b"{not json", [])
+    await publisher.send_raw(topics[0].name, b"{not json", key=case_id.encode(), headers=signed)
     await publisher.publish(refused)
     await publisher.publish(good_after)
 
@@ -145,6 +149,7 @@ async def test_poison_records_are_dead_lettered_and_the_partition_keeps_flowing(
         service="test",
         handle_batch=handle,
         dead_letters=publisher,
+        verifier=trusted(),
     )
     await consume_until(consumer, check=lambda: good_after.event_id in handled)
     assert handled.count(good_before.event_id) >= 1
@@ -179,6 +184,7 @@ async def test_transient_errors_are_retried_not_dead_lettered(
         service="test",
         handle_batch=flaky,
         dead_letters=publisher,
+        verifier=trusted(),
     )
     await consume_until(consumer, check=lambda: len(attempts) >= 3)
     assert attempts == [1, 1, 1]
@@ -202,6 +208,7 @@ async def test_committed_offsets_survive_a_consumer_restart(
             service="test",
             handle_batch=handle,
             dead_letters=publisher,
+            verifier=trusted(),
         )
 
     await consume_until(consumer(), check=lambda: first.event_id in seen)
@@ -215,7 +222,9 @@ async def test_publishing_to_an_unreachable_broker_fails_fast(
 ) -> None:
     from gridcase_runtime.kafka import PublishError
 
-    nowhere = EventPublisher("127.0.0.1:1", topics[0], service="test", ack_timeout_s=1.0)
+    nowhere = EventPublisher(
+        "127.0.0.1:1", topics[0], service="test", signer=AsProducers(), ack_timeout_s=1.0
+    )
     started = time.monotonic()
     with pytest.raises(PublishError):
         await nowhere.publish(case_reported())

@@ -12,6 +12,7 @@ from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from gridcase_runtime.outbox import OutboxRelay, outbox_update
+from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ async def test_state_and_events_are_stored_together_and_relayed_once(
     update["$set"]["status"] = "reported"
     await cases.update_one({"_id": "GC-outbox-1"}, update)
 
-    publisher = EventPublisher(kafka_bootstrap, topic, service="test")
+    publisher = EventPublisher(kafka_bootstrap, topic, service="test", signer=AsProducers())
     relay = OutboxRelay(cases, publisher, service="test")
     await relay.create_indexes()
     assert await relay.relay_once() == 2
@@ -85,7 +86,9 @@ async def test_nothing_is_lost_while_kafka_is_unreachable(
         }
     )
 
-    unreachable = EventPublisher("127.0.0.1:1", topic, service="test", ack_timeout_s=0.5)
+    unreachable = EventPublisher(
+        "127.0.0.1:1", topic, service="test", signer=AsProducers(), ack_timeout_s=0.5
+    )
     stuck = OutboxRelay(cases, unreachable, service="test", poll_interval_s=0.1)
     task = asyncio.create_task(stuck.run())
     await asyncio.sleep(1.5)
@@ -95,7 +98,7 @@ async def test_nothing_is_lost_while_kafka_is_unreachable(
     assert pending is not None
     assert len(pending["outbox"]) == 1
 
-    publisher = EventPublisher(kafka_bootstrap, topic, service="test")
+    publisher = EventPublisher(kafka_bootstrap, topic, service="test", signer=AsProducers())
     assert await OutboxRelay(cases, publisher, service="test").relay_once() == 1
     publisher.close()
     values = await asyncio.to_thread(read_all, kafka_bootstrap, topic.name)

@@ -19,6 +19,7 @@ from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from identity import mint_token
+from producers import AsProducers
 
 
 class TopicReader:
@@ -107,7 +108,10 @@ async def publisher(settings: AssignmentSettings) -> AsyncIterator[EventPublishe
         ensure_topics, settings.kafka_bootstrap_servers, [settings.case_events_topic]
     )
     sender = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.case_events_topic, service="test"
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        service="test",
+        signer=AsProducers(),
     )
     yield sender
     sender.close()

@@ -25,6 +25,7 @@ from gridcase_intake.config import IntakeSettings
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher
 from places import point_in
+from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -139,7 +140,9 @@ async def test_the_read_model_follows_the_case_events(
             ),
         ),
     )
-    publisher = EventPublisher(kafka_bootstrap, settings.case_events_topic, service="test")
+    publisher = EventPublisher(
+        kafka_bootstrap, settings.case_events_topic, service="test", signer=AsProducers()
+    )
     try:
         await publisher.publish(assigned)
         await publisher.publish(assigned)  # a redelivery changes nothing

@@ -21,6 +21,7 @@ from gridcase_remediation.entrypoints.api import create_app
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from identity import mint_token
+from producers import AsProducers
 
 
 def settings_for(
@@ -69,7 +70,10 @@ async def publish(settings: RemediationSettings, events: Sequence[Envelope]) -> 
         [settings.case_events_topic, settings.dlq_topic],
     )
     publisher = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.case_events_topic, service="test"
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        service="test",
+        signer=AsProducers(),
     )
     try:
         await publisher.publish_many(events)

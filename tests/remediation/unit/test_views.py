@@ -5,7 +5,7 @@ from remediation.unit.builders import CASE_ID, event_for
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import PhotoRef
-from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+from gridcase_remediation.adapters.records import CaseRecord, with_events
 from gridcase_remediation.domain.case import fold
 from gridcase_remediation.domain.lifecycle import Action
 from gridcase_remediation.entrypoints.schemas import CaseView, PublicCaseView
@@ -30,7 +30,7 @@ HISTORY = (
 
 
 def record_of(events: list[Envelope]) -> CaseRecord:
-    return CaseRecord(fold(CASE_ID, events), len(events), tuple(LedgerEntry.of(e) for e in events))
+    return CaseRecord(fold(CASE_ID, events), len(events), with_events((), events))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.reconcile import reconcile
 from identity import mint_token
+from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +107,10 @@ def settings(env: dict[str, str]) -> StatsSettings:
 def publisher(settings: StatsSettings) -> Iterator[EventPublisher]:
     ensure_topics(settings.kafka_bootstrap_servers, [settings.case_events_topic])
     publisher = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.case_events_topic, service="test"
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        service="test",
+        signer=AsProducers(),
     )
     yield publisher
     publisher.close()
@@ -180,7 +184,10 @@ async def test_killed_mid_stream_and_restarted_counts_exactly_once(
         )
         ensure_topics(other.kafka_bootstrap_servers, [other.case_events_topic])
         other_publisher = EventPublisher(
-            other.kafka_bootstrap_servers, other.case_events_topic, service="test"
+            other.kafka_bootstrap_servers,
+            other.case_events_topic,
+            service="test",
+            signer=AsProducers(),
         )
         await other_publisher.publish_many(first[:7])
         other_publisher.close()

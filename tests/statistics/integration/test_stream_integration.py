@@ -18,6 +18,7 @@ from gridcase_runtime.kafka import EventPublisher, ensure_topics
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.api import create_app
 from identity import mint_token
+from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +81,10 @@ async def test_lifecycle_events_yield_exact_figures(
         ensure_topics, settings.kafka_bootstrap_servers, [settings.case_events_topic]
     )
     publisher = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.case_events_topic, service="test"
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        service="test",
+        signer=AsProducers(),
     )
     await publisher.publish_many(events)
     await publisher.publish_many(events[:10])  # a producer retry: the same events again

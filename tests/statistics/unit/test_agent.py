@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from gridcase_contracts.codec import encode
+from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import Headers
 from gridcase_stats.adapters.stream import CaseStream
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.domain.case_state import CaseState, load_states
 from gridcase_stats.domain.figures import Metric, Scope, summary
+from producers import AsProducers, key_of
 
 
 def stream(tmp_path: Path) -> CaseStream:
@@ -33,8 +35,8 @@ async def test_redelivered_events_are_counted_once(
     events = [*fixed("GC-agent-1", may_day).events, *story("GC-agent-2", may_day).events]
     async with case_stream.agent.test_context() as agent:
         for event in [*events, *events[:4]]:  # the first four delivered twice
-            key, value, _ = encode(event)
-            await agent.put(value, key=key)
+            key, value, headers = encode(event)
+            await agent.put(value, key=key, headers=AsProducers().sign(key, value, headers))
     assert sorted(case_stream.cases.keys()) == ["GC-agent-1", "GC-agent-2"]
     first = CaseState.from_json(case_stream.cases["GC-agent-1"])
     assert len(first.event_ids) == 7
@@ -53,21 +55,45 @@ async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(
         dead.append(record)
 
     case_stream.dlq.send = capture  # type: ignore[method-assign]
+    nonsense = b'{"event_type": "Nonsense"}'
+    signed = key_of(Service.INTAKE).sign(
+        b"GC-agent-3", nonsense, [(Headers.TRACEPARENT, b"00-trace-3")]
+    )
     async with case_stream.agent.test_context() as agent:
-        await agent.put(
-            b'{"event_type": "Nonsense"}',
-            key=b"GC-agent-3",
-            headers=[(Headers.TRACEPARENT, b"00-trace-3")],
-        )
-        key, value, _ = encode(story("GC-agent-4", may_day).events[0])
-        await agent.put(value, key=key)
+        await agent.put(nonsense, key=b"GC-agent-3", headers=signed)
+        key, value, headers = encode(story("GC-agent-4", may_day).events[0])
+        await agent.put(value, key=key, headers=AsProducers().sign(key, value, headers))
     assert list(case_stream.cases.keys()) == ["GC-agent-4"]
     assert len(dead) == 1
     assert (dead[0]["key"], dead[0]["value"]) == (b"GC-agent-3", b'{"event_type": "Nonsense"}')
     assert dead[0]["headers"] == [  # the runtime's dead-letter headers, as every consumer's
-        (Headers.TRACEPARENT, b"00-trace-3"),
+        *signed,
         (Headers.DLQ_ERROR, b"unknown event_type 'Nonsense'"),
         (Headers.DLQ_ERROR_TYPE, b"UnknownEventError"),
         (Headers.DLQ_SOURCE, b"unit.gridcase.case-events/0/0"),
         (Headers.DLQ_CONSUMER, b"unit.gridcase-statistics"),  # the faust app id: the group
+    ]
+
+
+async def test_unsigned_and_wrongly_signed_records_are_dead_lettered(
+    tmp_path: Path, story: Any, may_day: datetime
+) -> None:
+    case_stream = stream(tmp_path)
+    dead: list[Any] = []
+
+    async def capture(**record: Any) -> None:
+        dead.append(record)
+
+    case_stream.dlq.send = capture  # type: ignore[method-assign]
+    reported = story("GC-agent-5", may_day).events[0]
+    key, value, headers = encode(reported)
+    async with case_stream.agent.test_context() as agent:
+        await agent.put(value, key=key, headers=headers)
+        signed = key_of(Service.ASSIGNMENT).sign(key, value, headers)
+        await agent.put(value, key=key, headers=signed)
+    assert list(case_stream.cases.keys()) == []
+    errors = [dict(record["headers"])[Headers.DLQ_ERROR] for record in dead]
+    assert errors == [
+        b"the record is not signed",
+        b"CaseReported is produced by intake, but the record is signed by assignment",
     ]

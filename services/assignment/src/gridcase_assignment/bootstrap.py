@@ -15,6 +15,7 @@ from gridcase_assignment.adapters.seed_files import (
 )
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.ladder import LadderPolicy
+from gridcase_contracts.codes import Service
 from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from gridcase_runtime.outbox import OutboxRelay
@@ -69,7 +70,10 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
     database = connect(settings.mongodb_url, settings.mongodb_database)
     repository = AssignmentRepository(database)
     publisher = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.case_events_topic, service=SERVICE
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        service=SERVICE,
+        signer=settings.signing_key(Service.ASSIGNMENT),
     )
     relay = OutboxRelay(repository.cases, publisher, service=SERVICE)
     calendar = load_calendar(settings)
@@ -97,6 +101,7 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
         service=SERVICE,
         handle_batch=handle_batch,
         dead_letters=publisher,
+        verifier=settings.verifier(),
     )
     return AssignmentService(
         settings=settings,

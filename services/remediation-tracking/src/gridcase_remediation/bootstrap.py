@@ -4,11 +4,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gridcase_contracts.codes import CaseStatus
+from gridcase_contracts.codes import CaseStatus, Service
 from gridcase_remediation import metrics
 from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.config import RemediationSettings
-from gridcase_remediation.handlers import flag_overdue, record_events
+from gridcase_remediation.handlers import check_chains, flag_overdue, record_events
 from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, connect
 from gridcase_runtime.outbox import OutboxRelay
@@ -39,6 +39,21 @@ class SlaTimer(Periodic):
         return flagged
 
 
+class LedgerCheck(Periodic):
+    """Every `interval_s`: recomputes every case's ledger hash chain and logs each break
+    (counted in gridcase_ledger_breaks_total, which the alert watches)."""
+
+    def __init__(self, repository: CaseRepository, *, interval_s: float) -> None:
+        super().__init__("ledger-check", self.check, interval_s)
+        self.repository = repository
+
+    async def check(self) -> int:
+        checked, broken = await check_chains(self.repository, self.repository.case_ids())
+        for case_id, found in broken.items():
+            log.error("ledger of %s broken at entry %d: %s", case_id, found.entry, found.reason)
+        return checked
+
+
 @dataclass
 class Components:
     settings: RemediationSettings
@@ -49,10 +64,11 @@ class Components:
     relay: OutboxRelay
     consumer: EventConsumer
     sla_timer: SlaTimer
+    ledger_check: LedgerCheck
     workers: list[Worker] = field(default_factory=list)
 
 
-WORKERS = ("consumer", "relay", "sla-timer")
+WORKERS = ("consumer", "relay", "sla-timer", "ledger-check")
 
 
 def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) -> Components:
@@ -60,7 +76,10 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
     database = connect(settings.mongodb_url, settings.mongodb_database)
     repository = CaseRepository(database)
     publisher = EventPublisher(
-        settings.kafka_bootstrap_servers, settings.case_events_topic, service=SERVICE
+        settings.kafka_bootstrap_servers,
+        settings.case_events_topic,
+        service=SERVICE,
+        signer=settings.signing_key(Service.REMEDIATION_TRACKING),
     )
     relay = OutboxRelay(
         repository.cases,
@@ -69,6 +88,7 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
         poll_interval_s=settings.outbox_poll_interval_s,
     )
     sla_timer = SlaTimer(repository, relay, interval_s=settings.sla_scan_interval_s)
+    ledger_check = LedgerCheck(repository, interval_s=settings.ledger_check_interval_s)
 
     async def handle(deliveries: list[Delivery]) -> None:
         await record_events(repository, [delivery.event for delivery in deliveries])
@@ -81,11 +101,13 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
         service=SERVICE,
         handle_batch=handle,
         dead_letters=publisher,
+        verifier=settings.verifier(),
     )
     available = {
         "consumer": Worker("consumer", consumer.run, consumer.stop),
         "relay": Worker("outbox-relay", relay.run, relay.stop),
         "sla-timer": sla_timer.worker,
+        "ledger-check": ledger_check.worker,
     }
     return Components(
         settings,
@@ -96,5 +118,6 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
         relay,
         consumer,
         sla_timer,
+        ledger_check,
         [available[name] for name in workers],
     )

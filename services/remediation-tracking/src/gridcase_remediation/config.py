@@ -21,5 +21,7 @@ class RemediationSettings(ServiceSettings):
     sla_scan_interval_s: float = 30.0
     """How often the SLA timer looks for stages past their due date."""
     outbox_poll_interval_s: float = 1.0
+    ledger_check_interval_s: float = 3600.0
+    """How often every case's ledger hash chain is recomputed (a break raises an alert)."""
     json_body_limit: int = 64 * 1024
     multipart_body_limit: int = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024

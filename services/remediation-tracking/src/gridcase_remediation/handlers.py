@@ -1,6 +1,6 @@
 """One function per command or event; the store and the clock are parameters."""
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -8,7 +8,7 @@ from typing import Protocol
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import Actor, CaseOverdue, CaseOverduePayload, new_event
 from gridcase_remediation import metrics
-from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+from gridcase_remediation.adapters.records import CaseRecord, ChainBreak, first_break, with_events
 from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.case import Case, apply, fold
 from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT, Action, allowed_commands
@@ -125,8 +125,8 @@ async def get_case_to_act(store: CaseStore, case_id: str, principal: Principal) 
 
 
 def _appended(record: CaseRecord | None, case: Case, events: Sequence[Envelope]) -> CaseRecord:
-    before = record.ledger if record else ()
-    return CaseRecord(case, len(before) + len(events), before + tuple(map(LedgerEntry.of, events)))
+    ledger = with_events(record.ledger if record else (), events)
+    return CaseRecord(case, len(ledger), ledger)
 
 
 def _count(events: Sequence[Envelope]) -> None:
@@ -247,3 +247,27 @@ async def rebuild_projections(store: ProjectionStore, case_id: str | None) -> tu
         if fresh != record.case and await store.replace_projection(record, fresh):
             repaired += 1
     return checked, repaired
+
+
+def check_chain(record: CaseRecord) -> ChainBreak | None:
+    """Recomputes the case's ledger hash chain; a break is counted for the alert."""
+    found = first_break(record.ledger, record.version)
+    if found is not None:
+        metrics.LEDGER_BREAKS.inc()
+    return found
+
+
+async def check_chains(
+    store: CaseStore, case_ids: AsyncIterable[str]
+) -> tuple[int, dict[str, ChainBreak]]:
+    """Checks every case's chain; returns how many were checked and the broken ones."""
+    checked = 0
+    broken: dict[str, ChainBreak] = {}
+    async for case_id in case_ids:
+        record = await store.get(case_id)
+        if record is None:
+            continue
+        checked += 1
+        if (found := check_chain(record)) is not None:
+            broken[case_id] = found
+    return checked, broken

@@ -17,3 +17,7 @@ ACTION_DURATION = Histogram(
 OVERDUE_DETECTED = Counter(
     "gridcase_overdue_detected_total", "Stages found past their due date.", ["stage"]
 )
+LEDGER_BREAKS = Counter(
+    "gridcase_ledger_breaks_total",
+    "Cases whose ledger hash chain a check found broken (counted at every check).",
+)

@@ -1,14 +1,31 @@
-"""The `gridcase` command: tokens from the OpenID Connect provider, and topic setup."""
+"""The `gridcase` command: tokens from the OpenID Connect provider, topic setup, and the
+services' event-signing keys."""
 
 import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
 
+from gridcase_contracts.codes import Service
+from gridcase_contracts.events import EVENTS_BY_NAME
 from gridcase_contracts.topics import ALL_TOPICS
 from gridcase_runtime.kafka import ensure_topics
 from gridcase_runtime.oidc import TokenError, client_credentials, password_grant
 from gridcase_runtime.settings import ServiceSettings
+from gridcase_runtime.signing import SigningKey, add_trusted_key, write_private_key
+
+PRODUCERS = sorted({event.producer_service for event in EVENTS_BY_NAME.values()})
+"""The services that sign events: every producer of an event type in contracts."""
+
+
+def create_signing_key(service: Service, directory: Path, trusted: Path) -> SigningKey:
+    """A new key for `service`: its private half in `<directory>/<service>.key` (replacing
+    the one before, whose public half stays trusted), its public half added to `trusted`."""
+    key = SigningKey.generate(service)
+    add_trusted_key(trusted, key)
+    write_private_key(directory, key)
+    return key
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +49,34 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("topics", help="create the Kafka topics with their partition counts")
 
+    keys = commands.add_parser("keys", help="the services' event-signing keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_create = keys_commands.add_parser(
+        "create", help="a new signing key for a service (also rotates its key)"
+    )
+    key_create.add_argument("--service", required=True, choices=[s.value for s in PRODUCERS])
+    keys_init = keys_commands.add_parser(
+        "init", help="a signing key for every producing service that has none yet"
+    )
+    for command in (key_create, keys_init):
+        command.add_argument(
+            "--dir", type=Path, required=True, help="where private keys are written"
+        )
+        command.add_argument(
+            "--trusted", type=Path, required=True, help="the trusted public keys file"
+        )
+
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        services = (
+            [Service(args.service)]
+            if args.keys_command == "create"
+            else [s for s in PRODUCERS if not (args.dir / f"{s.value}.key").exists()]
+        )
+        for service in services:
+            key = create_signing_key(service, args.dir, args.trusted)
+            print(f"{service.value}: key {key.key_id} in {args.dir / f'{service.value}.key'}")
+        return 0
     settings = ServiceSettings()
     try:
         if args.command == "token":

@@ -21,7 +21,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.producer.transaction_manager import TransactionState
 
-from gridcase_contracts.codec import EncodedEvent, decode, encode
+from gridcase_contracts.codec import EncodedEvent, encode
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
@@ -29,6 +29,7 @@ from gridcase_runtime import metrics
 from gridcase_runtime.health import NotReadyError
 from gridcase_runtime.outages import is_transient
 from gridcase_runtime.settings import ServiceSettings
+from gridcase_runtime.signing import RecordSigner, UntrustedRecordError, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,13 @@ class EventPublisher:
         topic: TopicSpec,
         *,
         service: str,
+        signer: RecordSigner,
         ack_timeout_s: float = 10.0,
         linger_ms: int = 2,
     ) -> None:
         self.topic = topic
         self.service = service
+        self.signer = signer
         self.ack_timeout_s = ack_timeout_s
         self._config: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
@@ -196,7 +199,8 @@ class EventPublisher:
         def send_all() -> None:
             # In a thread: send() blocks (up to max_block_ms) while topic metadata is missing.
             for (key, value, headers), acknowledged in zip(records, acknowledgements, strict=True):
-                record = producer.send(self.topic.name, key=key, value=value, headers=headers)
+                signed = self.signer.sign(key, value, headers)
+                record = producer.send(self.topic.name, key=key, value=value, headers=signed)
                 record.add_callback(_resolve_threadsafe, loop, acknowledged, None)
                 record.add_errback(_fail_threadsafe, loop, acknowledged)
 
@@ -331,6 +335,7 @@ class EventConsumer:
         service: str,
         handle_batch: BatchHandler,
         dead_letters: EventPublisher,
+        verifier: Verifier,
         max_batch: int = 500,
         poll_timeout_ms: int = 200,
         max_backoff_s: float = 10.0,
@@ -341,6 +346,7 @@ class EventConsumer:
         self.service = service
         self.handle_batch = handle_batch
         self.dead_letters = dead_letters
+        self.verifier = verifier
         self.max_batch = max_batch
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff_s = max_backoff_s
@@ -435,7 +441,10 @@ class EventConsumer:
         deliveries: list[Delivery] = []
         for record in records:
             try:
-                event = decode(record.value)
+                event = self.verifier.event_of(record.key, record.value, record.headers or [])
+            except UntrustedRecordError as error:
+                await self._dead_letter(record, error, reason=error.reason)
+                continue
             except ValueError as error:
                 await self._dead_letter(record, error, reason="invalid")
                 continue

@@ -7,8 +7,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
 from gridcase_runtime.boundaries import DEMO_BOUNDARIES
+from gridcase_runtime.signing import KeyFileError, SigningKey, Verifier, load_signing_key
 
 
 class ServiceSettings(BaseSettings):
@@ -70,6 +72,15 @@ class ServiceSettings(BaseSettings):
         validation_alias="GRIDCASE_BOUNDARIES_FILE",
         description="GeoJSON of the city's districts and communities (the demo city's by default).",
     )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="This service's private key that signs its events (<PREFIX>SIGNING_KEY_FILE).",
+    )
+    trusted_keys_file: Path | None = Field(
+        default=None,
+        validation_alias="GRIDCASE_TRUSTED_KEYS_FILE",
+        description="The public keys of every service, which consumed events must verify under.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     mongodb_database: str = "gridcase"
@@ -83,6 +94,25 @@ class ServiceSettings(BaseSettings):
     def token_endpoint(self) -> str:
         """Where `gridcase token` and the tests ask the provider for tokens."""
         return f"{self.jwt_issuer}/protocol/openid-connect/token"
+
+    def signing_key(self, service: Service) -> SigningKey:
+        """The key `service` signs its events with; raises KeyFileError if not configured."""
+        if self.signing_key_file is None:
+            prefix = self.model_config.get("env_prefix", "")
+            raise KeyFileError(
+                f"{prefix}SIGNING_KEY_FILE is not set: {service.value} needs its private "
+                "signing key (`gridcase keys create`)"
+            )
+        return load_signing_key(self.signing_key_file, service)
+
+    def verifier(self) -> Verifier:
+        """The trusted public keys; raises KeyFileError if not configured."""
+        if self.trusted_keys_file is None:
+            raise KeyFileError(
+                "GRIDCASE_TRUSTED_KEYS_FILE is not set: consumers need every service's "
+                "public keys (`gridcase keys create`)"
+            )
+        return Verifier.from_file(self.trusted_keys_file)
 
     def topic(self, spec: TopicSpec) -> TopicSpec:
         return spec.namespaced(self.topic_namespace)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from gridcase_contracts.codes import Service
 from gridcase_intake.bootstrap import bootstrap, create_indexes
 from gridcase_intake.config import JSON_BODY_LIMIT, IntakeSettings
 from gridcase_intake.domain.reports import ReportIn
@@ -36,6 +37,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             settings.kafka_bootstrap_servers,
             settings.case_events_topic,
             service=SERVICE,
+            signer=settings.signing_key(Service.INTAKE),
             ack_timeout_s=settings.publish_timeout_s,
         )
         app.state.publisher = publisher

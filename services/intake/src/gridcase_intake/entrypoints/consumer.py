@@ -19,6 +19,7 @@ def case_events_consumer(intake: Intake, dead_letters: EventPublisher) -> EventC
         service="intake",
         handle_batch=intake.project,
         dead_letters=dead_letters,
+        verifier=settings.verifier(),
     )
 
 

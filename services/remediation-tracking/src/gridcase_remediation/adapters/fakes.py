@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from gridcase_contracts.envelope import Envelope
-from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+from gridcase_remediation.adapters.records import CaseRecord
 
 
 class FakeCaseRepository:
@@ -30,8 +30,7 @@ class FakeCaseRepository:
             return False
         if current is not None and any(current.has(str(e.event_id)) for e in appended):
             return False
-        ledger = (current.ledger if current else ()) + tuple(LedgerEntry.of(e) for e in appended)
-        self.records[after.case.case_id] = CaseRecord(after.case, after.version, ledger)
+        self.records[after.case.case_id] = after
         if emit:
             self.outbox.extend(appended)
         return True

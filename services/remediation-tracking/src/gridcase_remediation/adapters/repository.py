@@ -31,7 +31,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from gridcase_contracts.envelope import Envelope
-from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry
+from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry, chained, head, linked
 from gridcase_remediation.domain.case import Case
 from gridcase_runtime.due import DueScan
 from gridcase_runtime.mongo import MongoDatabase
@@ -143,14 +143,19 @@ class CaseRepository:
         emit: bool,
         due_slot: datetime | None,
     ) -> bool:
-        entries = [LedgerEntry.of(event).to_document() for event in appended]
+        known = len(before.ledger) if before else 0
+        entries = [entry.to_document() for entry in after.ledger[known:]]
         event_ids = [entry["event_id"] for entry in entries]
+        ledger_head = head(after.ledger)
+        # A ledger stored before the chain existed is linked in this same write.
+        relink = before is not None and not linked(before.ledger)
         outbox = outbox_update(appended) if emit else {"$push": {}, "$set": {}}
         if before is None:
             document = {
                 "_id": after.case.case_id,
                 **_document(after, due_slot),
                 "ledger": entries,
+                "ledger_head": ledger_head,
                 "event_ids": event_ids,
                 "outbox": outbox["$push"].get("outbox", {}).get("$each", []),
                 "outbox_pending": emit,
@@ -160,10 +165,20 @@ class CaseRepository:
             except DuplicateKeyError:
                 return False
             return True
+        ledger_update: dict[str, Any] = (
+            {"$set": {"ledger": [entry.to_document() for entry in after.ledger]}}
+            if relink
+            else {"$push": {"ledger": {"$each": entries}}}
+        )
         update = {
-            "$set": {**_document(after, due_slot), **outbox["$set"]},
+            "$set": {
+                **_document(after, due_slot),
+                "ledger_head": ledger_head,
+                **outbox["$set"],
+                **ledger_update.get("$set", {}),
+            },
             "$push": {
-                "ledger": {"$each": entries},
+                **ledger_update.get("$push", {}),
                 "event_ids": {"$each": event_ids},
                 **outbox["$push"],
             },
@@ -186,6 +201,27 @@ class CaseRepository:
                 {"$set": _document(CaseRecord(rebuilt, record.version), slot)},
             )
         return found is not None
+
+    async def chain_unlinked_ledgers(self) -> int:
+        """The migration to hash-chained ledgers, run at startup: links every ledger
+        stored before the chain existed (no `ledger_head`) as it stands; returns how many
+        it linked. (A case written meanwhile is linked by that write, see `save`.)"""
+        linked = 0
+        async for document in self.cases.find(
+            {"ledger_head": {"$exists": False}}, {"ledger": 1, "version": 1}
+        ):
+            ledger = chained(LedgerEntry.from_document(e) for e in document.get("ledger", []))
+            result = await self.cases.update_one(
+                {"_id": document["_id"], "version": document["version"]},
+                {
+                    "$set": {
+                        "ledger": [entry.to_document() for entry in ledger],
+                        "ledger_head": head(ledger),
+                    }
+                },
+            )
+            linked += result.modified_count
+        return linked
 
     async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]:
         """Cases with an open stage due by `now`, read by their due slots."""

@@ -91,6 +91,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ensure_case_topics(settings)
         await parts.repository.create_indexes()
+        await parts.repository.chain_unlinked_ledgers()
         await parts.relay.create_indexes()
         await parts.photos.create_indexes()
         try:

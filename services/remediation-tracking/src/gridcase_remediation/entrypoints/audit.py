@@ -1,5 +1,7 @@
-"""The audit trail: one case's events as JSON or CSV, and a period's cases as CSV."""
+"""The audit trail: one case's events as JSON or CSV, its ledger's hash chain checked, and
+a period's cases as CSV."""
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -8,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from gridcase_contracts.codes import CITY_TIME_ZONE
 from gridcase_remediation.domain.audit import CASE_COLUMNS, TIMELINE_COLUMNS, case_row, timeline_row
+from gridcase_remediation.entrypoints import schemas
 from gridcase_remediation.entrypoints.dependencies import (
     NOT_FOUND,
     Auditor,
@@ -15,6 +18,7 @@ from gridcase_remediation.entrypoints.dependencies import (
     components,
     readable,
 )
+from gridcase_remediation.handlers import check_chain
 from gridcase_runtime.audit import record_access
 from gridcase_runtime.csv_text import csv_response
 
@@ -31,6 +35,25 @@ async def timeline_json(request: Request, case_id: str, principal: Staff) -> dic
         "version": record.version,
         "events": [entry.event().model_dump(mode="json") for entry in record.ledger],
     }
+
+
+@router.get(
+    "/cases/{case_id}/ledger/verify", response_model=schemas.LedgerCheckView, responses=NOT_FOUND
+)
+async def verify_ledger(request: Request, case_id: str, principal: Auditor) -> Any:
+    """Recompute the case's ledger hash chain: `intact`, or the first entry that breaks it
+    (an entry altered, removed or reordered since it was stored)."""
+    record = await readable(request, case_id, principal)
+    found = check_chain(record)
+    first_break = None if found is None else schemas.ChainBreakView(**asdict(found))
+    return schemas.LedgerCheckView(
+        case_id=case_id,
+        version=record.version,
+        entries=len(record.ledger),
+        intact=found is None,
+        head=record.ledger[-1].hash if record.ledger else None,
+        first_break=first_break,
+    )
 
 
 @router.get("/cases/{case_id}/timeline.csv", response_class=Response, responses=NOT_FOUND)

@@ -221,3 +221,19 @@ class CasePage(BaseModel):
 class RebuildReport(BaseModel):
     checked: int
     repaired: int
+
+
+class ChainBreakView(BaseModel):
+    entry: int = Field(description="The first entry (1-based) where the chain does not hold.")
+    reason: str
+
+
+class LedgerCheckView(BaseModel):
+    """The result of recomputing one case's ledger hash chain."""
+
+    case_id: str
+    version: int
+    entries: int
+    intact: bool
+    head: str | None = Field(description="The last entry's hash (SHA-256, hex).")
+    first_break: ChainBreakView | None

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from kafka import KafkaConsumer, TopicPartition
 
-from gridcase_contracts.codec import decode
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import TopicSpec
+from gridcase_runtime.signing import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,8 @@ class TopicReplay:
     """Replays every partition from the beginning; `read_to_end` can be called again to
     read what arrived since."""
 
-    def __init__(self, bootstrap_servers: str, topic: TopicSpec) -> None:
+    def __init__(self, bootstrap_servers: str, topic: TopicSpec, verifier: Verifier) -> None:
+        self.verifier = verifier
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             client_id="gridcase-stats-reconcile",
@@ -29,7 +30,7 @@ class TopicReplay:
         self._consumer.assign(self._partitions)
         self._consumer.seek_to_beginning(*self._partitions)
         self.skipped = 0
-        """Records that are not valid events (the live service dead-letters them)."""
+        """Records that are not valid, signed events (the live service dead-letters them)."""
 
     def read_to_end(self, handle: Callable[[CaseEvent], object]) -> int:
         """Passes every record up to the current end of each partition to `handle`;
@@ -41,7 +42,9 @@ class TopicReplay:
                 for record in records:
                     read += 1
                     try:
-                        event = decode(record.value)
+                        event = self.verifier.event_of(
+                            record.key, record.value, record.headers or []
+                        )
                     except ValueError as error:
                         self.skipped += 1
                         log.warning(

@@ -12,10 +12,10 @@ from typing import Any, cast
 import faust
 from prometheus_client import Counter
 
-from gridcase_contracts.codec import decode
 from gridcase_contracts.topics import CASE_EVENTS, Headers
 from gridcase_runtime import metrics
 from gridcase_runtime.kafka import dead_letter_headers
+from gridcase_runtime.signing import UntrustedRecordError
 from gridcase_runtime.streams import faust_app_settings
 from gridcase_stats.config import SERVICE, StatsSettings
 from gridcase_stats.handlers import record_event
@@ -38,6 +38,7 @@ class CaseStream:
     """Owns the faust app; `snapshot()` copies the table, `recovered` says it is complete."""
 
     def __init__(self, settings: StatsSettings) -> None:
+        self.verifier = settings.verifier()
         data_dir = settings.data_dir / settings.app_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
@@ -66,7 +67,9 @@ class CaseStream:
         async for record in stream.events():
             message = record.message
             try:
-                event = decode(record.value)
+                event = self.verifier.event_of(
+                    message.key, record.value, list(_headers(message).items())
+                )
             except ValueError as error:
                 await self._dead_letter(message, error)
                 continue
@@ -92,7 +95,8 @@ class CaseStream:
                 consumer=self.app.conf.id,
             ),
         )
-        metrics.DLQ_RECORDS.labels(SERVICE, "invalid").inc()
+        reason = error.reason if isinstance(error, UntrustedRecordError) else "invalid"
+        metrics.DLQ_RECORDS.labels(SERVICE, reason).inc()
 
     @property
     def recovered(self) -> bool:

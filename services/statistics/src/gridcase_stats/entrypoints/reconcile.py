@@ -35,7 +35,9 @@ def reconcile(
     settings: StatsSettings, *, url: str, token: str, timeout_s: float, out: Any = sys.stdout
 ) -> int:
     """0 when replay and live service agree (within `timeout_s`), 1 otherwise."""
-    replay = TopicReplay(settings.kafka_bootstrap_servers, settings.case_events_topic)
+    replay = TopicReplay(
+        settings.kafka_bootstrap_servers, settings.case_events_topic, settings.verifier()
+    )
     cases: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_s
     try:
