@@ -29,8 +29,12 @@ var strictDecoder = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableS
 // customKinds are the operator resources the manifests use, checked against the fields
 // of their CRDs that this project may set (anything else is reported).
 var customKinds = map[string]func([]byte) []string{
+	"kafka.strimzi.io/v1beta2/Kafka":                   checkKafka,
+	"kafka.strimzi.io/v1beta2/KafkaNodePool":           checkKafkaNodePool,
 	"kafka.strimzi.io/v1beta2/KafkaTopic":              checkKafkaTopic,
+	"kafka.strimzi.io/v1beta2/KafkaUser":               checkKafkaUser,
 	"mongodbcommunity.mongodb.com/v1/MongoDBCommunity": checkMongoDBCommunity,
+	"monitoring.coreos.com/v1/PodMonitor":              checkPodMonitor,
 }
 
 func validateOverlay(dir, renderDir string) (overlayReport, error) {

@@ -27,6 +27,7 @@ from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
 from gridcase_runtime import metrics
 from gridcase_runtime.health import NotReadyError
+from gridcase_runtime.kafka_security import KafkaSecurity
 from gridcase_runtime.outages import is_transient
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_runtime.signing import RecordSigner, UntrustedRecordError, Verifier
@@ -54,6 +55,7 @@ def ensure_topics(
     while True:
         try:
             admin = KafkaAdminClient(
+                **KafkaSecurity().client_config(),
                 bootstrap_servers=bootstrap_servers,
                 client_id="gridcase-admin",
                 request_timeout_ms=10_000,
@@ -123,6 +125,7 @@ class EventPublisher:
         self.signer = signer
         self.ack_timeout_s = ack_timeout_s
         self._config: dict[str, Any] = {
+            **KafkaSecurity().client_config(),
             "bootstrap_servers": bootstrap_servers,
             "client_id": f"gridcase-{service}",
             "acks": "all",
@@ -351,6 +354,7 @@ class EventConsumer:
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff_s = max_backoff_s
         self._config: dict[str, Any] = {
+            **KafkaSecurity().client_config(),
             "bootstrap_servers": bootstrap_servers,
             "group_id": group_id,
             "client_id": f"gridcase-{service}",

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from gridcase_contracts.topics import CASE_EVENTS
+from gridcase_runtime.kafka_security import KafkaSecurity
 from gridcase_runtime.settings import ServiceSettings
 
 
@@ -27,6 +28,7 @@ def faust_app_settings(
         "broker": [
             f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
         ],
+        "broker_credentials": KafkaSecurity().faust_credentials(),
         "store": "memory://",
         "topic_partitions": CASE_EVENTS.partitions,
         "topic_replication_factor": settings.kafka_replication_factor,

@@ -8,6 +8,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import TopicSpec
+from gridcase_runtime.kafka_security import KafkaSecurity
 from gridcase_runtime.signing import Verifier
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ class TopicReplay:
     def __init__(self, bootstrap_servers: str, topic: TopicSpec, verifier: Verifier) -> None:
         self.verifier = verifier
         self._consumer = KafkaConsumer(
+            **KafkaSecurity().client_config(),
             bootstrap_servers=bootstrap_servers,
             client_id="gridcase-stats-reconcile",
             group_id=None,
