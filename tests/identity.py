@@ -112,9 +112,10 @@ def mint_token(
     department: str | None = None,
     team: str | None = None,
     name: str | None = None,
-    ttl_s: int = 600,
+    ttl_s: int = 3600,
 ) -> str:
-    """A token of the test issuer for any principal (unit and in-process tests only)."""
+    """A token of the test issuer for any principal (unit and in-process tests only). It
+    lives an hour: modules mint theirs at import, and a whole run can outlast ten minutes."""
     if role == Role.HANDLER and not department:
         raise ValueError("a handler token needs a department")
     return TEST_ISSUER.sign(

@@ -88,6 +88,7 @@ EXPECTED: dict[str, dict[tuple[str, str], str | frozenset[Role]]] = {
         ("GET", "/v1/cases/{case_id}"): EVERYONE,
         ("GET", "/v1/cases/{case_id}/timeline"): frozenset({H, S, A}),
         ("GET", "/v1/cases/{case_id}/timeline.csv"): frozenset({H, S, A}),
+        ("GET", "/v1/cases/{case_id}/ledger/verify"): frozenset({S, A}),
         ("GET", "/v1/exports/cases.csv"): frozenset({S, A}),
         ("GET", "/v1/photos/{photo_id}"): EVERYONE,
         ("POST", "/v1/cases/{case_id}/accept"): frozenset({H, S}),
