@@ -179,15 +179,27 @@ def _document_errors(app: FastAPI, other_formats: Sequence[str]) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
-    """Runs the app in one uvicorn worker; SIGTERM and Ctrl-C shut it down gracefully."""
-    configure_logging(service, settings.log_level)
-    uvicorn.run(
+IDLE_CONNECTION_S = 75
+"""How long an idle keep-alive connection stays open (nginx's keepalive_timeout). Longer
+than clients keep idle connections in their pools (httpx: 5 s): a server that closes at
+the same moment races the client's next request, which then meets a reset connection."""
+
+
+def server_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
+    """The uvicorn configuration every service runs with."""
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=IDLE_CONNECTION_S,
         timeout_graceful_shutdown=20,
         lifespan="on",
     )
+
+
+def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
+    """Runs the app in one uvicorn worker; SIGTERM and Ctrl-C shut it down gracefully."""
+    configure_logging(service, settings.log_level)
+    uvicorn.Server(server_config(app, settings)).run()
