@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -16,16 +17,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def infra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def infra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The runner as a module; the defaults it puts in the environment on import are
+    taken out again afterwards, so that they do not leak into later tests."""
     spec = importlib.util.spec_from_file_location("infra", ROOT / "deploy/local/infra.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "infra", module)
-    spec.loader.exec_module(module)
-    monkeypatch.setattr(module, "RUN", tmp_path / "run")
-    monkeypatch.setattr(module, "LOGS", tmp_path / "logs")
-    return module
+    environment = dict(os.environ)
+    try:
+        spec.loader.exec_module(module)
+        monkeypatch.setattr(module, "RUN", tmp_path / "run")
+        monkeypatch.setattr(module, "LOGS", tmp_path / "logs")
+        yield module
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def test_a_process_that_dies_is_restarted_with_growing_waits(
