@@ -327,9 +327,11 @@ async def main() -> int:
             params={"year": datetime.now(UTC).year},
             headers=demo.supervisor,
         )
-        if report.status_code == 200:
-            sentences = report.json()
-            print(f"\nperiod report: {sentences['text_zh']}\n               {sentences['text_en']}")
+        if report.status_code != 200:
+            print(f"no period report: {report.status_code} {report.text[:300]}", file=sys.stderr)
+            return 1
+        sentences = report.json()
+        print(f"\nperiod report: {sentences['text_zh']}\n               {sentences['text_en']}")
     return 0
 
 
