@@ -31,7 +31,7 @@ from gridcase_runtime.auth import Role
 
 pytestmark = pytest.mark.e2e
 
-NGINX = f"http://127.0.0.1:{os.environ.get('NGINX_PORT', '8000')}"
+NGINX = f"http://127.0.0.1:{os.environ.get('NGINX_PORT', '8081')}"
 WAIT_MS = 60_000
 
 
@@ -45,8 +45,10 @@ def web(system: str) -> Iterator[str]:
         subprocess.run([*INFRA, "down", "nginx"], check=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for this module only: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, which the asynchronous tests after it cannot share."""
     with sync_playwright() as playwright, chromium(playwright) as launched:
         yield launched
 
