@@ -866,6 +866,8 @@ def selected(names: list[str]) -> list[Component]:
 def up(names: list[str]) -> None:
     install()
     chosen = selected(names)
+    if any(c.name == "ferretdb" and c.pid() is not None for c in chosen):
+        prepare_ferretdb()  # a running server's PostgreSQL gets the roles added since it started
     if all(c.pid() is not None for c in chosen):
         say("already up; nothing to do")
         return
