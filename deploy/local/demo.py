@@ -88,32 +88,32 @@ class Demo:
         self.api_key = ""
         self.outcomes: Counter[str] = Counter()
 
-    def headers(self, role: Role, username: str) -> dict[str, str]:
-        """A demo user's token from Keycloak (kept until shortly before it expires)."""
-        return {"Authorization": f"Bearer {self.tokens.user(username, DEMO_PASSWORDS[role])}"}
+    async def headers(self, role: Role, username: str) -> dict[str, str]:
+        """A demo user's token from Keycloak (kept until shortly before it expires), fetched
+        in a thread so that the other reports' requests go on meanwhile."""
+        token = await asyncio.to_thread(self.tokens.user, username, DEMO_PASSWORDS[role])
+        return {"Authorization": f"Bearer {token}"}
 
-    @property
-    def supervisor(self) -> dict[str, str]:
-        return self.headers(Role.SUPERVISOR, "s-demo-1")
+    async def supervisor(self) -> dict[str, str]:
+        return await self.headers(Role.SUPERVISOR, "s-demo-1")
 
-    @property
-    def inspector(self) -> dict[str, str]:
-        return self.headers(Role.SUPERVISOR, "s-demo-2")
+    async def inspector(self) -> dict[str, str]:
+        return await self.headers(Role.SUPERVISOR, "s-demo-2")
 
     async def issue_api_key(self) -> None:
         """The demo's Open311 client gets its api key from intake's admin API."""
         issued = await self.http.post(
             f"{INTAKE}/v1/admin/api-keys",
             json={"name": "demo-city-app"},
-            headers=self.headers(Role.ADMIN, "a-demo-1"),
+            headers=await self.headers(Role.ADMIN, "a-demo-1"),
         )
         issued.raise_for_status()
         self.api_key = issued.json()["api_key"]
 
-    def volunteer(self) -> tuple[str, dict[str, str]]:
+    async def volunteer(self) -> tuple[str, dict[str, str]]:
         """One of the realm's twenty demo volunteers (v-001 ... v-020, one per team)."""
         username = f"v-{self.rng.randrange(1, 21):03d}"
-        return username, self.headers(Role.VOLUNTEER, username)
+        return username, await self.headers(Role.VOLUNTEER, username)
 
     def point(self) -> tuple[float, float]:
         """(lat, lon) of a random point inside a random district."""
@@ -142,7 +142,7 @@ class Demo:
         }
 
     async def submit(self, report: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
-        _, headers = self.volunteer()
+        _, headers = await self.volunteer()
         if self.rng.random() < 0.15:
             response = await self.http.post(
                 f"{INTAKE}/open311/v2/requests.json",
@@ -165,7 +165,8 @@ class Demo:
         return None
 
     async def case(self, case_id: str) -> dict[str, Any] | None:
-        response = await self.http.get(f"{REMEDIATION}/v1/cases/{case_id}", headers=self.supervisor)
+        supervisor = await self.supervisor()
+        response = await self.http.get(f"{REMEDIATION}/v1/cases/{case_id}", headers=supervisor)
         return response.json() if response.status_code == 200 else None
 
     async def routed(self, case_id: str, timeout_s: float = 60) -> dict[str, Any] | None:
@@ -210,7 +211,7 @@ class Demo:
         if current["handler"] is None:
             self.outcomes["left in the supervisor queue"] += 1
             return
-        handler = self.headers(Role.HANDLER, current["handler"])
+        handler = await self.headers(Role.HANDLER, current["handler"])
         fate = self.rng.random()
         if fate < 0.04:
             await self.act(
@@ -255,7 +256,7 @@ class Demo:
             await self.act(
                 case_id,
                 "verify",
-                self.inspector,
+                await self.inspector(),
                 {"passed": False, "reason": "Rework: the fix is incomplete"},
             )
             await self.act(case_id, "progress", handler, {"note": "Reworked after inspection"})
@@ -263,7 +264,7 @@ class Demo:
                 case_id, "resolve", handler, {"note": "Reworked and fixed"}, photo=needs_photo
             )
         await self.act(
-            case_id, "verify", self.inspector, {"passed": True, "reason": "Checked on site"}
+            case_id, "verify", await self.inspector(), {"passed": True, "reason": "Checked on site"}
         )
         await self.act(case_id, "close", handler, {"note": "Closed after verification"})
         if self.rng.random() < 0.5:
@@ -325,7 +326,7 @@ async def main() -> int:
         report = await http.get(
             f"{STATISTICS}/v1/stats/report",
             params={"year": datetime.now(UTC).year},
-            headers=demo.supervisor,
+            headers=await demo.supervisor(),
         )
         if report.status_code != 200:
             print(f"no period report: {report.status_code} {report.text[:300]}", file=sys.stderr)
