@@ -5,7 +5,7 @@ unexpected."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,7 +15,6 @@ from intake.integration.support import intake_settings
 from private_servers import PrivateBroker
 
 from gridcase_intake.config import IntakeSettings
-from gridcase_intake.entrypoints.api import create_app
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -36,18 +35,6 @@ def settings(
     return intake_settings(
         broker.bootstrap, mongo_url, namespace, publish_timeout_s=2.0, reports_per_minute=10_000
     )
-
-
-@pytest.fixture
-async def intake(settings: IntakeSettings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://intake.test", timeout=10
-        ) as client,
-    ):
-        yield client, app.state.database
 
 
 async def test_broker_sigkill_and_restart(
