@@ -16,6 +16,9 @@ four services.
     infra.py mongo-url [SERVICE]
                             the Mongo-wire server's URL with the administrator's
                             credentials, or with a service's own
+    infra.py service-env SERVICE
+                            the environment `up` gives that service, as JSON (to run
+                            it under another launcher, such as the bench's profiler)
 
 Only the standard library is used, so it runs before the virtual environment exists.
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
@@ -363,6 +366,14 @@ class Component:
         if process is not None:
             self.wait_ready(process)
 
+    def process_environment(self) -> dict[str, str]:
+        """The caller's environment with this component's additions and removals."""
+        return {
+            name: value
+            for name, value in {**os.environ, **self.environment}.items()
+            if value is not None
+        }
+
     def launch(self) -> subprocess.Popen[bytes] | None:
         """Starts the process without waiting for it to be ready (None: already running)."""
         if self.pid() is not None:
@@ -384,11 +395,7 @@ class Component:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
-                env={
-                    name: value
-                    for name, value in {**os.environ, **self.environment}.items()
-                    if value is not None
-                },
+                env=self.process_environment(),
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
@@ -845,6 +852,11 @@ def service_components() -> list[Component]:
     ]
 
 
+def service_environment(name: str) -> dict[str, str]:
+    """The environment `up` starts the named service with."""
+    return next(c for c in service_components() if c.name == name).process_environment()
+
+
 def selected(names: list[str]) -> list[Component]:
     """The named components; no names means the infrastructure without the services."""
     everything = components() + service_components() + [nginx_component()]
@@ -1036,6 +1048,7 @@ def main() -> int:
     sub.add_parser("status")
     sub.add_parser("run")
     sub.add_parser("mongo-url").add_argument("service", nargs="?", choices=sorted(MONGO_ROLES))
+    sub.add_parser("service-env").add_argument("service", choices=sorted(SERVICES))
     args = parser.parse_args()
     try:
         if args.command == "install":
@@ -1052,6 +1065,8 @@ def main() -> int:
             return run_foreground()
         elif args.command == "mongo-url":
             print(mongo_url(*(MONGO_ROLES[args.service][:2] if args.service else MONGO_ADMIN)))
+        elif args.command == "service-env":
+            print(json.dumps(service_environment(args.service)))
     except InfraError as error:
         print(f"[infra] error: {error}", file=sys.stderr)
         return 2

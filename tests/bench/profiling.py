@@ -62,7 +62,7 @@ def profile_service(
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.bench.profiled", str(stats_file), MODULES[service.name]],
             cwd=ROOT,
-            env=system.environment(),
+            env=system.service_environment(service),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

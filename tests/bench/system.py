@@ -106,6 +106,19 @@ class System:
     def stop(self, *services: Service) -> None:
         self.infra("down", *(s.name for s in services or SERVICES))
 
+    def service_environment(self, service: Service) -> dict[str, str]:
+        """The environment `infra.py up` would start the service with, in this namespace."""
+        answer = subprocess.run(
+            [sys.executable, str(INFRA), "service-env", service.name],
+            cwd=ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        environment: dict[str, str] = json.loads(answer.stdout)
+        return environment
+
 
 def local_mongo_url() -> str:
     """The local Mongo-wire server's URL with the administrator's credentials."""
