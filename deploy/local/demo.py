@@ -35,7 +35,7 @@ from gridcase_runtime.auth import Role
 from gridcase_runtime.oidc import TokenCache
 from gridcase_runtime.settings import ServiceSettings
 
-# The realm's demo users sign in with these (deploy/keycloak/gridcase-realm.json).
+# The realm's demo users sign in with these (deploy/keycloak/demo/gridcase-users-0.json).
 DEMO_PASSWORDS = {
     Role.VOLUNTEER: "demo-volunteer",
     Role.HANDLER: "demo-handler",

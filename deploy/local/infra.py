@@ -64,6 +64,7 @@ FERRETDB_BIN = BIN / "gridcase-ferretdb"
 KEYCLOAK_VERSION = "26.4.5"
 KEYCLOAK_HOME = LOCAL / f"keycloak-{KEYCLOAK_VERSION}"
 KEYCLOAK_REALM = DEPLOY / "keycloak" / "gridcase-realm.json"
+KEYCLOAK_DEMO_USERS = DEPLOY / "keycloak" / "demo" / "gridcase-users-0.json"
 SIGNING = LOCAL / "signing"
 TRUSTED_KEYS = SIGNING / "trusted-keys.json"
 
@@ -625,19 +626,25 @@ def keycloak_ready() -> bool:
 
 
 def prepare_keycloak() -> None:
-    """Puts the realm where `--import-realm` reads it. The realm is imported into an empty
-    database only, so a changed realm file starts Keycloak from a fresh database."""
+    """Puts the realm and its demo users where `--import-realm` reads them. They are
+    imported into an empty database only, so a changed file starts Keycloak from a fresh
+    database."""
     imports = KEYCLOAK_HOME / "data" / "import"
     imports.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(KEYCLOAK_REALM, imports / KEYCLOAK_REALM.name)
     data = DATA / "keycloak"
-    imported = data / KEYCLOAK_REALM.name
-    if imported.exists() and imported.read_bytes() != KEYCLOAK_REALM.read_bytes():
-        say("the realm file changed; Keycloak starts from a fresh database")
+    files = (KEYCLOAK_REALM, KEYCLOAK_DEMO_USERS)
+    if data.exists() and not all(same_bytes(f, data / f.name) for f in files):
+        say("the realm changed; Keycloak starts from a fresh database")
         shutil.rmtree(data)
     data.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(KEYCLOAK_REALM, imported)
+    for source in files:
+        shutil.copyfile(source, imports / source.name)
+        shutil.copyfile(source, data / source.name)
     truncate_log("keycloak")()
+
+
+def same_bytes(source: Path, copy: Path) -> bool:
+    return copy.exists() and copy.read_bytes() == source.read_bytes()
 
 
 def keycloak_command() -> list[str]:
@@ -792,6 +799,9 @@ def components() -> list[Component]:
                 # the administration console's own account (master realm), local only
                 "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",
                 "KC_BOOTSTRAP_ADMIN_PASSWORD": "admin",
+                # the web apps' origins, where sign-in may return (the realm's gridcase-web)
+                "GRIDCASE_WEB_URL": f"http://127.0.0.1:{NGINX_PORT}",
+                "GRIDCASE_WEB_URL_ALIAS": f"http://localhost:{NGINX_PORT}",
             },
         ),
     ]

@@ -35,6 +35,7 @@ var customKinds = map[string]func([]byte) []string{
 	"kafka.strimzi.io/v1beta2/KafkaUser":               checkKafkaUser,
 	"mongodbcommunity.mongodb.com/v1/MongoDBCommunity": checkMongoDBCommunity,
 	"monitoring.coreos.com/v1/PodMonitor":              checkPodMonitor,
+	"postgresql.cnpg.io/v1/Cluster":                    checkPostgresCluster,
 }
 
 func validateOverlay(dir, renderDir string) (overlayReport, error) {
@@ -53,6 +54,7 @@ func validateOverlay(dir, renderDir string) (overlayReport, error) {
 			return report, err
 		}
 	}
+	var manifests []manifest
 	for _, resource := range resources.Resources() {
 		report.objects++
 		document, err := resource.AsYAML()
@@ -61,11 +63,15 @@ func validateOverlay(dir, renderDir string) (overlayReport, error) {
 		}
 		id := resource.CurId().String()
 		gvk := resource.GetGvk()
-		for _, problem := range validateObject(gvk.Group+"/"+gvk.Version+"/"+gvk.Kind, document) {
+		kind := gvk.Group + "/" + gvk.Version + "/" + gvk.Kind
+		for _, problem := range validateObject(kind, document) {
 			report.problems = append(report.problems, id+": "+problem)
 		}
+		manifests = append(manifests, manifest{kind, id, document})
 	}
-	return report, nil
+	identity, err := checkIdentityProvider(manifests)
+	report.problems = append(report.problems, identity...)
+	return report, err
 }
 
 func validateObject(gvk string, document []byte) []string {

@@ -1,7 +1,8 @@
 // Command gridcase-validate checks the deployment files that cannot run on a machine
 // without Docker or Kubernetes:
 //
-//	gridcase-validate k8s [-render DIR] OVERLAY...    kustomize build + strict schema check
+//	gridcase-validate k8s [-render DIR] OVERLAY...    kustomize build + strict schema check,
+//	                                                  then the identity provider across objects
 //	gridcase-validate compose [-env-file FILE] FILE  load with the Compose specification loader
 package main
 

@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// The Strimzi and Prometheus Operator resources the manifests use, each decoded strictly
+// The Strimzi, CloudNativePG and Prometheus Operator resources the manifests use, each decoded strictly
 // against the fields of its CRD that this project sets, then checked for what the
 // operator needs to act on it.
 
@@ -251,4 +252,59 @@ func clusterLabel(metadata metav1.ObjectMeta) []string {
 		return []string{"label strimzi.io/cluster is required (the operator selects on it)"}
 	}
 	return nil
+}
+
+type postgresCluster struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            *struct {
+		Instances *int32 `json:"instances"`
+		ImageName string `json:"imageName"`
+		Bootstrap *struct {
+			InitDB *struct {
+				Database string `json:"database"`
+				Owner    string `json:"owner"`
+			} `json:"initdb"`
+		} `json:"bootstrap"`
+		Storage *struct {
+			Size         string `json:"size"`
+			StorageClass string `json:"storageClass"`
+		} `json:"storage"`
+		Resources map[string]map[string]string `json:"resources"`
+	} `json:"spec"`
+}
+
+// postgresRelease is a PostgreSQL image pinned to a minor release (17.6) or a digest.
+var postgresRelease = regexp.MustCompile(`:\d+\.\d+(\.\d+)?$|@sha256:[0-9a-f]{64}$`)
+
+// checkPostgresCluster checks a CloudNativePG Cluster: instances, a pinned PostgreSQL
+// image, the database and its owner made at bootstrap, persistent storage and limits.
+func checkPostgresCluster(document []byte) []string {
+	var cluster postgresCluster
+	if err := decodeStrict(document, &cluster); err != nil {
+		return []string{err.Error()}
+	}
+	spec := cluster.Spec
+	if spec == nil {
+		return []string{"spec is required"}
+	}
+	var problems []string
+	if spec.Instances == nil || *spec.Instances < 1 {
+		problems = append(problems, "spec.instances must be set and at least 1")
+	}
+	if !postgresRelease.MatchString(spec.ImageName) {
+		problems = append(problems, fmt.Sprintf("spec.imageName %q must be pinned to a PostgreSQL release or a digest", spec.ImageName))
+	}
+	if spec.Bootstrap == nil || spec.Bootstrap.InitDB == nil || spec.Bootstrap.InitDB.Database == "" || spec.Bootstrap.InitDB.Owner == "" {
+		problems = append(problems, "spec.bootstrap.initdb needs the database and its owner")
+	}
+	if spec.Storage == nil || spec.Storage.Size == "" {
+		problems = append(problems, "spec.storage.size is required")
+	}
+	for _, bound := range []string{"requests", "limits"} {
+		if spec.Resources[bound]["cpu"] == "" || spec.Resources[bound]["memory"] == "" {
+			problems = append(problems, "spec.resources."+bound+" needs cpu and memory")
+		}
+	}
+	return problems
 }

@@ -65,7 +65,7 @@ def test_each_service_has_its_objects(rendered: dict[str, Objects]) -> None:
     for overlay, objects in rendered.items():
         for kind in ["Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"]:
             assert set(of_services(objects, kind)) == set(SERVICES), (overlay, kind)
-            assert set(of_kind(objects, kind)) - set(SERVICES) <= {"web"}, (overlay, kind)
+            assert set(of_kind(objects, kind)) - set(SERVICES) <= {"web", "keycloak"}
         autoscaled = set(SERVICES) - {"statistics"} if overlay != "dev" else set()
         assert set(of_kind(objects, "HorizontalPodAutoscaler")) == autoscaled, overlay
         assert not of_kind(objects, "Secret"), "secrets are created in the cluster, not committed"
@@ -169,8 +169,9 @@ def test_dev_runs_one_replica_and_prod_several_of_a_pinned_image(
     for deployment in of_kind(rendered["dev"], "Deployment").values():
         assert deployment["spec"]["replicas"] == 1
     assert of_kind(rendered["dev"], "MongoDBCommunity")["gridcase-mongodb"]["spec"]["members"] == 1
+    prod = {"statistics": 1, "keycloak": 2, "web": 2}
     for name, deployment in of_kind(rendered["prod"], "Deployment").items():
-        assert deployment["spec"]["replicas"] == 1 if name == "statistics" else 3
+        assert deployment["spec"]["replicas"] == prod.get(name, 3), name
         tag = container(deployment)["image"].rpartition(":")[2]
         assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"prod image tag {tag} is not a release"
     assert of_kind(rendered["prod"], "MongoDBCommunity")["gridcase-mongodb"]["spec"]["members"] >= 3

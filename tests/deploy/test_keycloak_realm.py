@@ -1,5 +1,7 @@
 """deploy/keycloak/gridcase-realm.json: the realm every deployment imports holds the roles,
-claims, clients and demo users the services and the web app rely on."""
+claims and clients the services and the web app rely on, and no person; the demo users
+(deploy/keycloak/demo/gridcase-users-0.json) are imported beside it locally, in compose
+and in the dev overlay only."""
 
 import json
 from collections import Counter
@@ -15,10 +17,13 @@ REGISTRY = ROOT / "services/assignment/src/gridcase_assignment/seed/registry.yam
 
 @pytest.fixture(scope="module")
 def realm() -> dict[str, Any]:
+    """The realm with its demo users, as a demo deployment imports it."""
     document: dict[str, Any] = json.loads(
         (ROOT / "deploy/keycloak/gridcase-realm.json").read_text()
     )
-    return document
+    demo = json.loads((ROOT / "deploy/keycloak/demo/gridcase-users-0.json").read_text())
+    assert demo["realm"] == document["realm"]
+    return {**document, "users": document["users"] + demo["users"]}
 
 
 def clients(realm: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -49,7 +54,15 @@ def test_every_client_that_issues_tokens_maps_roles_department_team_and_audience
         assert audience["included.custom.audience"] == "gridcase", client_id
 
 
-def test_the_browser_client_is_public_with_pkce_and_local_redirects(realm: dict[str, Any]) -> None:
+def test_the_realm_file_holds_service_accounts_and_no_person() -> None:
+    document = json.loads((ROOT / "deploy/keycloak/gridcase-realm.json").read_text())
+    accounts = {user.get("serviceAccountClientId") for user in document["users"]}
+    assert accounts == {"gridcase-ops", "gridcase-provisioner"}
+
+
+def test_the_browser_client_is_public_with_pkce_and_configured_redirects(
+    realm: dict[str, Any],
+) -> None:
     web = clients(realm)["gridcase-web"]
     assert web["publicClient"] is True
     assert web["standardFlowEnabled"] is True
@@ -57,8 +70,8 @@ def test_the_browser_client_is_public_with_pkce_and_local_redirects(realm: dict[
     assert web["directAccessGrantsEnabled"] is False
     assert web["attributes"]["pkce.code.challenge.method"] == "S256"
     assert set(web["redirectUris"]) == {
-        "http://127.0.0.1:${NGINX_PORT:8081}/*",
-        "http://localhost:${NGINX_PORT:8081}/*",
+        "${GRIDCASE_WEB_URL:http://127.0.0.1:8081}/*",
+        "${GRIDCASE_WEB_URL_ALIAS:http://localhost:8081}/*",
     }
 
 

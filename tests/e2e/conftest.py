@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INFRA = [sys.executable, str(ROOT / "deploy" / "local" / "infra.py")]
 SERVICES = ["intake", "assignment", "remediation-tracking", "statistics"]
 KEYCLOAK_URL = f"http://127.0.0.1:{os.environ.get('KEYCLOAK_PORT', '8080')}"
-REALM = json.loads((ROOT / "deploy" / "keycloak" / "gridcase-realm.json").read_text())
-DEMO_USERS = {user["username"] for user in REALM["users"] if "credentials" in user}
+DEMO_REALM_USERS = ROOT / "deploy" / "keycloak" / "demo" / "gridcase-users-0.json"
+DEMO_USERS = {user["username"] for user in json.loads(DEMO_REALM_USERS.read_text())["users"]}
 
 
 def e2e_environment(namespace: str) -> dict[str, str]:
