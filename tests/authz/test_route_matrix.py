@@ -42,7 +42,7 @@ from gridcase_intake.entrypoints.api import create_app as intake_app
 from gridcase_remediation.config import RemediationSettings
 from gridcase_remediation.entrypoints.api import create_app as remediation_app
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.api import create_app as statistics_app

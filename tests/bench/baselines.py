@@ -33,7 +33,9 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from gridcase_contracts.codec import EncodedEvent, encode
 from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
-from gridcase_runtime.kafka import EventConsumer, EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_consumer import EventConsumer
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, connect
 from tests.bench.httpload import Load, LoadResult, Target, new_histogram, run_load
 from tests.bench.signing import measure_signing

@@ -9,7 +9,8 @@ import pytest
 from factories import case_reported
 from gridcase_contracts.codec import decode
 from gridcase_contracts.topics import CASE_EVENTS
-from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_runtime.streams import faust_app_settings
 from producers import AsProducers

@@ -6,20 +6,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
-from kafka.admin import NewPartitions
 
 from factories import case_reported
 from gridcase_contracts.codec import decode
 from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, Headers, TopicSpec
-from gridcase_runtime.kafka import (
-    Delivery,
-    EventConsumer,
-    EventPublisher,
-    PoisonEventError,
-    ensure_topics,
-    finish_stalled_rebalance,
-)
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_consumer import Delivery, EventConsumer, PoisonEventError
+from gridcase_runtime.kafka_producer import EventPublisher
 from producers import AsProducers, key_of, trusted
 
 pytestmark = pytest.mark.integration
@@ -81,7 +75,6 @@ def raw_records(kafka_bootstrap: str, topic: str, expected: int) -> list[object]
 async def test_topics_get_their_declared_partitions(
     kafka_bootstrap: str, topics: tuple[TopicSpec, TopicSpec]
 ) -> None:
-    from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     described = {
@@ -220,7 +213,7 @@ async def test_committed_offsets_survive_a_consumer_restart(
 async def test_publishing_to_an_unreachable_broker_fails_fast(
     topics: tuple[TopicSpec, TopicSpec],
 ) -> None:
-    from gridcase_runtime.kafka import PublishError
+    from gridcase_runtime.kafka_producer import PublishError
 
     nowhere = EventPublisher(
         "127.0.0.1:1", topics[0], service="test", signer=AsProducers(), ack_timeout_s=1.0
@@ -229,50 +222,6 @@ async def test_publishing_to_an_unreachable_broker_fails_fast(
     with pytest.raises(PublishError):
         await nowhere.publish(case_reported())
     assert time.monotonic() - started < 10
-
-
-def test_a_join_stalled_by_a_metadata_change_is_finished(
-    kafka_bootstrap: str, namespace: str
-) -> None:
-    """kafka-python 3.0.12: the group leader sees the topic grow, rejoins, and the join
-    outlasts the poll() that started it; the member stays "rebalancing" with nothing left
-    to rejoin for, so it keeps the old partitions and never heartbeats again. If the
-    first assertion fails, the library fixed it and the workaround can go."""
-    topic = CASE_EVENTS.namespaced(f"{namespace}-stall")
-    topic = TopicSpec(topic.name, partitions=2, retention_ms=topic.retention_ms)
-    ensure_topics(kafka_bootstrap, [topic])
-    consumer = KafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=topic.name,
-        enable_auto_commit=False,
-        metadata_max_age_ms=300,
-    )
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    try:
-        consumer.subscribe([topic.name])
-        deadline = time.monotonic() + 30
-        while not consumer.assignment():
-            assert time.monotonic() < deadline, "never joined"
-            consumer.poll(timeout_ms=200)
-        admin.create_partitions({topic.name: NewPartitions(4)})
-        coordinator = consumer._coordinator
-        stalled_polls = 0
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and stalled_polls < 20:
-            consumer.poll(timeout_ms=0)  # shorter than any join
-            if coordinator.rebalance_in_progress() and not coordinator.need_rejoin():
-                stalled_polls += 1
-            time.sleep(0.05)
-        assert stalled_polls == 20, "the stall did not happen"
-        deadline = time.monotonic() + 30
-        while len(consumer.assignment()) < 4:
-            assert time.monotonic() < deadline, "the join was not finished"
-            finish_stalled_rebalance(consumer)
-            consumer.poll(timeout_ms=200)
-        assert not coordinator.rebalance_in_progress()
-    finally:
-        consumer.close()
-        admin.close()
 
 
 def test_topics_are_created_with_the_requested_replication_factor(

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from kafka.errors import KafkaConnectionError
 
 from gridcase_runtime.app import create_service_app
-from gridcase_runtime.kafka import PublishError
+from gridcase_runtime.kafka_producer import PublishError
 from gridcase_runtime.outages import is_transient
 from gridcase_runtime.settings import ServiceSettings
 

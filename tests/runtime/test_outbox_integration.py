@@ -9,7 +9,8 @@ from kafka import KafkaConsumer
 from factories import case_reported
 from gridcase_contracts.codec import decode
 from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
-from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from gridcase_runtime.outbox import OutboxRelay, outbox_update
 from producers import AsProducers

@@ -16,7 +16,9 @@ from gridcase_contracts.codes import Service
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, Headers, TopicSpec
 from gridcase_runtime.cli import create_signing_key
-from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_consumer import Delivery, EventConsumer
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.signing import RecordHeaders, SigningKey, Verifier, load_signing_key
 from producers import AsProducers
 

@@ -16,7 +16,8 @@ from gridcase_assignment.entrypoints.api import create_app
 from gridcase_contracts.codec import decode
 from gridcase_contracts.envelope import Envelope
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from identity import mint_token
 from producers import AsProducers

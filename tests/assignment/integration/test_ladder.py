@@ -11,7 +11,7 @@ from gridcase_contracts.codes import Category, Stage
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseOverdue, CaseOverduePayload, new_event
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase
 
 from .conftest import TopicReader, bearer, caught_up, running_service

@@ -17,7 +17,7 @@ from gridcase_assignment.domain.routing import HandlerLoad, RoutingTables
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_contracts.events import Actor, CaseResolved, CaseResolvedPayload, new_event
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase
 
 from .conftest import TopicReader, bearer, caught_up

@@ -20,7 +20,7 @@ from gridcase_contracts.events import (
     new_event,
 )
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase
 
 from .conftest import TopicReader, bearer, caught_up

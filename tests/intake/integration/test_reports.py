@@ -23,7 +23,7 @@ from gridcase_contracts.events import (
 from gridcase_contracts.topics import Headers
 from gridcase_intake.config import IntakeSettings
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher
+from gridcase_runtime.kafka_producer import EventPublisher
 from places import point_in
 from producers import AsProducers
 

@@ -19,7 +19,8 @@ from gridcase_remediation.bootstrap import WORKERS, Components
 from gridcase_remediation.config import RemediationSettings
 from gridcase_remediation.entrypoints.api import create_app
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from identity import mint_token
 from producers import AsProducers
 

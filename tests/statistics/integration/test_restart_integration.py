@@ -20,7 +20,8 @@ import pytest
 
 from gridcase_contracts.codes import Stage
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.reconcile import reconcile
 from identity import mint_token

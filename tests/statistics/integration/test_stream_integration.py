@@ -14,7 +14,8 @@ from fastapi import FastAPI
 
 from gridcase_contracts.codes import Category, District, Stage
 from gridcase_runtime.auth import Role
-from gridcase_runtime.kafka import EventPublisher, ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.api import create_app
 from identity import mint_token

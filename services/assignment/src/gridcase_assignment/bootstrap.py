@@ -16,7 +16,8 @@ from gridcase_assignment.adapters.seed_files import (
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.ladder import LadderPolicy
 from gridcase_contracts.codes import Service
-from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
+from gridcase_runtime.kafka_consumer import Delivery, EventConsumer
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from gridcase_runtime.outbox import OutboxRelay
 from gridcase_runtime.workers import Periodic, Worker

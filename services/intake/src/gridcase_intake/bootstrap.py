@@ -26,7 +26,7 @@ from gridcase_intake.ports import (
     RateLimits,
 )
 from gridcase_runtime.boundaries import Boundaries, load_boundaries
-from gridcase_runtime.kafka import Delivery
+from gridcase_runtime.kafka_consumer import Delivery
 from gridcase_runtime.mongo import MongoDatabase
 from gridcase_runtime.photos import PhotoStore
 

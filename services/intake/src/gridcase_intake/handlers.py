@@ -37,7 +37,8 @@ from gridcase_intake.domain.reports import (
 from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
-from gridcase_runtime.kafka import Delivery, PublishError
+from gridcase_runtime.kafka_consumer import Delivery
+from gridcase_runtime.kafka_producer import PublishError
 from gridcase_runtime.outages import is_transient
 from gridcase_runtime.photos import CheckedPhoto, PhotoError, checked_photo
 

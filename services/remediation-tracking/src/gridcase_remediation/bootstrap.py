@@ -9,7 +9,8 @@ from gridcase_remediation import metrics
 from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.config import RemediationSettings
 from gridcase_remediation.handlers import check_chains, flag_overdue, record_events
-from gridcase_runtime.kafka import Delivery, EventConsumer, EventPublisher
+from gridcase_runtime.kafka_consumer import Delivery, EventConsumer
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, connect
 from gridcase_runtime.outbox import OutboxRelay
 from gridcase_runtime.photos import PhotoStore

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, status
 
 from gridcase_runtime.docs import add_offline_docs
 from gridcase_runtime.health import ReadinessCheck, health_router
-from gridcase_runtime.kafka import PublishError
+from gridcase_runtime.kafka_producer import PublishError
 from gridcase_runtime.logs import CorrelationIdMiddleware, configure_logging
 from gridcase_runtime.metrics import HttpMetricsMiddleware, metrics_router
 from gridcase_runtime.outages import TRANSIENT_ERRORS, is_transient

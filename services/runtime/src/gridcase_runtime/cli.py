@@ -10,7 +10,7 @@ from pathlib import Path
 from gridcase_contracts.codes import Service
 from gridcase_contracts.events import EVENTS_BY_NAME
 from gridcase_contracts.topics import ALL_TOPICS
-from gridcase_runtime.kafka import ensure_topics
+from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.oidc import TokenError, client_credentials, password_grant
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_runtime.signing import SigningKey, add_trusted_key, write_private_key

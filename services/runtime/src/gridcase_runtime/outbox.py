@@ -22,7 +22,7 @@ from pymongo import ASCENDING
 
 from gridcase_contracts.codec import EncodedEvent, encode
 from gridcase_contracts.envelope import Envelope
-from gridcase_runtime.kafka import EventPublisher, PublishError
+from gridcase_runtime.kafka_producer import EventPublisher, PublishError
 from gridcase_runtime.outages import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)

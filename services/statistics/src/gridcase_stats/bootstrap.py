@@ -1,6 +1,6 @@
 """Builds the real case source, or lets tests pass a fake one."""
 
-from gridcase_runtime.kafka import ensure_case_topics
+from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.adapters.stream import CaseStream
 from gridcase_stats.config import StatsSettings

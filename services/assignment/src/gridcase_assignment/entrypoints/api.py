@@ -12,7 +12,7 @@ from gridcase_assignment.handlers import ConflictError, InvalidRequestError, Not
 from gridcase_assignment.ports import ConcurrentChangeError
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import ensure_case_topics
+from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_runtime.mongo import ping
 from gridcase_runtime.problems import DomainErrors, Problem, problem, validation_problem
 from gridcase_runtime.workers import running

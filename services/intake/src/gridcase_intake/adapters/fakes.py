@@ -12,7 +12,7 @@ from gridcase_intake.domain.api_keys import ApiKeyRecord
 from gridcase_intake.domain.idempotency import KeyRecord, KeyState, StoredResponse
 from gridcase_intake.domain.projection import change_of
 from gridcase_intake.domain.rate_limit import window_of
-from gridcase_runtime.kafka import PublishError
+from gridcase_runtime.kafka_producer import PublishError
 from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
 
 

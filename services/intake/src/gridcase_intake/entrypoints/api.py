@@ -15,7 +15,8 @@ from gridcase_intake.entrypoints import api_keys, native, open311
 from gridcase_intake.entrypoints.consumer import workers
 from gridcase_runtime.app import create_service_app, serve
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import EventPublisher, ensure_case_topics
+from gridcase_runtime.kafka_admin import ensure_case_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.mongo import close, connect, ping
 from gridcase_runtime.workers import running

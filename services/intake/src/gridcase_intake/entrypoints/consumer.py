@@ -3,7 +3,8 @@
 import logging
 
 from gridcase_intake.bootstrap import Intake
-from gridcase_runtime.kafka import EventConsumer, EventPublisher
+from gridcase_runtime.kafka_consumer import EventConsumer
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.workers import Periodic, Worker
 
 log = logging.getLogger(__name__)

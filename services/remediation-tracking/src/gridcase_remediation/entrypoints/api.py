@@ -23,7 +23,7 @@ from gridcase_remediation.handlers import (
 )
 from gridcase_runtime.app import create_service_app
 from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka import ensure_case_topics
+from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.metrics import authorization_failed
 from gridcase_runtime.mongo import close, ping

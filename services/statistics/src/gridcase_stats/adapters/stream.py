@@ -14,7 +14,7 @@ from prometheus_client import Counter
 
 from gridcase_contracts.topics import CASE_EVENTS, Headers
 from gridcase_runtime import metrics
-from gridcase_runtime.kafka import dead_letter_headers
+from gridcase_runtime.kafka_consumer import dead_letter_headers
 from gridcase_runtime.signing import UntrustedRecordError
 from gridcase_runtime.streams import faust_app_settings
 from gridcase_stats.config import SERVICE, StatsSettings

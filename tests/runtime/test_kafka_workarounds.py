@@ -1,0 +1,107 @@
+"""kafka-python 3.0.12's stalls against the real broker, each reproduced without its
+workaround and undone with it. When a reproduction fails, a release fixed the stall and
+its workaround (`kafka_workarounds`) can go."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewPartitions
+from kafka.errors import KafkaTimeoutError
+
+from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
+from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_workarounds import (
+    finish_stalled_rebalance,
+    request_new_producer_id_after_reset,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def topic(kafka_bootstrap: str, namespace: str, request: pytest.FixtureRequest) -> str:
+    spec = CASE_EVENTS.namespaced(f"{namespace}-{request.node.name[:30].replace('_', '-')}")
+    ensure_topics(kafka_bootstrap, [spec])
+    return spec.name
+
+
+@pytest.fixture
+def producer(kafka_bootstrap: str) -> Iterator[KafkaProducer]:
+    """An idempotent producer, as the publisher's."""
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    yield producer
+    producer._sender.force_close()  # fails what still waits (the stalled record)
+    producer.close(timeout=5)
+
+
+def reset_as_an_expired_batch_does(producer: KafkaProducer) -> int:
+    """What the sender does when a batch it already sent expires (a broker died or stalled
+    with it in flight): drop the producer id. Returns the id dropped."""
+    manager = producer._transaction_manager
+    dropped: int = manager.producer_id_and_epoch.producer_id
+    manager.reset_producer_id()
+    return dropped
+
+
+def test_a_producer_reset_after_an_expired_batch_stalls(
+    producer: KafkaProducer, topic: str
+) -> None:
+    producer.send(topic, b"first").get(10)
+    reset_as_an_expired_batch_does(producer)
+    with pytest.raises(KafkaTimeoutError):
+        producer.send(topic, b"second").get(3)
+    assert not producer._transaction_manager.has_producer_id()
+
+
+def test_the_reset_producer_asks_for_a_new_producer_id(producer: KafkaProducer, topic: str) -> None:
+    request_new_producer_id_after_reset(producer)
+    producer.send(topic, b"first").get(10)
+    dropped = reset_as_an_expired_batch_does(producer)
+    producer.send(topic, b"second").get(10)
+    assert producer._transaction_manager.producer_id_and_epoch.producer_id != dropped
+
+
+def test_a_join_stalled_by_a_metadata_change_is_finished(
+    kafka_bootstrap: str, namespace: str
+) -> None:
+    """kafka-python 3.0.12: the group leader sees the topic grow, rejoins, and the join
+    outlasts the poll() that started it; the member stays "rebalancing" with nothing left
+    to rejoin for, so it keeps the old partitions and never heartbeats again. If the
+    first assertion fails, the library fixed it and the workaround can go."""
+    topic = CASE_EVENTS.namespaced(f"{namespace}-stall")
+    topic = TopicSpec(topic.name, partitions=2, retention_ms=topic.retention_ms)
+    ensure_topics(kafka_bootstrap, [topic])
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=topic.name,
+        enable_auto_commit=False,
+        metadata_max_age_ms=300,
+    )
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        consumer.subscribe([topic.name])
+        deadline = time.monotonic() + 30
+        while not consumer.assignment():
+            assert time.monotonic() < deadline, "never joined"
+            consumer.poll(timeout_ms=200)
+        admin.create_partitions({topic.name: NewPartitions(4)})
+        coordinator = consumer._coordinator
+        stalled_polls = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and stalled_polls < 20:
+            consumer.poll(timeout_ms=0)  # shorter than any join
+            if coordinator.rebalance_in_progress() and not coordinator.need_rejoin():
+                stalled_polls += 1
+            time.sleep(0.05)
+        assert stalled_polls == 20, "the stall did not happen"
+        deadline = time.monotonic() + 30
+        while len(consumer.assignment()) < 4:
+            assert time.monotonic() < deadline, "the join was not finished"
+            finish_stalled_rebalance(consumer)
+            consumer.poll(timeout_ms=200)
+        assert not coordinator.rebalance_in_progress()
+    finally:
+        consumer.close()
+        admin.close()
