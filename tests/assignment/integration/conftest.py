@@ -78,7 +78,7 @@ def settings(kafka_bootstrap: str, mongo_url: str, namespace: str) -> Assignment
 async def running_service(settings: AssignmentSettings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        await asyncio.wait_for(app.state.service.consumer.started.wait(), timeout=30)
+        await asyncio.wait_for(app.state.components.consumer.started.wait(), timeout=30)
         yield app
 
 

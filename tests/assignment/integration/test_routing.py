@@ -98,7 +98,7 @@ class CrashBeforeClusterRefresh(AssignmentRepository):
 async def test_a_redelivered_report_repairs_a_cluster_a_crash_left_stale(
     service: FastAPI, database: MongoDatabase
 ) -> None:
-    context = service.state.context
+    context = service.state.components.context
     primary, second, third = (
         case_reported(lat=26.40, lon=112.10),
         case_reported(lat=26.40009, lon=112.10, reporter_id="volunteer-2"),
@@ -182,7 +182,7 @@ async def test_a_batch_reads_the_routing_tables_once_and_rotates_the_handlers(
     service: FastAPI, database: MongoDatabase
 ) -> None:
     counting = CountingRepository(database)
-    context = replace(service.state.context, repository=counting)
+    context = replace(service.state.components.context, repository=counting)
     reports = [
         case_reported(category=Category.MARKET_SAFETY, lat=26.30 + i / 100, lon=112.00)
         for i in range(4)
@@ -203,7 +203,7 @@ async def test_a_batch_reads_the_routing_tables_once_and_rotates_the_handlers(
 async def test_workload_counters_follow_decisions_and_a_recount_repairs_them(
     service: FastAPI, database: MongoDatabase
 ) -> None:
-    context = service.state.context
+    context = service.state.components.context
     repository: AssignmentRepository = context.repository
     handler_ids = ["h-service-1", "h-service-2"]
     reports = [

@@ -1,6 +1,6 @@
-"""Builds the service from its settings: real adapters, policies and workers."""
+"""Builds assignment's components from its settings: real adapters, policies, workers."""
 
-import logging
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -13,27 +13,24 @@ from gridcase_assignment.adapters.seed_files import (
     load_registry,
     load_sla_policy,
 )
-from gridcase_assignment.config import AssignmentSettings
+from gridcase_assignment.config import SERVICE, AssignmentSettings
 from gridcase_assignment.domain.ladder import LadderPolicy
+from gridcase_assignment.entrypoints.consumer import build_consumer
 from gridcase_contracts.codes import Service
-from gridcase_runtime.kafka_consumer import Delivery, EventConsumer
+from gridcase_runtime.health import ReadinessCheck, kafka_reachable
+from gridcase_runtime.kafka_admin import ensure_case_topics
+from gridcase_runtime.kafka_consumer import EventConsumer
 from gridcase_runtime.kafka_producer import EventPublisher
-from gridcase_runtime.mongo import MongoDatabase, close, connect
+from gridcase_runtime.mongo import MongoDatabase, close, connect, ping
 from gridcase_runtime.outbox import OutboxRelay
+from gridcase_runtime.service import case_events_publisher
 from gridcase_runtime.workers import Periodic, Worker
 
-SERVICE = "assignment"
-log = logging.getLogger(__name__)
 
+@dataclass(frozen=True)
+class Components:
+    """What the API and the workers use, built once per process."""
 
-async def scan_ladders(context: handlers.Context) -> None:
-    """Fires the escalation levels whose time has come; refreshes the queue gauge."""
-    await handlers.escalate_due_ladders(context)
-    await handlers.refresh_supervisor_queue_size(context)
-
-
-@dataclass
-class AssignmentService:
     settings: AssignmentSettings
     database: MongoDatabase
     repository: AssignmentRepository
@@ -41,11 +38,11 @@ class AssignmentService:
     publisher: EventPublisher
     relay: OutboxRelay
     consumer: EventConsumer
-    timer: Periodic
-    recount: Periodic
+    timers: tuple[Periodic, ...]
 
     async def prepare(self) -> None:
-        """Indexes and seed data (inserting only what is missing)."""
+        """Topics, indexes and seed data (inserting only what is missing)."""
+        await ensure_case_topics(self.settings)
         await self.repository.create_indexes()
         await self.relay.create_indexes()
         departments, handler_list = load_registry(self.settings.registry_file)
@@ -57,25 +54,25 @@ class AssignmentService:
         return [
             Worker("outbox-relay", self.relay.run, self.relay.stop),
             Worker("case-events-consumer", self.consumer.run, self.consumer.stop),
-            self.timer.worker,
-            self.recount.worker,
+            *(timer.worker for timer in self.timers),
         ]
 
-    def close(self) -> None:
-        self.publisher.close()
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        return {
+            "kafka": kafka_reachable(self.settings.kafka_bootstrap_servers),
+            "mongodb": partial(ping, self.database),
+        }
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.publisher.close)
         close(self.database)
 
 
-def bootstrap(settings: AssignmentSettings) -> AssignmentService:
+def bootstrap(settings: AssignmentSettings) -> Components:
     """Wires the service; nothing connects until it is used."""
     database = connect(settings.mongodb_url, settings.mongodb_database)
     repository = AssignmentRepository(database)
-    publisher = EventPublisher(
-        settings.kafka_bootstrap_servers,
-        settings.case_events_topic,
-        service=SERVICE,
-        signer=settings.signing_key(Service.ASSIGNMENT),
-    )
+    publisher = case_events_publisher(settings, Service.ASSIGNMENT)
     relay = OutboxRelay(repository.cases, publisher, service=SERVICE)
     calendar = load_calendar(settings)
     metrics.CALENDAR_COVERED_UNTIL.set(calendar.coverage_ends().timestamp())
@@ -90,32 +87,24 @@ def bootstrap(settings: AssignmentSettings) -> AssignmentService:
         ),
         notify_outbox=relay.notify,
     )
-
-    async def handle_batch(batch: list[Delivery]) -> None:
-        await handlers.handle_batch([delivery.event for delivery in batch], context)
-
-    consumer = EventConsumer(
-        settings.kafka_bootstrap_servers,
-        settings.case_events_topic,
-        settings.dlq_topic,
-        group_id=settings.consumer_group,
-        service=SERVICE,
-        handle_batch=handle_batch,
-        dead_letters=publisher,
-        verifier=settings.verifier(),
-    )
-    return AssignmentService(
+    return Components(
         settings=settings,
         database=database,
         repository=repository,
         context=context,
         publisher=publisher,
         relay=relay,
-        consumer=consumer,
-        timer=Periodic(
-            "escalation-timer", partial(scan_ladders, context), settings.ladder_scan_interval_s
-        ),
-        recount=Periodic(
-            "workload-recount", repository.recount_workload, settings.workload_recount_interval_s
+        consumer=build_consumer(context, publisher),
+        timers=(
+            Periodic(
+                "escalation-timer",
+                partial(handlers.scan_ladders, context),
+                settings.ladder_scan_interval_s,
+            ),
+            Periodic(
+                "workload-recount",
+                repository.recount_workload,
+                settings.workload_recount_interval_s,
+            ),
         ),
     )

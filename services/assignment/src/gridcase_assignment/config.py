@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 
 from gridcase_runtime.settings import ServiceSettings
 
+SERVICE = "assignment"
 SEED_DIR = Path(__file__).parent / "seed"
 
 

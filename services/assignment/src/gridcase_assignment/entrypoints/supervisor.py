@@ -1,11 +1,12 @@
 """Supervisor API: reassign, split a wrong merge, the supervisor queue and escalations."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from gridcase_assignment import handlers
-from gridcase_assignment.domain.model import Decision
+from gridcase_assignment.domain.model import Case, Decision
 from gridcase_assignment.entrypoints.dependencies import ContextDep, Supervisor
 from gridcase_assignment.entrypoints.schemas import CaseOut, DecisionOut, ReassignIn, SplitIn
 from gridcase_contracts.events import Actor
@@ -20,9 +21,27 @@ DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "the case's status does not allow it; `status` says which it is"},
 }
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=100_000_000)]
-"""Bounded: the database counts a skip in a 64-bit integer."""
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def _page(
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> Page:
+    """Bounded: the database counts a skip in a 64-bit integer."""
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(_page)]
+
+
+def _listed(request: Request, principal: Principal, cases: list[Case]) -> list[CaseOut]:
+    record_access(request, principal, "cases.list", count=len(cases))
+    return [CaseOut.of(case) for case in cases]
 
 
 def _actor(principal: Principal) -> Actor:
@@ -39,30 +58,20 @@ def _decision_out(decision: Decision) -> DecisionOut:
 
 @router.get("/queue")
 async def supervisor_queue(
-    request: Request,
-    principal: Supervisor,
-    context: ContextDep,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    request: Request, principal: Supervisor, context: ContextDep, page: PageDep
 ) -> list[CaseOut]:
     """Cases waiting for a supervisor to route them, oldest first."""
-    cases = await context.repository.supervisor_queue(limit=limit, offset=offset)
-    record_access(request, principal, "cases.list", count=len(cases))
-    return [CaseOut.of(case) for case in cases]
+    cases = await context.repository.supervisor_queue(limit=page.limit, offset=page.offset)
+    return _listed(request, principal, cases)
 
 
 @router.get("/escalations")
 async def escalations(
-    request: Request,
-    principal: Supervisor,
-    context: ContextDep,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    request: Request, principal: Supervisor, context: ContextDep, page: PageDep
 ) -> list[CaseOut]:
     """Escalated cases with their ladders, most recently escalated first."""
-    cases = await context.repository.escalated_cases(limit=limit, offset=offset)
-    record_access(request, principal, "cases.list", count=len(cases))
-    return [CaseOut.of(case) for case in cases]
+    cases = await context.repository.escalated_cases(limit=page.limit, offset=page.offset)
+    return _listed(request, principal, cases)
 
 
 @router.get("/cases/{case_id}", responses=NOT_FOUND)
