@@ -1,23 +1,31 @@
-"""What every chaos scenario shares: intake in-process, on the module's own `settings`."""
+"""What every chaos scenario shares: the four services of its own on the given servers."""
 
-from collections.abc import AsyncIterator
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-import httpx
 import pytest
+from chaos.system import System
 
-from gridcase_intake.config import IntakeSettings
-from gridcase_intake.entrypoints.api import create_app
+Systems = Callable[[str, str], System]
 
 
 @pytest.fixture
-async def intake(settings: IntakeSettings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    """The intake app with its lifespan running, and its database for the checker."""
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://intake.test", timeout=10
-        ) as client,
-    ):
-        yield client, app.state.database
+def systems(tmp_path: Path) -> Iterator[Systems]:
+    """Makes a System on a broker and a Mongo-wire server (its topics and databases of its
+    own); stops its processes afterwards."""
+    made: list[System] = []
+
+    def make(bootstrap: str, mongo_url: str) -> System:
+        made.append(System(f"chaos-{uuid.uuid4().hex[:8]}", bootstrap, mongo_url, tmp_path))
+        return made[-1]
+
+    yield make
+    for system in made:
+        system.stop()
+
+
+@pytest.fixture
+def system(systems: Systems, kafka_bootstrap: str, mongo_url: str) -> System:
+    """The services on the shared broker and Mongo-wire server."""
+    return systems(kafka_bootstrap, mongo_url)

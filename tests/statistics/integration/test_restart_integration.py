@@ -4,6 +4,7 @@ from the changelog and still counts every event exactly once; the independent re
 
 import asyncio
 import io
+import json
 import os
 import signal
 import socket
@@ -17,11 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from gridcase_contracts.codes import Stage
 from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
+from gridcase_runtime.kafka_security import KafkaSecurity
+from gridcase_stats.adapters.stream import CASES_TABLE
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.reconcile import reconcile
 from identity import mint_token
@@ -148,6 +152,9 @@ async def test_killed_mid_stream_and_restarted_counts_exactly_once(
             await asyncio.sleep(0.05)
         worker.kill()  # SIGKILL: no commit, no flush, no goodbye
 
+    await asyncio.sleep(1)  # what the killed worker had in flight has landed
+    committed = await asyncio.to_thread(committed_offsets, settings)
+    applied = await asyncio.to_thread(applied_in_changelog, settings)
     await publisher.publish_many(second[: len(second) // 2])
     with Worker(env, log) as worker:
         worker.wait_ready()
@@ -166,12 +173,15 @@ async def test_killed_mid_stream_and_restarted_counts_exactly_once(
         assert figures["overdue"] == 20
         assert figures["escalated"] == 20
         assert figures["open"] == 20
-        metrics = worker.metrics()
-        assert "gridcase_statistics_redeliveries_total" in metrics
         redelivered = next(
-            line for line in metrics.splitlines() if line.startswith("gridcase_statistics_red")
+            float(line.split()[1])
+            for line in worker.metrics().splitlines()
+            if line.startswith("gridcase_statistics_redeliveries_total ")
         )
-        print(f"after the SIGKILL: {redelivered}")
+        expected = await asyncio.to_thread(redeliveries_due, settings, committed, applied)
+        print(f"after the SIGKILL: {redelivered:.0f} redeliveries, {expected} due")
+        assert expected >= 50  # the 50 sent again, and what the crash left uncommitted
+        assert redelivered == expected
 
         out = io.StringIO()
         assert reconcile(settings, url=worker.url, token=token, timeout_s=30, out=out) == 0, (
@@ -195,3 +205,56 @@ async def test_killed_mid_stream_and_restarted_counts_exactly_once(
         out = io.StringIO()
         assert reconcile(other, url=worker.url, token=token, timeout_s=1, out=out) == 1
         assert "counts: only in live service:" in out.getvalue()
+
+
+def committed_offsets(settings: StatsSettings) -> dict[int, int]:
+    """The source partitions' offsets the worker's group had committed."""
+    admin = KafkaAdminClient(
+        **KafkaSecurity().client_config(), bootstrap_servers=settings.kafka_bootstrap_servers
+    )
+    try:
+        offsets = admin.list_consumer_group_offsets(settings.app_id)
+    finally:
+        admin.close()
+    topic = settings.case_events_topic.name
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+def records(bootstrap: str, topic: str, start: dict[int, int] | None = None) -> list[Any]:
+    """Every record of `topic` from `start` (by partition; else the beginning) to its end."""
+    reader = KafkaConsumer(
+        **KafkaSecurity().client_config(),
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
+    try:
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        reader.assign(partitions)
+        for partition in partitions:
+            reader.seek(partition, (start or {}).get(partition.partition, 0))
+        return list(reader)
+    finally:
+        reader.close()
+
+
+def applied_in_changelog(settings: StatsSettings) -> set[str]:
+    """The ids of the events in the table a restarted worker recovers: the latest state of
+    each case in the table's changelog."""
+    changelog = f"{settings.app_id}-{CASES_TABLE}-changelog"
+    latest = {r.key: r.value for r in records(settings.kafka_bootstrap_servers, changelog)}
+    return {event_id for value in latest.values() if value for event_id in json.loads(value)["event_ids"]}
+
+
+def redeliveries_due(settings: StatsSettings, committed: dict[int, int], applied: set[str]) -> int:
+    """How many records from the committed offsets on carry an event applied before them:
+    one in the recovered table, or one met earlier from those offsets on."""
+    seen = set(applied)
+    due = 0
+    for record in records(
+        settings.kafka_bootstrap_servers, settings.case_events_topic.name, committed
+    ):
+        event_id = json.loads(record.value)["event_id"]
+        due += event_id in seen
+        seen.add(event_id)
+    return due

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from gridcase_contracts.codes import Channel
+from gridcase_contracts.codes import Channel, Service
 from gridcase_contracts.events import CaseReported, PhotoRef, Reporter, new_event
 from gridcase_intake import metrics
 from gridcase_intake.config import IntakeSettings
@@ -35,8 +35,10 @@ from gridcase_intake.domain.reports import (
     reported_payload,
 )
 from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
+from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
+from gridcase_runtime.faults import crash_at
 from gridcase_runtime.kafka_consumer import Delivery
 from gridcase_runtime.kafka_producer import PublishError
 from gridcase_runtime.outages import is_transient
@@ -270,6 +272,7 @@ async def _accept(
             correlation_id=submission.correlation_id,
         )
         await publisher.publish(event, ingest_ts_ns=time.time_ns())
+        crash_at("after-ack-before-answer")
     except PublishError as error:
         if keyed is not None:
             await keys.release(keyed.key_id, attempt, clock())
@@ -346,7 +349,9 @@ async def project_events(deliveries: list[Delivery], *, cases: CaseViews) -> Non
 
     async def apply_in_order(case_deliveries: list[Delivery]) -> None:
         for delivery in case_deliveries:
-            await cases.apply(delivery.event)
+            event = delivery.event
+            if not await cases.apply(event) and event.producer != Service.INTAKE:
+                runtime_metrics.EVENTS_REDELIVERED.labels("intake").inc()
 
     await per_case(deliveries, lambda delivery: delivery.event.case_id, apply_in_order)
 

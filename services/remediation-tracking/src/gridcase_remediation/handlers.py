@@ -1,10 +1,11 @@
 """One function per command or event; the store and the clock are parameters."""
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from gridcase_contracts.codes import Service
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import Actor, CaseOverdue, CaseOverduePayload, new_event
 from gridcase_remediation import metrics
@@ -12,6 +13,7 @@ from gridcase_remediation.adapters.records import CaseRecord, ChainBreak, first_
 from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.case import Case, apply, fold
 from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT, Action, allowed_commands
+from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
 
@@ -188,15 +190,27 @@ async def _record_case_events(store: CaseStore, case_id: str, events: list[Envel
             if str(event.event_id) not in seen:
                 seen.add(str(event.event_id))
                 fresh.append(event)
-        if not fresh:
-            return 0
-        case = record.case if record else Case(case_id=case_id)
-        for event in fresh:
-            case = apply(case, event)
-        if await store.save(record, _appended(record, case, fresh), fresh, emit=False):
+        if not fresh or await store.save(
+            record, _appended(record, _applied(record, case_id, fresh), fresh), fresh, emit=False
+        ):
             _count(fresh)
+            _count_redelivered(event for event in events if event not in fresh)
             return len(fresh)
         # Another write (an action, the SLA timer) came first: read the case again.
+
+
+def _applied(record: CaseRecord | None, case_id: str, events: Sequence[Envelope]) -> Case:
+    case = record.case if record else Case(case_id=case_id)
+    for event in events:
+        case = apply(case, event)
+    return case
+
+
+def _count_redelivered(seen: Iterable[Envelope]) -> None:
+    """Counts the events of other services applied before (this service's own are in the
+    ledger since the action that made them)."""
+    again = sum(event.producer != Service.REMEDIATION_TRACKING for event in seen)
+    runtime_metrics.EVENTS_REDELIVERED.labels("remediation-tracking").inc(again)
 
 
 async def flag_overdue(store: CaseStore, now: datetime) -> int:

@@ -42,6 +42,12 @@ EVENTS_CONSUMED = Counter(
     "Case events processed by a consumer.",
     ["service", "event_type"],
 )
+EVENTS_REDELIVERED = Counter(
+    "gridcase_events_redelivered_total",
+    "Consumed events of another service that this one had applied already (delivered "
+    "again after a crash or a rebalance), skipped by their event_id.",
+    ["service"],
+)
 PROCESSING_LATENCY = Histogram(
     "gridcase_event_batch_duration_seconds",
     "Time to process one polled batch of events.",

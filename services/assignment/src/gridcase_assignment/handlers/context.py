@@ -14,6 +14,7 @@ from gridcase_assignment.domain.model import Case, Decision, next_ladder_at
 from gridcase_assignment.domain.routing import RoutingTables
 from gridcase_assignment.domain.sla import SlaPolicy
 from gridcase_assignment.ports import CaseRepository
+from gridcase_runtime import metrics as runtime_metrics
 
 SAVE_ATTEMPTS = 8
 
@@ -64,7 +65,10 @@ async def update_case(
     again from the top if the case changed meanwhile. None: unknown case or event seen."""
     for _ in range(SAVE_ATTEMPTS):
         loaded = await context.repository.load_case(case_id)
-        if loaded is None or (event_id is not None and event_id in loaded.processed):
+        if loaded is None:
+            return None
+        if event_id is not None and event_id in loaded.processed:
+            runtime_metrics.EVENTS_REDELIVERED.labels("assignment").inc()
             return None
         started = time.perf_counter()
         decision = await decide(loaded.case) or Decision(loaded.case)

@@ -40,6 +40,7 @@ from gridcase_contracts.events import (
     CaseReported,
     CaseReturned,
 )
+from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.batches import per_case
 
 
@@ -86,6 +87,7 @@ async def _decide_reported(event: CaseReported, context: Context) -> Case:
         metrics.count_emitted(decision.events, category=case.category.value)
         context.notify_outbox()
         return decision.case
+    runtime_metrics.EVENTS_REDELIVERED.labels("assignment").inc()
     stored = await context.repository.load_case(event.case_id)  # a redelivery: decided before
     return stored.case if stored else decision.case
 

@@ -28,27 +28,30 @@ class FakePublisher:
 
 
 class FakeCaseViews:
-    """The projection's status, fields and notes per case, without the event log."""
+    """The projection's status, fields and notes per case, each event applied once."""
 
     def __init__(self) -> None:
         self.cases: dict[str, dict[str, Any]] = {}
+        self.applied: dict[str, set[str]] = {}
 
     async def apply(self, event: CaseEvent, *, accepted_here: bool = False) -> bool:
+        applied = self.applied.setdefault(event.case_id, set())
+        if str(event.event_id) in applied:
+            return False
+        applied.add(str(event.event_id))
         change = change_of(event)
+        case = self.cases.setdefault(event.case_id, {"_id": event.case_id, "timeline": []})
         if change.report is not None:
-            if event.case_id in self.cases:
-                return False
-            self.cases[event.case_id] = {
-                "_id": event.case_id,
-                "status": "reported",
-                "timeline": [],
-                **change.report,
-            }
-            return True
-        case = self.cases[event.case_id]
-        case.update(change.fields)
-        if change.status is not None:
-            case["status"] = change.status.value
+            # its status and time only count for a case the view has not seen yet
+            case.update(change.report)
+            case.setdefault("status", "reported")
+            case.setdefault("updated_at", event.occurred_at)
+        else:
+            case.update(change.fields, updated_at=event.occurred_at)
+            if change.status is not None:
+                case["status"] = change.status.value
+            if change.note is not None:
+                case["last_note"] = change.note
         entry = change.timeline_entry(event)
         if entry is not None:
             case["timeline"].append(entry)

@@ -1,0 +1,196 @@
+"""The four services as processes of the suite's own, on free ports, with their own topics
+and databases: started, killed (SIGKILL), stopped (SIGTERM) and started again while the
+workload runs, and more consumer instances added to a group and taken away."""
+
+import contextlib
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from private_servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = {
+    "intake": "gridcase-intake",
+    "assignment": "gridcase-assignment",
+    "remediation-tracking": "gridcase-remediation",
+    "statistics": "gridcase-statistics",
+}
+PREFIXES = {
+    "intake": "INTAKE",
+    "assignment": "ASSIGNMENT",
+    "remediation-tracking": "REMEDIATION",
+    "statistics": "STATISTICS",
+}
+DATABASES = ("intake", "assignment", "remediation-tracking")
+
+
+@dataclass
+class Instance:
+    """One running process of a service."""
+
+    service: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    redelivered: float = 0.0
+    """Redeliveries this process counted, as last read from its metrics."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class System:
+    """The services of one scenario: topics under `namespace`, databases named after it."""
+
+    namespace: str
+    bootstrap: str
+    mongo_url: str
+    logs: Path
+    environment: dict[str, str] = field(default_factory=dict)
+    """More variables for every process (a fault point, shorter timeouts)."""
+    instances: dict[str, list[Instance]] = field(default_factory=dict)
+    ended: list[Instance] = field(default_factory=list)
+    """Processes killed or stopped, with what they counted."""
+
+    def database(self, service: str) -> str:
+        return f"{self.namespace.replace('-', '_')}_{service.split('-')[0]}"
+
+    def _environment(self, service: str, port: int, extra: dict[str, str]) -> dict[str, str]:
+        prefix = PREFIXES[service]
+        return {
+            **os.environ,
+            "GRIDCASE_ENV": "test",
+            "GRIDCASE_TOPIC_NAMESPACE": self.namespace,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "MONGODB_URL": self.mongo_url,
+            **{f"{PREFIXES[s]}_MONGODB_DATABASE": self.database(s) for s in DATABASES},
+            f"{prefix}_PORT": str(port),
+            "INTAKE_REPORTS_PER_MINUTE": "100000",
+            "INTAKE_FALLBACK_DISTRICT": "D01",
+            "INTAKE_PUBLISH_TIMEOUT_S": "3",
+            "STATISTICS_SESSION_TIMEOUT_S": "10",
+            "STATISTICS_DATA_DIR": str(self.logs / f"statistics-{port}"),
+            **self.environment,
+            **extra,
+        }
+
+    def _launch(self, service: str, port: int, extra: dict[str, str]) -> Instance:
+        log = self.logs / f"{service}-{port}.log"
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / COMMANDS[service])],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self._environment(service, port, extra),
+                cwd=ROOT,
+            )
+        return Instance(service, port, process, log)
+
+    def start(self, service: str, *, port: int | None = None, **extra: str) -> Instance:
+        """A new process of `service` (on `port`, or a free one), once it is ready."""
+        instance = self._launch(service, port or free_port(), extra)
+        self.instances.setdefault(service, []).append(instance)
+        deadline = time.monotonic() + 120
+        while not _ready(instance.url):
+            if instance.process.poll() is not None:
+                raise RuntimeError(
+                    f"{service} exited with {instance.process.returncode}; see {instance.log}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service} not ready after 120 s; see {instance.log}")
+            time.sleep(0.25)
+        return instance
+
+    def crash_at(self, service: str, point: str, timeout_s: float = 120) -> int:
+        """`service` stopped and started again with the fault point `point` switched on
+        until it dies there, then started as usual; the exit code it died with."""
+        port = self.instances[service][0].port
+        self.terminate(self.instances[service][0])
+        doomed = self._launch(service, port, {"GRIDCASE_FAULT_POINT": point})
+        code = doomed.process.wait(timeout_s)
+        self.ended.append(doomed)
+        self.start(service, port=port)
+        return code
+
+    def url(self, service: str) -> str:
+        return self.instances[service][0].url
+
+    def kill(self, instance: Instance) -> None:
+        """SIGKILL, as a crash would, with what it counted read just before."""
+        self._count(instance)
+        instance.process.kill()
+        instance.process.wait()
+        self._ended(instance)
+
+    def terminate(self, instance: Instance, timeout_s: float = 60) -> int:
+        """SIGTERM; its exit code once it has shut down."""
+        self._count(instance)
+        instance.process.terminate()
+        code = instance.process.wait(timeout_s)
+        self._ended(instance)
+        return code
+
+    def restart(self, instance: Instance, *, crash: bool = True) -> Instance:
+        """The instance killed (or stopped) and started again on its port."""
+        if crash:
+            self.kill(instance)
+        else:
+            self.terminate(instance)
+        return self.start(instance.service, port=instance.port)
+
+    def _ended(self, instance: Instance) -> None:
+        self.instances[instance.service].remove(instance)
+        self.ended.append(instance)
+
+    def _count(self, instance: Instance) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            instance.redelivered = redeliveries(httpx.get(f"{instance.url}/metrics").text)
+
+    def redelivered(self, service: str) -> float:
+        """Redeliveries counted by every process of `service`, ended or running."""
+        for instance in self.instances.get(service, []):
+            self._count(instance)
+        return sum(i.redelivered for i in self.running() if i.service == service) + sum(
+            i.redelivered for i in self.ended if i.service == service
+        )
+
+    def running(self) -> Iterator[Instance]:
+        for instances in self.instances.values():
+            yield from instances
+
+    def stop(self) -> None:
+        for instance in list(self.running()):
+            instance.process.terminate()
+        for instance in list(self.running()):
+            try:
+                instance.process.wait(30)
+            except subprocess.TimeoutExpired:
+                instance.process.kill()
+                instance.process.wait()
+
+
+REDELIVERED = re.compile(
+    r"^gridcase_(?:events_redelivered_total\{[^}]*\}|statistics_redeliveries_total) (\S+)$",
+    re.MULTILINE,
+)
+
+
+def redeliveries(metrics: str) -> float:
+    """The redeliveries a process counted, from its /metrics."""
+    return sum(float(value) for value in REDELIVERED.findall(metrics))
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

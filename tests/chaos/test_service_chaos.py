@@ -1,0 +1,156 @@
+"""Chaos on the services under load: each killed three times at random moments, stopped
+with SIGTERM, its consumer group grown and shrunk every few seconds, and bad records
+among the good. Each scenario ends in the checker's verdict over the topic, every
+service's database and the statistics figures."""
+
+import asyncio
+import random
+import uuid
+
+import orjson
+import pytest
+from chaos.scenarios import run_scenario, settings_of, start
+from chaos.system import System
+from kafka import KafkaConsumer, KafkaProducer
+
+from factories import case_reported
+from gridcase_contracts.codec import encode
+from gridcase_contracts.topics import Headers
+from gridcase_runtime.kafka_security import KafkaSecurity
+from producers import AsProducers
+
+pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(900)]
+
+SERVICES = ["intake", "assignment", "remediation-tracking", "statistics"]
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        pytest.param(service, marks=[pytest.mark.chaos_ci] if service == "assignment" else [])
+        for service in SERVICES
+    ],
+)
+async def test_each_service_sigkilled_three_times(system: System, service: str) -> None:
+    await start(system)
+
+    async def fault() -> None:
+        for _ in range(3):
+            await asyncio.sleep(random.uniform(1, 5))
+            await asyncio.to_thread(system.restart, system.instances[service][0])
+
+    await run_scenario(f"{service} SIGKILL ×3, restart", system, fault)
+    redelivered = system.redelivered(service)
+    print(f"  {service} applied {redelivered:.0f} redelivered events again")
+    assert redelivered > 0, "no kill fell between a write and its offset commit"
+
+
+@pytest.mark.chaos_ci
+async def test_sigterm_under_load_finishes_in_flight_work(system: System) -> None:
+    """Intake and remediation-tracking stopped with SIGTERM while they answer: they exit
+    0, no answer is a 5xx other than 503 (the runner asserts it), nothing is lost."""
+    await start(system)
+    codes: list[int] = []
+
+    async def fault() -> None:
+        for service in ("intake", "remediation-tracking"):
+            instance = system.instances[service][0]
+            codes.append(await asyncio.to_thread(system.terminate, instance))
+            await asyncio.to_thread(system.start, service, port=instance.port)
+            await asyncio.sleep(3)
+
+    await run_scenario("intake, remediation-tracking SIGTERM, restart", system, fault)
+    assert codes == [0, 0]
+
+
+@pytest.mark.chaos_ci
+async def test_rebalance_storm(system: System) -> None:
+    """remediation-tracking's group grows to four members and shrinks again every few
+    seconds (alternately SIGTERM and SIGKILL), under load."""
+    await start(system)
+    sizes: list[int] = []
+
+    async def fault() -> None:
+        for round_ in range(4):
+            missing = 4 - len(system.instances["remediation-tracking"])
+            await asyncio.gather(
+                *(asyncio.to_thread(system.start, "remediation-tracking") for _ in range(missing))
+            )
+            sizes.append(len(system.instances["remediation-tracking"]))
+            await asyncio.sleep(3)
+            stop = system.kill if round_ % 2 else system.terminate
+            for instance in system.instances["remediation-tracking"][1:]:
+                await asyncio.to_thread(stop, instance)
+            await asyncio.sleep(2)
+
+    await run_scenario("rebalance storm (remediation-tracking, 1-4 members)", system, fault)
+    assert min(sizes) >= 4
+
+
+@pytest.mark.chaos_ci
+async def test_poison_and_oversized_records_go_to_the_dlq(system: System) -> None:
+    """Unsigned garbage, a signed event that breaks its schema and a signed 900 KB one,
+    among the workload's records: every consumer dead-letters each, nothing else stops."""
+    await start(system)
+    settings = settings_of(system)
+    signer = AsProducers()
+    producer = KafkaProducer(
+        **KafkaSecurity().client_config(),
+        bootstrap_servers=system.bootstrap,
+        max_request_size=2_000_000,
+    )
+    sent: list[str] = []
+
+    def bad_records() -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+        key, value, headers = encode(case_reported(f"GC-POISON-{uuid.uuid4().hex[:6]}"))
+        broken = orjson.loads(value)
+        broken["payload"]["severity"] = "apocalyptic"
+        huge = orjson.loads(value)
+        huge["payload"]["description"] = "x" * 900_000
+        return [
+            (b"GC-GARBAGE", b"\x00\xff not an event", [(Headers.EVENT_TYPE, b"CaseReported")]),
+            (key, orjson.dumps(broken), signer.sign(key, orjson.dumps(broken), headers)),
+            (key, orjson.dumps(huge), signer.sign(key, orjson.dumps(huge), headers)),
+        ]
+
+    def send() -> None:
+        for key, value, headers in bad_records():
+            metadata = producer.send(
+                settings.case_events_topic.name, key=key, value=value, headers=headers
+            ).get(30)
+            sent.append(f"{metadata.topic}/{metadata.partition}/{metadata.offset}")
+
+    async def fault() -> None:
+        for _ in range(3):
+            await asyncio.to_thread(send)
+            await asyncio.sleep(2)
+
+    try:
+        await run_scenario("poison and oversized records", system, fault)
+    finally:
+        producer.close()
+    dead = await asyncio.to_thread(dead_letters, system.bootstrap, settings.dlq_topic.name)
+    groups = {"gridcase-intake", "gridcase-assignment", "gridcase-remediation", settings.app_id}
+    assert {(source, group) for source in sent for group in groups} <= dead
+
+
+def dead_letters(bootstrap: str, topic: str) -> set[tuple[str, str]]:
+    """(source, consumer) of every dead-lettered record."""
+    reader = KafkaConsumer(
+        topic,
+        **KafkaSecurity().client_config(),
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+        fetch_max_bytes=5_000_000,
+        max_partition_fetch_bytes=5_000_000,
+    )
+    try:
+        found = set()
+        for record in reader:
+            headers = {name: value.decode() for name, value in record.headers or []}
+            found.add((headers[Headers.DLQ_SOURCE], headers[Headers.DLQ_CONSUMER]))
+        return found
+    finally:
+        reader.close()

@@ -1,0 +1,79 @@
+"""One suite, two adapters: the in-memory case repository that remediation-tracking's unit
+tests use must behave as the Mongo repository does on the real Mongo-wire server."""
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gridcase_contracts.envelope import Envelope
+from gridcase_remediation.adapters.fakes import FakeCaseRepository
+from gridcase_remediation.adapters.records import CaseRecord, with_events
+from gridcase_remediation.adapters.repository import CaseRepository
+from gridcase_remediation.domain.case import Case, apply
+from gridcase_remediation.handlers import CaseStore
+from gridcase_runtime.mongo import close, connect
+from stories import CaseStory
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
+"""Whole seconds: the Mongo-wire server keeps milliseconds."""
+
+
+@pytest.fixture(params=["fake", "mongo"])
+async def store(request: pytest.FixtureRequest, mongo_url: str) -> AsyncIterator[CaseStore]:
+    if request.param == "fake":
+        yield FakeCaseRepository()
+        return
+    database = connect(mongo_url, f"t_remediation_contract_{uuid.uuid4().hex[:10]}")
+    repository = CaseRepository(database)
+    await repository.create_indexes()
+    yield repository
+    await database.client.drop_database(database.name)
+    close(database)
+
+
+def recorded(before: CaseRecord | None, events: Sequence[Envelope]) -> CaseRecord:
+    """`before` with `events` applied and linked onto its ledger."""
+    case = before.case if before else Case(case_id=events[0].case_id)
+    for event in events:
+        case = apply(case, event)
+    ledger = with_events(before.ledger if before else (), events)
+    return CaseRecord(case, len(ledger), ledger)
+
+
+async def test_a_case_is_written_only_at_the_version_it_was_read(store: CaseStore) -> None:
+    reported, assigned, accepted = CaseStory("GC-1", T0).assigned(1).accepted(2).events
+    assert await store.get("GC-1") is None
+    first = recorded(None, [reported])
+    assert await store.save(None, first, [reported], emit=False)
+    assert not await store.save(None, first, [reported], emit=False)  # it exists now
+    second = recorded(first, [assigned])
+    assert await store.save(first, second, [assigned], emit=False)
+    stale = recorded(first, [accepted])
+    assert not await store.save(first, stale, [accepted], emit=True)
+    assert await store.get("GC-1") == second
+
+
+async def test_an_event_in_the_ledger_is_never_appended_again(store: CaseStore) -> None:
+    reported, assigned = CaseStory("GC-2", T0).assigned(1).events
+    first = recorded(None, [reported, assigned])
+    assert await store.save(None, first, [reported, assigned], emit=False)
+    again = recorded(first, [assigned])
+    assert not await store.save(first, again, [assigned], emit=False)
+    stored = await store.get("GC-2")
+    assert stored is not None and [e.event_id for e in stored.ledger] == [
+        str(reported.event_id),
+        str(assigned.event_id),
+    ]
+
+
+async def test_cases_with_a_stage_due_are_found(store: CaseStore) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    late = CaseStory("GC-late", now - timedelta(days=3)).assigned(1, accept_within=2).events
+    early = CaseStory("GC-early", now).assigned(1, accept_within=48).events
+    for events in (late, early):
+        assert await store.save(None, recorded(None, events), events, emit=False)
+    assert await store.due_case_ids(now) == ["GC-late"]
