@@ -112,7 +112,9 @@ def judge(ledger: Ledger, events: list[CaseEvent], applied: dict[str, Applied]) 
         for case_id, case_events in of_case.items():
             expected = {str(e.event_id) for e in case_events if follows(service, e)}
             ids = cases.get(case_id, [])
-            lost += count(f"not applied by {service}", [f"{case_id} {i}" for i in expected - set(ids)])
+            lost += count(
+                f"not applied by {service}", [f"{case_id} {i}" for i in expected - set(ids)]
+            )
             duplicated += count(
                 f"applied twice by {service}",
                 [f"{case_id} {i}" for i, n in Counter(ids).items() if n > 1],
@@ -142,7 +144,9 @@ def follows(service: str, event: CaseEvent) -> bool:
     return True
 
 
-def topic_events(bootstrap: str, topic: Any, settings: StatsSettings) -> tuple[list[CaseEvent], int]:
+def topic_events(
+    bootstrap: str, topic: Any, settings: StatsSettings
+) -> tuple[list[CaseEvent], int]:
     """Every valid, signed event on the topic in its partitions' order, and how many
     records were not (the consumers dead-letter those)."""
     replay = TopicReplay(bootstrap, topic, settings.verifier())
@@ -191,9 +195,14 @@ async def replay_differences(
     replayed = CaseRepository(fresh["remediation-tracking"])
     async for case_id in live.case_ids():
         ours, theirs = await live.get(case_id), await replayed.get(case_id)
-        if ours is None or theirs is None or (ours.case, ours.ledger) != (
-            theirs.case,
-            theirs.ledger,
+        if (
+            ours is None
+            or theirs is None
+            or (ours.case, ours.ledger)
+            != (
+                theirs.case,
+                theirs.ledger,
+            )
         ):
             differences.append(f"remediation-tracking's {case_id} differs from the replay")
 

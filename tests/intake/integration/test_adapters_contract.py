@@ -65,26 +65,26 @@ async def adapters(request: pytest.FixtureRequest, mongo_url: str) -> AsyncItera
 def shown(view: dict[str, Any] | None) -> tuple[Any, ...]:
     """What a reader sees of a view: its status and timeline."""
     assert view is not None
-    return view["status"], [entry["event_type"] for entry in view.get("timeline", [])]
+    return view["status"], [entry["event"] for entry in view.get("timeline", [])]
 
 
 async def test_each_event_is_applied_once(adapters: Adapters) -> None:
-    reported, assigned, accepted = CaseStory("GC-1", T0).assigned(1).accepted(2).events
+    reported, assigned, accepted = CaseStory("GC-0001", T0).assigned(1).accepted(2).events
     assert await adapters.views.apply(reported, accepted_here=True)
     assert await adapters.views.apply(assigned)
     assert await adapters.views.apply(accepted)
-    once = shown(await adapters.views.get("GC-1"))
+    once = shown(await adapters.views.get("GC-0001"))
     for event in (reported, assigned, accepted):
         assert not await adapters.views.apply(event)  # redelivered
-    assert shown(await adapters.views.get("GC-1")) == once
+    assert shown(await adapters.views.get("GC-0001")) == once
     assert once[0] == "accepted"
 
 
 async def test_a_report_after_later_events_keeps_their_status(adapters: Adapters) -> None:
-    reported, assigned = CaseStory("GC-2", T0).assigned(1).events
+    reported, assigned = CaseStory("GC-0002", T0).assigned(1).events
     assert await adapters.views.apply(assigned)
     assert await adapters.views.apply(reported)
-    view = await adapters.views.get("GC-2")
+    view = await adapters.views.get("GC-0002")
     assert view is not None
     assert view["status"] == "assigned"
     assert view["category"] == reported.payload.category.value  # type: ignore[attr-defined]
@@ -113,13 +113,15 @@ async def test_a_key_is_claimed_once_and_taken_over_only_from_its_holder(
     existing = await keys.insert(key_record("v-1|k", "a2"))
     assert existing == first
     taken = await keys.take_over(first, "a2", T0 + timedelta(seconds=60))
-    assert taken is not None and (taken.attempt, taken.reservation) == ("a2", first.reservation)
+    assert taken is not None
+    assert (taken.attempt, taken.reservation) == ("a2", first.reservation)
     assert await keys.take_over(first, "a3", T0 + timedelta(seconds=90)) is None  # a2 has it
     await keys.release("v-1|k", "a1", T0)  # no longer a1's: nothing changes
     assert (await keys.find("v-1|k")) == taken
     await keys.complete("v-1|k", "a2", StoredResponse(201, "application/json", "{}"))
     done = await keys.find("v-1|k")
-    assert done is not None and done.state == KeyState.COMPLETED
+    assert done is not None
+    assert done.state == KeyState.COMPLETED
     assert done.response == StoredResponse(201, "application/json", "{}")
 
 
@@ -129,7 +131,8 @@ async def test_a_released_key_is_resumed_and_expired_keys_are_swept(adapters: Ad
     assert await keys.insert(key_record("v-1|kept", "a1")) is None
     await keys.release("v-1|gone", "a1", T0)
     released = await keys.find("v-1|gone")
-    assert released is not None and (released.state, released.lease_until) == (
+    assert released is not None
+    assert (released.state, released.lease_until) == (
         KeyState.RELEASED,
         T0,
     )
@@ -145,7 +148,8 @@ async def test_a_limit_counts_within_its_window_and_a_refund_gives_one_back(
     assert await limits.acquire("report:v-1", 2) is None
     assert await limits.acquire("report:v-1", 2) is None
     waited = await limits.acquire("report:v-1", 2)
-    assert waited is not None and 0 < waited <= 60
+    assert waited is not None
+    assert 0 < waited <= 60
     assert await limits.acquire("report:v-2", 2) is None  # another caller's own limit
     await limits.refund("report:v-1")
     await limits.refund("report:v-1")
@@ -161,7 +165,8 @@ async def test_api_keys_are_listed_in_order_and_revoked_once(adapters: Adapters)
     await api_keys.insert(older)
     assert [record.key_id for record in await api_keys.all()] == [older.key_id, newer.key_id]
     revoked = await api_keys.revoke(older.key_id, T0 + timedelta(hours=1))
-    assert revoked is not None and revoked.revoked_at == T0 + timedelta(hours=1)
+    assert revoked is not None
+    assert revoked.revoked_at == T0 + timedelta(hours=1)
     again = await api_keys.revoke(older.key_id, T0 + timedelta(hours=2))
     assert again == revoked  # the first revocation stands
     assert await api_keys.get(newer.key_id) == newer

@@ -45,8 +45,8 @@ def recorded(before: CaseRecord | None, events: Sequence[Envelope]) -> CaseRecor
 
 
 async def test_a_case_is_written_only_at_the_version_it_was_read(store: CaseStore) -> None:
-    reported, assigned, accepted = CaseStory("GC-1", T0).assigned(1).accepted(2).events
-    assert await store.get("GC-1") is None
+    reported, assigned, accepted = CaseStory("GC-0001", T0).assigned(1).accepted(2).events
+    assert await store.get("GC-0001") is None
     first = recorded(None, [reported])
     assert await store.save(None, first, [reported], emit=False)
     assert not await store.save(None, first, [reported], emit=False)  # it exists now
@@ -54,17 +54,18 @@ async def test_a_case_is_written_only_at_the_version_it_was_read(store: CaseStor
     assert await store.save(first, second, [assigned], emit=False)
     stale = recorded(first, [accepted])
     assert not await store.save(first, stale, [accepted], emit=True)
-    assert await store.get("GC-1") == second
+    assert await store.get("GC-0001") == second
 
 
 async def test_an_event_in_the_ledger_is_never_appended_again(store: CaseStore) -> None:
-    reported, assigned = CaseStory("GC-2", T0).assigned(1).events
+    reported, assigned = CaseStory("GC-0002", T0).assigned(1).events
     first = recorded(None, [reported, assigned])
     assert await store.save(None, first, [reported, assigned], emit=False)
     again = recorded(first, [assigned])
     assert not await store.save(first, again, [assigned], emit=False)
-    stored = await store.get("GC-2")
-    assert stored is not None and [e.event_id for e in stored.ledger] == [
+    stored = await store.get("GC-0002")
+    assert stored is not None
+    assert [e.event_id for e in stored.ledger] == [
         str(reported.event_id),
         str(assigned.event_id),
     ]

@@ -243,7 +243,12 @@ def applied_in_changelog(settings: StatsSettings) -> set[str]:
     each case in the table's changelog."""
     changelog = f"{settings.app_id}-{CASES_TABLE}-changelog"
     latest = {r.key: r.value for r in records(settings.kafka_bootstrap_servers, changelog)}
-    return {event_id for value in latest.values() if value for event_id in json.loads(value)["event_ids"]}
+    return {
+        event_id
+        for value in latest.values()
+        if value
+        for event_id in json.loads(value)["event_ids"]
+    }
 
 
 def redeliveries_due(settings: StatsSettings, committed: dict[int, int], applied: set[str]) -> int:
