@@ -229,16 +229,13 @@ def committed(bootstrap: str, groups: list[str], topic: str) -> dict[str, dict[i
     """Each group's committed offsets on `topic`, by partition."""
     admin = KafkaAdminClient(**KafkaSecurity().client_config(), bootstrap_servers=bootstrap)
     try:
-        return {
-            group: {
-                tp.partition: meta.offset
-                for tp, meta in admin.list_consumer_group_offsets(group).items()
-                if tp.topic == topic
-            }
-            for group in groups
-        }
+        offsets = admin.list_group_offsets(groups)
     finally:
         admin.close()
+    return {
+        group: {tp.partition: meta.offset for tp, meta in found.items() if tp.topic == topic}
+        for group, found in offsets.items()
+    }
 
 
 def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:

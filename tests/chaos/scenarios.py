@@ -93,9 +93,15 @@ async def run_scenario(
         await asyncio.sleep(load_after_s)
         stop.set()
         await load
+        stopped = time.monotonic()
         await crew
         recovered_s = await recovery
+        worked = time.monotonic()
     verdict = await check(system, settings, ledger, admin)
+    print(
+        f"\n  cases worked {worked - stopped:.0f} s after the load, "
+        f"checked in {time.monotonic() - worked:.0f} s"
+    )
     print(f"\n{HEADER}\n{verdict.row(name, recovered_s)}\n answers: {dict(ledger.answers)}")
     for line in verdict.findings + verdict.differences[:10]:
         print(f"  {line}")

@@ -213,7 +213,7 @@ def committed_offsets(settings: StatsSettings) -> dict[int, int]:
         **KafkaSecurity().client_config(), bootstrap_servers=settings.kafka_bootstrap_servers
     )
     try:
-        offsets = admin.list_consumer_group_offsets(settings.app_id)
+        offsets = admin.list_group_offsets([settings.app_id])[settings.app_id]
     finally:
         admin.close()
     topic = settings.case_events_topic.name
