@@ -89,7 +89,9 @@ async def _until_accepted(
     case_id_of: Callable[[httpx.Response], str],
     ledger: Ledger,
 ) -> None:
-    """Sends a report again and again with the same key until it is accepted."""
+    """Sends a report again and again with the same key until it is accepted (and at
+    least PACE_S after the first try)."""
+    sent = time.monotonic()
     while key not in ledger.acknowledged:
         try:
             answer = await send()
@@ -103,6 +105,11 @@ async def _until_accepted(
             ledger.accepted_at.append(time.monotonic())
         else:
             await asyncio.sleep(0.5)
+    await asyncio.sleep(max(0.0, PACE_S - (time.monotonic() - sent)))
+
+
+PACE_S = 1.0
+"""Each client files at most one report a second."""
 
 
 async def volunteers(
@@ -224,7 +231,7 @@ class Crew:
             self._handlers[department] = self._auth(Role.HANDLER, f"h-{department}", department)
         return self._handlers[department]
 
-    async def run(self, stop: asyncio.Event, drain_s: float = 240) -> None:
+    async def run(self, stop: asyncio.Event, drain_s: float = 60) -> None:
         deadline: float | None = None
         while True:
             try:
