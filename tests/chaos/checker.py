@@ -27,7 +27,7 @@ from typing import Any
 from chaos.workload import Ledger, key_of
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from gridcase_assignment.handlers import EVENT_HANDLERS
+from gridcase_assignment.handlers.events import EVENT_HANDLERS
 from gridcase_contracts.codes import Service
 from gridcase_contracts.events import CaseEvent, CaseReported
 from gridcase_intake.adapters.repository import MongoCaseViews

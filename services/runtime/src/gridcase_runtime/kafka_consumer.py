@@ -18,6 +18,7 @@ from kafka.errors import KafkaError
 from gridcase_contracts.events import CaseEvent
 from gridcase_contracts.topics import Headers, TopicSpec
 from gridcase_runtime import metrics
+from gridcase_runtime.faults import crash_at
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.kafka_security import KafkaSecurity
 from gridcase_runtime.kafka_workarounds import finish_stalled_rebalance
@@ -203,6 +204,7 @@ class EventConsumer:
                 if delivery.ingest_ts_ns:
                     metrics.observe_end_to_end(self.service, delivery.ingest_ts_ns, finished_ns)
         metrics.PROCESSING_LATENCY.labels(self.service).observe(time.perf_counter() - started)
+        crash_at("after-store-before-commit")
         await self._commit(consumer, records)
 
     async def _handle_with_retries(self, deliveries: list[Delivery], records: list[Any]) -> None:
