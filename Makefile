@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 INFRA := python3 deploy/local/infra.py
 PYTEST_ARGS ?=
 
-.PHONY: help install up demo chaos infra-up infra-down infra-reset infra-status test test-unit validate bench lint format schemas clean
+.PHONY: help install up demo chaos chaos-ci infra-up infra-down infra-reset infra-status test test-unit validate bench lint format schemas clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,10 @@ test: install ## run unit, integration and end-to-end tests against the real bro
 chaos: install ## fault scenarios under load on real servers, each ending in the loss/duplicate check
 	$(INFRA) up kafka ferretdb
 	$(PY) -m pytest -m chaos -s tests/chaos $(PYTEST_ARGS)
+
+chaos-ci: install ## one fault scenario of each kind (a part of make chaos)
+	$(INFRA) up kafka ferretdb
+	$(PY) -m pytest -m chaos_ci -s tests/chaos $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.synced ## run the tests that need no broker or database
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
