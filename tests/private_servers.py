@@ -60,7 +60,13 @@ class PrivateServers:
             time.sleep(0.05)
 
     def pause(self, component: str) -> None:
-        os.kill(self.pid(component), signal.SIGSTOP)
+        """SIGSTOP; returns once every thread has stopped. The kernel stops the other
+        threads only when the one it picked for the signal runs, so on a busy host a
+        thread already on a CPU could otherwise still answer a request after the kill."""
+        pid = self.pid(component)
+        os.kill(pid, signal.SIGSTOP)
+        while not _stopped(pid):
+            time.sleep(0.01)
 
     def resume(self, component: str) -> None:
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
@@ -112,6 +118,16 @@ class PrivateDatabase(PrivateServers):
     def stop(self) -> None:
         self.infra("down", "ferretdb", "postgres")
         shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def _stopped(pid: int) -> bool:
+    """Whether every thread of the process is stopped (state T in /proc)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            # the state follows the command name, which is in parentheses
+            if (task / "stat").read_text().rpartition(")")[2].split()[0] != "T":
+                return False
+    return True
 
 
 def _alive(pid: int) -> bool:
