@@ -1,8 +1,8 @@
 // The shell: skip link, navigation by role, language switch, and the routed page.
 import { lazy, Suspense } from "preact/compat";
 import { useState } from "preact/hooks";
-import { claims, session, signIn, signOut, useDevToken } from "./auth";
-import { config } from "./config";
+import { claims, returning, session, signIn, signOut, useDevToken } from "./auth";
+import { config, configured } from "./config";
 import { lang, setLang, t, type Key } from "./i18n";
 import { route } from "./route";
 import { useSignal } from "./signal";
@@ -41,6 +41,8 @@ const NAV: Record<string, [string, Key][]> = {
 export function App() {
   useSignal(lang);
   useSignal(session);
+  const completing = useSignal(returning);
+  const ready = useSignal(configured);
   const path = useSignal(route);
   const who = claims();
   const page = path[0] ?? (who?.role === "volunteer" || !who ? "report" : "queue");
@@ -69,10 +71,12 @@ export function App() {
         )}
       </header>
       <main id="main" tabIndex={-1}>
-        {who ? (
+        {who && ready ? (
           <Suspense fallback={<p>{t("loading")}</p>}>
             <Routed page={page} rest={path.slice(1)} role={who.role} />
           </Suspense>
+        ) : who || completing ? (
+          <p aria-live="polite">{t("loading")}</p>
         ) : (
           <SignIn />
         )}
@@ -110,8 +114,10 @@ function NotAllowed() {
 function SignIn() {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const ready = useSignal(configured);
   return (
     <Page title={t("signin.title")}>
+      {!ready && <p aria-live="polite">{t("loading")}</p>}
       {config.oidcIssuer && (
         <button type="button" class="primary" onClick={() => signIn(location.hash).catch((e: Error) => setError(e.message))}>
           {t("signin.oidc")}

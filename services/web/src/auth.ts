@@ -109,6 +109,9 @@ async function tokenRequest(body: Record<string, string>): Promise<void> {
   });
 }
 
+/** True while a sign-in the provider sent back with a code is being completed. */
+export const returning = signal(new URLSearchParams(location.search).has("code") && sessionStorage.getItem(PENDING) !== null);
+
 /** Completes a sign-in when the provider sent the browser back with a code, and puts back
  * the address the person was going to; does nothing on any other page load. */
 export async function completeSignIn(): Promise<void> {
@@ -119,13 +122,17 @@ export async function completeSignIn(): Promise<void> {
   sessionStorage.removeItem(PENDING);
   const { verifier, state, returnTo } = JSON.parse(pending) as Record<string, string>;
   history.replaceState(null, "", `/${returnTo ?? ""}`);
-  if (params.get("state") !== state) throw new Error("sign-in state does not match");
-  await tokenRequest({
-    grant_type: "authorization_code",
-    code,
-    redirect_uri: redirectUri(),
-    code_verifier: verifier ?? "",
-  });
+  try {
+    if (params.get("state") !== state) throw new Error("sign-in state does not match");
+    await tokenRequest({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri(),
+      code_verifier: verifier ?? "",
+    });
+  } finally {
+    returning.set(false);
+  }
 }
 
 /** A valid access token, refreshed when it is about to expire; null when signed out. */

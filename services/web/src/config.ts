@@ -1,4 +1,6 @@
-// Deployment settings, read at start from /config.json (nginx serves the deployment's copy).
+// Deployment settings, read at start from /config.json (nginx serves the deployment's copy;
+// index.html preloads it). The app renders before it arrives: `configured` says when it has.
+import { signal } from "./signal";
 
 export interface Config {
   /** OpenID Connect issuer, e.g. http://127.0.0.1:8080/realms/gridcase */
@@ -27,11 +29,14 @@ const defaults: Config = {
 
 export let config: Config = defaults;
 
+export const configured = signal(false);
+
 export async function loadConfig(): Promise<void> {
   try {
-    const response = await fetch("/config.json", { cache: "no-cache" });
+    const response = await fetch("/config.json");
     if (response.ok) config = { ...defaults, ...((await response.json()) as Partial<Config>) };
   } catch {
     // offline: the service worker serves the cached copy; failing that, the defaults
   }
+  configured.set(true);
 }

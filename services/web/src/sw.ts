@@ -1,9 +1,15 @@
-// The service worker: the app shell and its assets are cached at install (from Vite's
-// manifest), so the app opens with no network; API reads go to the network, falling back
-// to the last answer for the lists a volunteer needs offline (categories, boundaries).
+// The service worker: the app shell and all its assets are cached at install (from Vite's
+// manifest), so the app opens with no network and, on every later visit, without waiting
+// for it: the shell and its settings come from the cache and are fetched again in the
+// background for the next visit. API reads go to the network, falling back to the last answer for the lists
+// a volunteer needs offline (categories, boundaries). Each build names its own cache, so a
+// release installs afresh and the old cache goes.
+declare const BUILD_ID: string;
+
 const worker = globalThis as unknown as ServiceWorkerGlobalScope;
 
-const CACHE = "gridcase-shell-v1";
+const CACHE = `gridcase-shell-${BUILD_ID}`;
+const SHELL = "/";
 const CACHED_API = ["/api/intake/v1/categories", "/api/intake/v1/boundaries"];
 
 async function shellFiles(): Promise<string[]> {
@@ -12,7 +18,7 @@ async function shellFiles(): Promise<string[]> {
     { file: string; css?: string[]; assets?: string[] }
   >;
   const files = Object.values(manifest).flatMap((entry) => [entry.file, ...(entry.css ?? []), ...(entry.assets ?? [])]);
-  return ["/", "/config.json", "/manifest.webmanifest", ...new Set(files.filter((file) => file !== "sw.js").map((file) => `/${file}`))];
+  return [SHELL, "/config.json", "/manifest.webmanifest", ...new Set(files.filter((file) => file !== "sw.js").map((file) => `/${file}`))];
 }
 
 worker.addEventListener("install", (event: ExtendableEvent) => {
@@ -48,15 +54,30 @@ async function networkFirst(request: Request, key: Request | string = request): 
   }
 }
 
+/** The cached copy at once, refreshed from the network for the next visit. */
+async function cachedThenRefreshed(event: FetchEvent, path: string): Promise<Response> {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(path);
+  const fresh = fetch(path).then(async (response) => {
+    if (response.ok) await cache.put(path, response.clone());
+    return response;
+  });
+  if (!cached) return fresh;
+  event.waitUntil(fresh.catch(() => undefined));
+  return cached;
+}
+
 worker.addEventListener("fetch", (event: FetchEvent) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== worker.location.origin) return;
-  if (request.mode === "navigate") {
-    event.respondWith(networkFirst(request, "/"));
+  if (request.mode === "navigate" && !url.pathname.startsWith("/api/")) {
+    event.respondWith(cachedThenRefreshed(event, SHELL));
+  } else if (url.pathname === "/config.json") {
+    event.respondWith(cachedThenRefreshed(event, url.pathname));
   } else if (url.pathname.startsWith("/assets/")) {
     event.respondWith(caches.match(request).then((cached) => cached ?? networkFirst(request)));
-  } else if (url.pathname === "/config.json" || CACHED_API.includes(url.pathname)) {
+  } else if (CACHED_API.includes(url.pathname)) {
     event.respondWith(networkFirst(request));
   }
 });

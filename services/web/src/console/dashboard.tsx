@@ -4,7 +4,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, request } from "../api";
 import { lang, t, type Key } from "../i18n";
-import { cityMap, districts, L } from "../map";
+import { districts } from "../districts";
+import { cityMap, L } from "../map";
 import { useSignal } from "../signal";
 import { Field, Loading, Page, useLoad } from "../ui";
 
