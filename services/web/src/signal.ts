@@ -25,6 +25,9 @@ export function signal<T>(initial: T): Signal<T> {
 
 export function useSignal<T>(source: Signal<T>): T {
   const [value, setValue] = useState(source.get());
-  useEffect(() => source.subscribe(setValue), [source]);
+  useEffect(() => {
+    setValue(source.get()); // it may have changed between the render and this effect
+    return source.subscribe(setValue);
+  }, [source]);
   return value;
 }
