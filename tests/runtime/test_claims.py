@@ -21,6 +21,13 @@ def test_well_formed_claims_make_the_principal() -> None:
     assert (volunteer.department, volunteer.team) == (None, None)
 
 
+def test_without_a_display_name_the_username_names_the_caller() -> None:
+    assert principal_of({**HANDLER, "preferred_username": "liwei"}).name == "liwei"
+    named = principal_of({**HANDLER, "name": "Li Wei", "preferred_username": "liwei"})
+    assert named.name == "Li Wei"
+    assert principal_of(HANDLER).name is None
+
+
 def test_of_several_roles_the_widest_speaks() -> None:
     assert principal_of({**HANDLER, "roles": ["handler", "supervisor"]}).role == Role.SUPERVISOR
 

@@ -71,11 +71,13 @@ class StageDue(Contract):
 
 
 class Actor(Contract):
-    """Who performed an action: user id and role, with their department when a handler."""
+    """Who performed an action: user id and role, with their department when a handler, and
+    the display name their token gave (what people read in a timeline; the id is what counts)."""
 
     actor_id: ActorId
     role: Literal["volunteer", "handler", "supervisor", "admin", "system"]
     department: Code | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
 # --- payloads -----------------------------------------------------------------------

@@ -101,7 +101,10 @@ def allowed_actions(case: Case, principal: Principal) -> list[Action]:
 
 def actor(principal: Principal) -> Actor:
     return Actor(
-        actor_id=principal.subject, role=principal.role.value, department=principal.department
+        actor_id=principal.subject,
+        role=principal.role.value,
+        department=principal.department,
+        name=principal.name,
     )
 
 

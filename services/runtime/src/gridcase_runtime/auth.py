@@ -146,7 +146,7 @@ def principal_of(claims: dict[str, Any]) -> Principal:
     """The caller a verified token's claims describe. Every claim is type-checked here,
     before any reaches a query: roles a list of strings (the provider's realm roles, of
     which ours count), department and team codes, sub and name plain strings (a list,
-    object or number is refused)."""
+    object or number is refused). The name is the display name, else the username."""
     subject = _claim(claims, "sub", _SUBJECT)
     roles = claims.get("roles")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
@@ -163,7 +163,7 @@ def principal_of(claims: dict[str, Any]) -> Principal:
         role=role,
         department=department,
         team=_claim(claims, "team", _CODE),
-        name=_claim(claims, "name", _NAME),
+        name=_claim(claims, "name", _NAME) or _claim(claims, "preferred_username", _NAME),
     )
 
 

@@ -117,9 +117,10 @@ export function CasePage({ caseId }: { caseId: string }) {
   );
 }
 
+/** Who did it, as people read it: the display name recorded with the action, else the id. */
 function actorOf(event: CaseEvent | undefined): string {
-  const by = event?.payload.by as { actor_id?: string; role?: string } | undefined;
-  return by?.actor_id ?? event?.producer ?? "";
+  const by = event?.payload.by as { actor_id?: string; name?: string | null } | undefined;
+  return by?.name ?? by?.actor_id ?? event?.producer ?? "";
 }
 
 function noteOf(event: CaseEvent): string | null {

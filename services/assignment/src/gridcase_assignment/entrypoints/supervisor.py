@@ -45,7 +45,7 @@ def _listed(request: Request, principal: Principal, cases: list[Case]) -> list[C
 
 
 def _actor(principal: Principal) -> Actor:
-    return Actor(actor_id=principal.subject, role="supervisor")
+    return Actor(actor_id=principal.subject, role="supervisor", name=principal.name)
 
 
 def _decision_out(decision: Decision) -> DecisionOut:
