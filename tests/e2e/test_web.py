@@ -322,7 +322,8 @@ def test_a_version_conflict_shows_who_changed_the_case_and_overwrites_nothing(
     second.get_by_role("button", name="受理", exact=True).click()
     dialog = second.get_by_role("alertdialog")
     expect(dialog).to_be_visible(timeout=WAIT_MS)
-    expect(second.get_by_test_id("conflict-by")).to_have_text(KEYCLOAK.user_id("h-web-first"))
+    # the display name the first handler's token carried (Keycloak's "first last"), not an id
+    expect(second.get_by_test_id("conflict-by")).to_have_text("Test h-web-first")
     check_page(second, "desktop-handler-conflict")
     dialog.get_by_role("button", name="重新加载", exact=True).click()
     expect_status(second, "已受理")
@@ -330,6 +331,84 @@ def test_a_version_conflict_shows_who_changed_the_case_and_overwrites_nothing(
     case = api("remediation", f"/v1/cases/{case_id}", Role.SUPERVISOR, "s-web-2")
     accepted = [e for e in case["timeline"] if e["event_type"] == "CaseAccepted"]
     assert [e["payload"]["by"]["actor_id"] for e in accepted] == [KEYCLOAK.user_id("h-web-first")]
+
+
+def file_by_api(subject: str, description: str, key: str) -> str:
+    """A housing-safety report filed through the API; its case id."""
+    volunteer = KEYCLOAK.person(subject, Role.VOLUNTEER, team="team-05")
+    report = {
+        "category": "housing-safety",
+        "severity": "medium",
+        "description": description,
+        "location": {"lat": 26.9, "lon": 112.6},
+    }
+    filed = httpx.post(
+        f"{URLS['intake']}/v1/reports",
+        json=report,
+        headers={**volunteer, "Idempotency-Key": key},
+        timeout=15,
+    )
+    assert filed.status_code in (200, 201), filed.text
+    return str(filed.json()["case_id"])
+
+
+def test_queues_and_the_dashboard_refresh_by_themselves_when_cases_change(
+    open_as: Callable[..., tuple[BrowserContext, Page]],
+) -> None:
+    _, handler = open_as(Role.HANDLER, "h-web-live", DESKTOP, "queue", department="housing-bureau")
+    _, leader = open_as(Role.SUPERVISOR, "s-web-live", DESKTOP, "dashboard")
+    found = leader.locator("[data-figure=found] dd")
+    expect(found).to_have_text(re.compile(r"^\d+$"), timeout=WAIT_MS)
+    before = int(found.inner_text())
+    for page in (handler, leader):  # a reload would lose this mark
+        page.evaluate("window.gridcaseNotReloaded = true")
+
+    case_id = file_by_api("v-web-live", "楼梯扶手松动", f"web-live-{time.time_ns()}")
+
+    expect(handler.locator(f"tr[data-case='{case_id}']")).to_be_visible(timeout=WAIT_MS)
+    expect(found).to_have_text(str(before + 1), timeout=WAIT_MS)
+    for page in (handler, leader):
+        assert page.evaluate("window.gridcaseNotReloaded === true")
+
+
+def test_an_admin_issues_an_api_key_sees_it_once_and_revokes_it(
+    open_as: Callable[..., tuple[BrowserContext, Page]],
+) -> None:
+    _, admin = open_as(Role.ADMIN, "a-web-keys", DESKTOP, "admin")
+    admin.get_by_label("客户端名称（小写字母、数字、连字符）").fill("web-partner")
+    admin.get_by_role("button", name="生成密钥", exact=True).click()
+    issued = admin.get_by_test_id("issued-api-key")
+    expect(issued).to_have_text(
+        re.compile(r"^gck_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$"), timeout=WAIT_MS
+    )
+    expect(admin.get_by_role("region", name=re.compile("新密钥"))).to_contain_text(
+        "您将无法再看到它"
+    )
+    api_key = issued.inner_text()
+    key_id = api_key.split("_")[1]
+    check_page(admin, "desktop-admin-api-key-issued")
+
+    def open311(key: str) -> int:
+        return httpx.get(
+            f"{URLS['intake']}/open311/v2/requests.json", params={"api_key": key}, timeout=15
+        ).status_code
+
+    assert open311(api_key) == 200
+
+    admin.get_by_role("button", name="我已保存，关闭", exact=True).click()
+    row = admin.locator(f"tr[data-key='{key_id}']")
+    expect(row).to_contain_text("web-partner")
+    expect(row).to_contain_text("有效")
+    admin.reload()
+    expect(row).to_be_visible(timeout=WAIT_MS)
+    assert api_key not in admin.content()  # shown that once only
+
+    row.get_by_role("button", name=f"吊销 {key_id}", exact=True).click()
+    expect(row).to_contain_text("确定吊销此密钥")
+    check_page(admin, "desktop-admin-api-key-revoke")
+    row.get_by_role("button", name=f"确认吊销 {key_id}", exact=True).click()
+    expect(row).to_contain_text("已吊销", timeout=WAIT_MS)
+    assert open311(api_key) == 403
 
 
 def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
