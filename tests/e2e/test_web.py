@@ -417,10 +417,11 @@ def test_every_page_passes_axe_and_is_photographed_at_phone_and_desktop_sizes(
     browser: Browser,
     outside: Outside,
 ) -> None:
-    signed_out = guarded_context(browser, outside, viewport=PHONE).new_page()
-    signed_out.goto(f"{web}/")
-    expect(signed_out.get_by_role("heading", name="登录")).to_be_visible()
-    check_page(signed_out, "phone-signin")
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        signed_out = guarded_context(browser, outside, viewport=viewport).new_page()
+        signed_out.goto(f"{web}/")
+        expect(signed_out.get_by_role("button", name="统一身份认证登录")).to_be_visible()
+        check_page(signed_out, f"{size}-signin")
     volunteer = KEYCLOAK.person("volunteer-web-tour", Role.VOLUNTEER, team="team-01")
     report = {
         "category": "fire-safety",

@@ -1,4 +1,4 @@
-// Admin: the routing catalogue, the handlers on duty, and Open311 api keys.
+// Admin: Open311 api keys, the handlers on duty, and the routing catalogue.
 import { useState } from "preact/hooks";
 import { get, post, request } from "../api";
 import { lang, t, when } from "../i18n";
@@ -49,6 +49,7 @@ export function Admin() {
   }
   return (
     <Page title={t("nav.admin")}>
+      <ApiKeys />
       <h2>{t("handlers")}</h2>
       <table class="cases">
         <thead>
@@ -96,7 +97,6 @@ export function Admin() {
           ))}
         </tbody>
       </table>
-      <ApiKeys />
     </Page>
   );
 }
@@ -182,7 +182,7 @@ function ApiKeys() {
           <thead>
             <tr>
               <th scope="col">{t("apiKey.id")}</th>
-              <th scope="col">{t("apiKey.client")}</th>
+              <th scope="col">{t("apiKey.clientColumn")}</th>
               <th scope="col">{t("apiKey.created")}</th>
               <th scope="col">{t("apiKey.state")}</th>
             </tr>
