@@ -2,11 +2,13 @@
 
 Where they come from, in order:
 1. KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL from the environment;
-2. testcontainers (Kafka, and MongoDB with the real mongo image) when a Docker engine answers;
-3. the local infrastructure (deploy/local/infra.py: Kafka from jars, FerretDB), started here.
+2. MongoDB with the real mongo image (testcontainers) when a Docker engine answers;
+3. the local infrastructure (deploy/local/infra.py: Kafka from jars, with its users and
+   ACLs; FerretDB), started here.
 
 Every test module gets its own topic namespace and database, so tests never see each
-other's events or documents.
+other's events or documents. Kafka clients log in as the local broker's administrator
+(kafka_login).
 """
 
 import os
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from identity import trust_test_issuer
+from kafka_login import use_administrator
 from producers import create_keys
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Every settings object a test builds trusts the tests' own issuer; the end-to-end tests
 # start their services with Keycloak's instead.
 trust_test_issuer()
+# Kafka clients log in as the administrator; services started by the local runner as their
+# own users (see kafka_login).
+use_administrator()
 
 
 def _docker_answers() -> bool:
@@ -56,16 +62,11 @@ def infrastructure() -> Iterator[dict[str, str]]:
         "mongo": os.environ.get("MONGODB_URL", ""),
     }
     with ExitStack() as stack:
-        if not (found["kafka"] and found["mongo"]) and _docker_answers():
-            from testcontainers.community.kafka import KafkaContainer
+        if not found["mongo"] and _docker_answers():
             from testcontainers.community.mongodb import MongoDbContainer
 
-            if not found["kafka"]:
-                kafka = stack.enter_context(KafkaContainer().with_kraft())
-                found["kafka"] = kafka.get_bootstrap_server()
-            if not found["mongo"]:
-                mongo = stack.enter_context(MongoDbContainer("mongo:8"))
-                found["mongo"] = mongo.get_connection_url()
+            mongo = stack.enter_context(MongoDbContainer("mongo:8"))
+            found["mongo"] = mongo.get_connection_url()
         if not (found["kafka"] and found["mongo"]):
             needed = [
                 name

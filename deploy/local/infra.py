@@ -19,6 +19,13 @@ four services.
     infra.py service-env SERVICE
                             the environment `up` gives that service, as JSON (to run
                             it under another launcher, such as the bench's profiler)
+    infra.py kafka-env [USER]
+                            the KAFKA_* settings (JSON) of a Kafka client logging in as the
+                            administrator (admin), or as a service
+
+Kafka asks every client for SASL/SCRAM-SHA-512 credentials and its ACLs decide the rest:
+each service gets its own user, password and ACLs (from `gridcase kafka-access`, run before
+the services start); the passwords are made once, into .local/kafka/credentials.json.
 
 Only the standard library is used, so it runs before the virtual environment exists.
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
@@ -34,8 +41,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -66,6 +75,9 @@ KEYCLOAK_HOME = LOCAL / f"keycloak-{KEYCLOAK_VERSION}"
 KEYCLOAK_REALM = DEPLOY / "keycloak" / "gridcase-realm.json"
 KEYCLOAK_DEMO_USERS = DEPLOY / "keycloak" / "demo" / "gridcase-users-0.json"
 SIGNING = LOCAL / "signing"
+KAFKA_CREDENTIALS = LOCAL / "kafka" / "credentials.json"
+KAFKA_ADMIN = "admin"
+KAFKA_BROKER = "broker"
 TRUSTED_KEYS = SIGNING / "trusted-keys.json"
 
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
@@ -292,6 +304,7 @@ def install_signing_keys() -> None:
 
 
 def install() -> None:
+    kafka_credentials()
     install_kafka()
     install_keycloak()
     install_ferretdb()
@@ -470,38 +483,120 @@ def kafka_java(main_class: str, *args: str) -> list[str]:
     ]
 
 
+def write_private(path: Path, text: str) -> None:
+    """Writes a file only its owner may read (it holds passwords)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    path.chmod(0o600)
+
+
+def kafka_credentials() -> dict[str, str]:
+    """The local Kafka users' passwords (the broker, the administrator, each service),
+    made once at random and kept in KAFKA_CREDENTIALS; a user missing there gets one."""
+    known: dict[str, str] = (
+        json.loads(KAFKA_CREDENTIALS.read_text()) if KAFKA_CREDENTIALS.exists() else {}
+    )
+    users = (KAFKA_BROKER, KAFKA_ADMIN, *SERVICES)
+    if all(user in known for user in users):
+        return known
+    credentials = {user: known.get(user) or secrets.token_urlsafe(24) for user in users}
+    KAFKA_CREDENTIALS.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(KAFKA_CREDENTIALS, json.dumps(credentials, indent=2) + "\n")
+    return credentials
+
+
+def kafka_client_environment(user: str) -> dict[str, str]:
+    """The KAFKA_* settings that log a client in to the local broker as `user`."""
+    return {
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": user,
+        "KAFKA_SASL_PASSWORD": kafka_credentials()[user],
+    }
+
+
+def kafka_password_variable(service: str) -> str:
+    """Where `gridcase kafka-access` reads a service's password (INTAKE_KAFKA_PASSWORD ...)."""
+    return f"{service.split('-')[0].upper()}_KAFKA_PASSWORD"
+
+
 def kafka_properties() -> Path:
     template = (DEPLOY / "kafka" / "server.properties").read_text()
     values = {
         "KAFKA_PORT": str(KAFKA_PORT),
         "CONTROLLER_PORT": str(CONTROLLER_PORT),
         "DATA_DIR": str(DATA / "kafka"),
+        "BROKER_PASSWORD": kafka_credentials()[KAFKA_BROKER],
     }
     for key, value in values.items():
         template = template.replace("${" + key + "}", value)
-    RUN.mkdir(parents=True, exist_ok=True)
     path = RUN / "kafka-server.properties"
-    path.write_text(template)
+    write_private(path, template)
     return path
 
 
+def kafka_authenticates() -> bool:
+    """Whether the running broker was started with SASL (a broker started before it had
+    users answers plaintext)."""
+    started = RUN / "kafka-server.properties"
+    return started.exists() and "sasl.enabled.mechanisms" in started.read_text()
+
+
 def format_kafka_storage() -> None:
+    """Formats Kafka's log folder with the broker's and the administrator's SCRAM users.
+    A folder formatted without them (before Kafka had users, or with other passwords) is
+    formatted afresh: its topics are lost, as a local broker's may be."""
     properties = kafka_properties()
-    if (DATA / "kafka" / "meta.properties").exists():
-        return
-    (DATA / "kafka").mkdir(parents=True, exist_ok=True)
+    data = DATA / "kafka"
+    credentials = kafka_credentials()
+    users = {user: credentials[user] for user in (KAFKA_BROKER, KAFKA_ADMIN)}
+    fingerprint = hashlib.sha256(json.dumps(users, sort_keys=True).encode()).hexdigest()
+    stamp = DATA / "kafka-users.sha256"  # beside the log folder, which is Kafka's alone
+    if (data / "meta.properties").exists():
+        if stamp.exists() and stamp.read_text() == fingerprint:
+            return
+        say(
+            "Kafka's data was formatted without its users (before SASL/SCRAM, or with other "
+            "passwords): formatting it afresh, its topics are gone"
+        )
+        shutil.rmtree(data)
+    data.mkdir(parents=True, exist_ok=True)
     run_quietly(
         kafka_java(
             "kafka.tools.StorageTool",
             "format",
             "--standalone",
-            "--ignore-formatted",
             "-t",
             str(uuid.uuid4()),
             "-c",
             str(properties),
+            *(
+                argument
+                for user, password in users.items()
+                for argument in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]")
+            ),
         ),
         what="formatting Kafka storage",
+    )
+    stamp.write_text(fingerprint)
+
+
+def provision_kafka() -> None:
+    """As the administrator: the topics (under GRIDCASE_TOPIC_NAMESPACE, if set), each
+    service's user with its password, and its ACLs (`gridcase kafka-access`)."""
+    cli = ROOT / ".venv" / "bin" / "gridcase"
+    if not cli.exists():
+        raise InfraError("no .venv yet: run `make install` first")
+    credentials = kafka_credentials()
+    run_quietly(
+        [str(cli), "kafka-access"],
+        environment={
+            **kafka_client_environment(KAFKA_ADMIN),
+            **{kafka_password_variable(service): credentials[service] for service in SERVICES},
+        },
+        what="granting the services their Kafka users and ACLs",
     )
 
 
@@ -844,7 +939,8 @@ SERVICE_COMMANDS = {
 def service_components() -> list[Component]:
     """The four gridcase services, run from the virtual environment with the caller's
     environment (so tests can point them at their own topics and databases), each with its
-    own Mongo-wire credentials (statistics keeps no data there, so it has none)."""
+    own Kafka user and Mongo-wire credentials (statistics keeps no data there, so it has
+    none)."""
     return [
         Component(
             name=name,
@@ -855,7 +951,8 @@ def service_components() -> list[Component]:
             ready=partial(http_ok, f"http://127.0.0.1:{port}/readyz"),
             timeout_s=120,
             environment={
-                "MONGODB_URL": mongo_url(*MONGO_ROLES[name][:2]) if name in MONGO_ROLES else None
+                **kafka_client_environment(name),
+                "MONGODB_URL": mongo_url(*MONGO_ROLES[name][:2]) if name in MONGO_ROLES else None,
             },
         )
         for name, port in SERVICES.items()
@@ -890,12 +987,20 @@ def up(names: list[str]) -> None:
     chosen = selected(names)
     if any(c.name == "ferretdb" and c.pid() is not None for c in chosen):
         prepare_ferretdb()  # a running server's PostgreSQL gets the roles added since it started
+    for component in chosen:
+        if component.name == "kafka" and component.pid() is not None and not kafka_authenticates():
+            say("the running Kafka has no users yet; restarting it with SASL/SCRAM and ACLs")
+            component.stop()
     if all(c.pid() is not None for c in chosen):
         say("already up; nothing to do")
         return
     # Keycloak takes the longest to start and needs nothing else: it boots meanwhile.
     early = [(c, c.launch()) for c in chosen if c.name == "keycloak"]
+    provisioned = False
     for component in chosen:
+        if component.name in SERVICES and component.pid() is None and not provisioned:
+            provision_kafka()  # once Kafka runs: the services' users, topics and ACLs
+            provisioned = True
         if component.name != "keycloak":
             component.start()
     for component, process in early:
@@ -967,7 +1072,8 @@ gridcase is running.
 {urls}
   prometheus            http://127.0.0.1:{PROMETHEUS_PORT}
   keycloak              {KEYCLOAK_URL}  (realm gridcase; administration console: admin / admin)
-  kafka                 127.0.0.1:{KAFKA_PORT}   mongo-wire: {mongo_url(*MONGO_ADMIN)}
+  kafka                 127.0.0.1:{KAFKA_PORT}  (SASL/SCRAM; logins: infra.py kafka-env [USER])
+  mongo-wire            {mongo_url(*MONGO_ADMIN)}
 
 Demo Open311 api_key (shown once):  {demo_api_key()}
 Sign in at {KEYCLOAK_URL}/realms/gridcase/account as a demo user:
@@ -1059,6 +1165,9 @@ def main() -> int:
     sub.add_parser("run")
     sub.add_parser("mongo-url").add_argument("service", nargs="?", choices=sorted(MONGO_ROLES))
     sub.add_parser("service-env").add_argument("service", choices=sorted(SERVICES))
+    sub.add_parser("kafka-env").add_argument(
+        "user", nargs="?", default=KAFKA_ADMIN, choices=[KAFKA_ADMIN, *SERVICES]
+    )
     args = parser.parse_args()
     try:
         if args.command == "install":
@@ -1077,6 +1186,8 @@ def main() -> int:
             print(mongo_url(*(MONGO_ROLES[args.service][:2] if args.service else MONGO_ADMIN)))
         elif args.command == "service-env":
             print(json.dumps(service_environment(args.service)))
+        elif args.command == "kafka-env":
+            print(json.dumps(kafka_client_environment(args.user)))
     except InfraError as error:
         print(f"[infra] error: {error}", file=sys.stderr)
         return 2

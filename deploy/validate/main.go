@@ -3,7 +3,8 @@
 //
 //	gridcase-validate k8s [-render DIR] OVERLAY...    kustomize build + strict schema check,
 //	                                                  then the identity provider across objects
-//	gridcase-validate compose [-env-file FILE] FILE  load with the Compose specification loader
+//	gridcase-validate compose [-env-file FILE] FILE  load with the Compose specification loader,
+//	                                                 then check each service's Kafka login
 package main
 
 import (

@@ -21,12 +21,14 @@ from typing import Any
 from kafka import KafkaAdminClient
 from pymongo import MongoClient
 
+from gridcase_runtime.kafka_access import revoke
 from gridcase_runtime.settings import ServiceSettings
 from tests.bench.baselines import run_baselines
 from tests.bench.pipeline import Pipeline, consumer_rates
 from tests.bench.profiling import profile_service
 from tests.bench.system import SERVICES, System, local_mongo_url
 from tests.bench.workload import report_body
+from tests.kafka_login import client_settings, use_administrator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -246,8 +248,9 @@ def run_pipeline(
 
 
 def clean_up(system: System, mongo_url: str) -> None:
-    """Drops the run's topics, consumer groups and databases."""
-    admin = KafkaAdminClient(bootstrap_servers=system.bootstrap, client_id="bench-cleanup")
+    """Drops the run's ACLs, topics, consumer groups and databases."""
+    revoke(system.bootstrap, system.namespace)
+    admin = KafkaAdminClient(**client_settings(system.bootstrap, client_id="bench-cleanup"))
     try:
         topics = [t for t in admin.list_topics() if t.startswith(system.namespace)]
         if topics:
@@ -273,6 +276,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
+    use_administrator()  # the services log in as their own users (the local runner's)
     # the local Mongo-wire server as its administrator, unless the environment names a server
     os.environ.setdefault("MONGODB_URL", local_mongo_url())
     settings = ServiceSettings()

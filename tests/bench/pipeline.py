@@ -29,6 +29,7 @@ from tests.bench.system import (
     publish_reports,
     service_memory,
 )
+from tests.kafka_login import client_settings
 
 DRAIN_LIMIT_S = 10.0
 EVENTS_PER_REPORT = 2
@@ -188,7 +189,7 @@ class Pipeline:
         assignment's answer (CaseAssigned or CaseMarkedDuplicate), which its outbox relay sends
         only after its MongoDB write was acknowledged."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.system.bootstrap,
+            **client_settings(self.system.bootstrap),
             enable_auto_commit=False,
             consumer_timeout_ms=2000,
             max_poll_records=2000,

@@ -17,9 +17,12 @@ from hdrh.histogram import HdrHistogram
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
+from gridcase_contracts.codes import Service as GridcaseService
+from gridcase_contracts.topics import CASE_EVENTS, TopicSpec, namespaced
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from tests.bench.baselines import encoded_reports, producer_settings
 from tests.bench.httpload import MAX_LATENCY_US, new_histogram
+from tests.kafka_login import client_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "local" / "infra.py"
@@ -32,12 +35,16 @@ class Service:
     """The local runner's component name."""
     port: int
     env_prefix: str
-    consumer_group_suffix: str
+    short_name: str
+
+    @property
+    def consumer_group(self) -> str:
+        return CONSUMER_GROUPS[GridcaseService(self.name)]
 
 
 SERVICES = tuple(
-    Service(name, int(os.environ.get(f"{prefix}PORT", port)), prefix, group)
-    for name, port, prefix, group in (
+    Service(name, int(os.environ.get(f"{prefix}PORT", port)), prefix, short)
+    for name, port, prefix, short in (
         ("intake", 8001, "INTAKE_", "intake"),
         ("assignment", 8002, "ASSIGNMENT_", "assignment"),
         ("remediation-tracking", 8003, "REMEDIATION_", "remediation"),
@@ -49,8 +56,9 @@ CONSUMERS = SERVICES
 
 
 class System:
-    """The four services on topic namespace `namespace`, each with its own database and a
-    consumer group of its own (so nothing else on the broker joins or disturbs them)."""
+    """The four services on topic namespace `namespace`, each with its own database and its
+    consumer group under the namespace (so nothing else on the broker joins or disturbs
+    them), logged in to Kafka as its own user (the local runner grants the namespace)."""
 
     def __init__(self, namespace: str, bootstrap: str) -> None:
         self.namespace = namespace
@@ -59,12 +67,10 @@ class System:
         self.database_prefix = namespace.replace("-", "_")
 
     def group(self, service: Service) -> str:
-        if service.name == "statistics":  # the faust app id is namespaced by the service
-            return f"{self.namespace}.gridcase-statistics"
-        return f"{self.namespace}-{service.consumer_group_suffix}"
+        return namespaced(service.consumer_group, self.namespace)
 
     def database(self, service: Service) -> str:
-        return f"{self.database_prefix}_{service.consumer_group_suffix}"
+        return f"{self.database_prefix}_{service.short_name}"
 
     def environment(self) -> dict[str, str]:
         # a crowd of reports from the realm's twenty demo volunteers: no per-person limit
@@ -75,8 +81,6 @@ class System:
         }
         for service in SERVICES:
             env[f"{service.env_prefix}MONGODB_DATABASE"] = self.database(service)
-            if service.name != "statistics":
-                env[f"{service.env_prefix}CONSUMER_GROUP"] = self.group(service)
         return env
 
     def infra(self, command: str, *names: str) -> None:
@@ -221,8 +225,8 @@ class LagProbe:
 
     def __init__(self, system: System) -> None:
         self.system = system
-        self.admin = KafkaAdminClient(bootstrap_servers=system.bootstrap, client_id="bench-lag")
-        self.offsets = KafkaConsumer(bootstrap_servers=system.bootstrap, client_id="bench-lag")
+        self.admin = KafkaAdminClient(**client_settings(system.bootstrap, client_id="bench-lag"))
+        self.offsets = KafkaConsumer(**client_settings(system.bootstrap, client_id="bench-lag"))
         self.partitions = [
             TopicPartition(system.topic.name, p) for p in range(system.topic.partitions)
         ]

@@ -6,12 +6,10 @@ from typing import Any
 
 from deploy_support import ROOT, SERVICES, run
 
-from gridcase_contracts.topics import ALL_TOPICS
+from gridcase_contracts.codes import Service
+from gridcase_runtime.kafka_access import PASSWORD_VARIABLES
 
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")
-TOPIC_CREATION = re.compile(
-    r"--topic (\S+) --partitions (\d+) --replication-factor \d+ \\\s+--config retention\.ms=(-?\d+)"
-)
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|MONGODB_URL", re.IGNORECASE)
 
 
@@ -150,16 +148,72 @@ def test_each_mongodb_user_reads_and_writes_its_own_database_only() -> None:
     assert 'roles: [{ role: "readWrite", db: database }]' in script
 
 
-def test_kafka_init_creates_the_topics_contracts_declare(compose: dict[str, Any]) -> None:
+def properties(path: Path) -> dict[str, str]:
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_kafka_has_one_client_listener_with_tls_and_scram_and_acls(
+    compose: dict[str, Any],
+) -> None:
     kafka = compose["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:4.")
-    assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
-    script = " ".join(strings(compose["services"]["kafka-init"]["command"]))
-    created = {
-        topic: (int(partitions), int(retention))
-        for topic, partitions, retention in re.findall(TOPIC_CREATION, script)
-    }
-    assert created == {spec.name: (spec.partitions, spec.retention_ms) for spec in ALL_TOPICS}
+    assert kafka["command"] == ["bash", "/etc/kafka/gridcase/start.sh"]
+    config = properties(ROOT / "deploy" / "docker" / "kafka" / "server.properties")
+    assert config["listener.security.protocol.map"] == "CLIENT:SASL_SSL,CONTROLLER:SASL_PLAINTEXT"
+    assert config["advertised.listeners"] == "CLIENT://kafka:9092"
+    assert config["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert config["authorizer.class.name"].endswith(".StandardAuthorizer")
+    assert config["allow.everyone.if.no.acl.found"] == "false"
+    assert config["super.users"] == "User:broker;User:admin"
+    local = properties(ROOT / "deploy" / "kafka" / "server.properties")
+    for same in ("authorizer.class.name", "allow.everyone.if.no.acl.found", "super.users"):
+        assert config[same] == local[same], same
+    tls = compose["services"]["kafka-tls"]
+    assert is_one_shot(tls)
+    assert "kafka-tls:/etc/kafka/tls:ro" in kafka["volumes"]
+
+
+def test_kafka_init_grants_each_service_its_own_user_and_acls(compose: dict[str, Any]) -> None:
+    init = compose["services"]["kafka-init"]
+    assert init["command"] == ["gridcase", "kafka-access"]
+    environment = init["environment"]
+    assert (environment["KAFKA_SECURITY_PROTOCOL"], environment["KAFKA_SASL_USERNAME"]) == (
+        "SASL_SSL",
+        "admin",
+    )
+    for name in SERVICES:
+        service = compose["services"][name]["environment"]
+        assert service["KAFKA_SASL_USERNAME"] == name
+        assert service["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        variable = PASSWORD_VARIABLES[Service(name)]
+        assert service["KAFKA_SASL_PASSWORD"] == environment[variable], name
+        assert f"${{{variable}:?" in service["KAFKA_SASL_PASSWORD"], name
+
+
+def test_the_validator_refuses_a_service_without_a_kafka_login_of_its_own(
+    validator: Path, tmp_path: Path
+) -> None:
+    original = (ROOT / "docker-compose.yml").read_text()
+    shared = tmp_path / "shared-user.yml"
+    shared.write_text(
+        original.replace("KAFKA_SASL_USERNAME: assignment", "KAFKA_SASL_USERNAME: intake")
+    )
+    plaintext = tmp_path / "plaintext.yml"
+    plaintext.write_text(
+        original.replace(
+            "  KAFKA_SECURITY_PROTOCOL: SASL_SSL\n  KAFKA_SASL_MECHANISM",
+            "  KAFKA_SECURITY_PROTOCOL: PLAINTEXT\n  KAFKA_SASL_MECHANISM",
+        )
+    )
+    env = ROOT / ".env.example"
+    refused = run(validator, "compose", "-env-file", env, shared)
+    assert refused.returncode != 0
+    assert 'intake: shares the Kafka user "intake" with assignment' in refused.stderr
+    refused = run(validator, "compose", "-env-file", env, plaintext)
+    assert refused.returncode != 0
+    for name in SERVICES:
+        assert f'{name}: KAFKA_SECURITY_PROTOCOL is "PLAINTEXT", not SASL_SSL' in refused.stderr
 
 
 def test_prometheus_and_grafana_mount_this_repository_s_files(compose: dict[str, Any]) -> None:

@@ -7,27 +7,10 @@ from typing import Any
 from deploy_support import SERVICES, run
 from test_k8s import Objects, container, of_kind
 
-from gridcase_assignment.config import AssignmentSettings
-from gridcase_intake.config import IntakeSettings
-from gridcase_remediation.config import RemediationSettings
-from gridcase_runtime.cli import PRODUCERS
-from gridcase_runtime.settings import ServiceSettings
-from gridcase_stats.config import StatsSettings
+from gridcase_contracts.codes import Service
+from gridcase_runtime.kafka_access import Grant, grants
 
-CASE_EVENTS = "gridcase.case-events"
-DLQ = "gridcase.case-events.dlq"
-SETTINGS: dict[str, type[ServiceSettings]] = {
-    "intake": IntakeSettings,
-    "assignment": AssignmentSettings,
-    "remediation-tracking": RemediationSettings,
-    "statistics": StatsSettings,
-}
 NODES = {"dev": 1, "prod": 3}
-
-
-def consumer_group(service: str) -> str:
-    group: str = SETTINGS[service].model_fields["consumer_group"].default
-    return group
 
 
 def test_kafka_runs_in_kraft_on_one_node_in_dev_and_three_in_prod(
@@ -86,9 +69,9 @@ def test_the_one_listener_is_tls_with_scram_and_the_services_connect_to_it(
             assert config["KAFKA_SSL_CAFILE"] == mounts["kafka-ca"] + "/ca.crt"
 
 
-def acls(user: dict[str, Any]) -> list[tuple[str, str, str, frozenset[str]]]:
+def acls(user: dict[str, Any]) -> list[Grant]:
     return [
-        (
+        Grant(
             acl["resource"]["type"],
             acl["resource"]["name"],
             acl["resource"].get("patternType", "literal"),
@@ -98,27 +81,15 @@ def acls(user: dict[str, Any]) -> list[tuple[str, str, str, frozenset[str]]]:
     ]
 
 
-def test_each_service_writes_what_it_produces_and_reads_with_its_own_group_only(
+def test_each_kafka_user_has_exactly_the_grants_of_the_one_table(
     rendered: dict[str, Objects],
 ) -> None:
-    producers = {service.value for service in PRODUCERS}
     for objects in rendered.values():
         users = of_kind(objects, "KafkaUser")
         assert set(users) == set(SERVICES)
         for name, user in users.items():
             assert user["spec"]["authentication"]["type"] == "scram-sha-512"
-            granted = acls(user)
-            events = {"Describe", "Read", "Write"} if name in producers else {"Describe", "Read"}
-            expected = [
-                ("topic", CASE_EVENTS, "literal", frozenset(events)),
-                ("topic", DLQ, "literal", frozenset({"Describe", "Write"})),
-                ("group", consumer_group(name), "literal", frozenset({"Describe", "Read"})),
-            ]
-            if name == "statistics":  # faust's changelog and leader topics
-                operations = {"Create", "Describe", "DescribeConfigs", "Read", "Write"}
-                prefix = f"{consumer_group(name)}-"
-                expected.append(("topic", prefix, "prefix", frozenset(operations)))
-            assert granted == expected, name
+            assert acls(user) == grants(Service(name)), name
 
 
 def test_the_namespace_is_fenced(rendered: dict[str, Objects]) -> None:

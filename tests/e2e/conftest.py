@@ -1,6 +1,7 @@
 """The whole system for end-to-end tests: Kafka, the Mongo-wire server, Prometheus and
 Keycloak from the local runner, and the four services started here as real processes on
-their usual ports, with their own topics and databases and shortened SLAs. Every token
+their usual ports, with their own topics and databases and shortened SLAs, each logged in
+to Kafka as its own user with the ACLs the runner grants it on the session's namespace. Every token
 comes from Keycloak: the realm's demo users, and realm users created for other principals."""
 
 import json
@@ -17,6 +18,7 @@ import pytest
 from e2e.journey import URLS
 
 from gridcase_runtime.auth import Role
+from gridcase_runtime.kafka_access import revoke
 from gridcase_runtime.settings import ServiceSettings
 from identity import Keycloak
 
@@ -74,6 +76,7 @@ def system(infrastructure: dict[str, str]) -> Iterator[str]:
         yield namespace
     finally:
         subprocess.run([*INFRA, "down", *SERVICES], check=False)
+        revoke(infrastructure["kafka"], namespace)  # the runner granted the services its topics
 
 
 @pytest.fixture(scope="session")

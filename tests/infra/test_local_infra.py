@@ -1,7 +1,9 @@
-"""The local infrastructure runner: idempotent start, clear errors on taken ports, and each
-service's own Mongo-wire credentials, which reach its own databases only."""
+"""The local infrastructure runner: idempotent start, clear errors on taken ports, each
+service's own Mongo-wire credentials, which reach its own databases only, and a Kafka data
+folder from before Kafka had users, which is formatted afresh with them."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,8 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient
+from private_servers import free_port, fresh_state_dir
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
+
+from kafka_login import client_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "local" / "infra.py"
@@ -128,3 +134,25 @@ def test_a_wrong_password_no_credentials_and_statistics_are_refused() -> None:
     statistics = infra("mongo-url", "statistics")
     assert statistics.returncode == 2
     assert "invalid choice: 'statistics'" in statistics.stderr
+
+
+def test_a_kafka_folder_formatted_before_kafka_had_users_is_formatted_afresh() -> None:
+    state = fresh_state_dir()
+    ports = {"KAFKA_PORT": free_port(), "KAFKA_CONTROLLER_PORT": free_port()}
+    environment = {"GRIDCASE_INFRA_STATE": str(state), **{k: str(v) for k, v in ports.items()}}
+    old = state / "data" / "kafka"
+    old.mkdir(parents=True)
+    (old / "meta.properties").write_text("version=1\ncluster.id=plaintext-era\nnode.id=1\n")
+    try:
+        started = infra("up", "kafka", env=environment)
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "formatting it afresh" in started.stdout
+        assert "cluster.id=plaintext-era" not in (old / "meta.properties").read_text()
+        admin = KafkaAdminClient(**client_settings(f"127.0.0.1:{ports['KAFKA_PORT']}"))
+        try:
+            admin.list_topics()
+        finally:
+            admin.close()
+    finally:
+        infra("down", "kafka", env=environment)
+        shutil.rmtree(state, ignore_errors=True)

@@ -14,6 +14,7 @@ from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, Headers, Top
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_consumer import Delivery, EventConsumer, PoisonEventError
 from gridcase_runtime.kafka_producer import EventPublisher
+from kafka_login import client_settings
 from producers import AsProducers, key_of, trusted
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,7 @@ async def consume_until(
 def raw_records(kafka_bootstrap: str, topic: str, expected: int) -> list[object]:
     reader = KafkaConsumer(
         topic,
-        bootstrap_servers=kafka_bootstrap,
+        **client_settings(kafka_bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=10_000,
@@ -76,7 +77,7 @@ async def test_topics_get_their_declared_partitions(
     kafka_bootstrap: str, topics: tuple[TopicSpec, TopicSpec]
 ) -> None:
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**client_settings(kafka_bootstrap))
     described = {
         t["name"]: len(t["partitions"]) for t in admin.describe_topics([s.name for s in topics])
     }

@@ -6,6 +6,13 @@ from pydantic import ValidationError
 from gridcase_runtime.kafka_security import KafkaSecurity
 
 
+@pytest.fixture(autouse=True)
+def no_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the administrator's login that the tests' conftest sets."""
+    for name in ("SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME", "SASL_PASSWORD"):
+        monkeypatch.delenv(f"KAFKA_{name}", raising=False)
+
+
 def test_plaintext_by_default() -> None:
     security = KafkaSecurity()
     assert security.client_config() == {"security_protocol": "PLAINTEXT"}

@@ -16,6 +16,7 @@ from gridcase_runtime.kafka_workarounds import (
     finish_stalled_rebalance,
     request_new_producer_id_after_reset,
 )
+from kafka_login import client_settings
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,9 @@ def topic(kafka_bootstrap: str, namespace: str, request: pytest.FixtureRequest) 
 @pytest.fixture
 def producer(kafka_bootstrap: str) -> Iterator[KafkaProducer]:
     """An idempotent producer, as the publisher's."""
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    producer = KafkaProducer(
+        **client_settings(kafka_bootstrap, acks="all", enable_idempotence=True)
+    )
     yield producer
     producer._sender.force_close()  # fails what still waits (the stalled record)
     producer.close(timeout=5)
@@ -74,12 +77,12 @@ def test_a_join_stalled_by_a_metadata_change_is_finished(
     topic = TopicSpec(topic.name, partitions=2, retention_ms=topic.retention_ms)
     ensure_topics(kafka_bootstrap, [topic])
     consumer = KafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
+        **client_settings(kafka_bootstrap),
         group_id=topic.name,
         enable_auto_commit=False,
         metadata_max_age_ms=300,
     )
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**client_settings(kafka_bootstrap))
     try:
         consumer.subscribe([topic.name])
         deadline = time.monotonic() + 30

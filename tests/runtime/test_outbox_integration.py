@@ -13,6 +13,7 @@ from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from gridcase_runtime.outbox import OutboxRelay, outbox_update
+from kafka_login import client_settings
 from producers import AsProducers
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ async def database(mongo_url: str, namespace: str) -> AsyncIterator[MongoDatabas
 def read_all(kafka_bootstrap: str, topic: str) -> list[bytes]:
     reader = KafkaConsumer(
         topic,
-        bootstrap_servers=kafka_bootstrap,
+        **client_settings(kafka_bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=3000,

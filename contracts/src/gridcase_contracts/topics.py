@@ -3,6 +3,11 @@
 from dataclasses import dataclass
 
 
+def namespaced(name: str, namespace: str) -> str:
+    """A topic's or consumer group's name under a namespace prefix (none: the name itself)."""
+    return f"{namespace}.{name}" if namespace else name
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
@@ -14,7 +19,7 @@ class TopicSpec:
         """The same topic under a namespace prefix, used to isolate test runs on one broker."""
         if not namespace:
             return self
-        return TopicSpec(f"{namespace}.{self.name}", self.partitions, self.retention_ms)
+        return TopicSpec(namespaced(self.name, namespace), self.partitions, self.retention_ms)
 
 
 CASE_EVENTS = TopicSpec("gridcase.case-events", partitions=6)

@@ -20,6 +20,7 @@ from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.mongo import MongoDatabase, close, connect
 from identity import mint_token
+from kafka_login import client_settings
 from producers import AsProducers
 
 
@@ -27,7 +28,7 @@ class TopicReader:
     """Reads every event of the case-events topic from the beginning."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.consumer = KafkaConsumer(**client_settings(bootstrap), enable_auto_commit=False)
         partitions = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic)]
         self.consumer.assign(partitions)
         self.consumer.seek_to_beginning(*partitions)
@@ -137,10 +138,10 @@ def bearer(
 
 
 def _lag(settings: AssignmentSettings) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(**client_settings(settings.kafka_bootstrap_servers))
+    consumer = KafkaConsumer(**client_settings(settings.kafka_bootstrap_servers))
     try:
-        committed = admin.list_group_offsets(settings.consumer_group)[settings.consumer_group]
+        committed = admin.list_group_offsets(settings.group_id)[settings.group_id]
         topic = settings.case_events_topic.name
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         ends = consumer.end_offsets(partitions)

@@ -13,6 +13,7 @@ from gridcase_contracts.events import CaseEvent
 from gridcase_intake.config import IntakeSettings
 from gridcase_runtime.auth import Role
 from identity import mint_token
+from kafka_login import client_settings
 
 
 def intake_settings(
@@ -71,7 +72,7 @@ def topic_events(
     """Reads the topic from the start until `until(events)` holds (or the time is up)."""
     reader = KafkaConsumer(
         topic,
-        bootstrap_servers=kafka_bootstrap,
+        **client_settings(kafka_bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=1000,

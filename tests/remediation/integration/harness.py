@@ -22,6 +22,7 @@ from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
 from identity import mint_token
+from kafka_login import client_settings
 from producers import AsProducers
 
 
@@ -85,7 +86,7 @@ async def publish(settings: RemediationSettings, events: Sequence[Envelope]) -> 
 def _read_topic(bootstrap: str, topic: str) -> list[Envelope]:
     reader = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **client_settings(bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=1500,
@@ -102,10 +103,10 @@ async def topic_events(settings: RemediationSettings) -> list[Envelope]:
 
 
 def _lag(settings: RemediationSettings) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    reader = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(**client_settings(settings.kafka_bootstrap_servers))
+    reader = KafkaConsumer(**client_settings(settings.kafka_bootstrap_servers))
     try:
-        group = settings.consumer_group
+        group = settings.group_id
         committed = admin.list_group_offsets(group)[group]
         topic = settings.case_events_topic.name
         partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)]

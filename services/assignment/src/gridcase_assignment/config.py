@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from gridcase_contracts.codes import Service
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.settings import ServiceSettings
 
 SERVICE = "assignment"
@@ -19,7 +21,7 @@ class AssignmentSettings(ServiceSettings):
 
     port: int = 8002
     mongodb_database: str = "gridcase_assignment"
-    consumer_group: str = "gridcase-assignment"
+    consumer_group: str = CONSUMER_GROUPS[Service.ASSIGNMENT]
 
     catalogue_file: Path = SEED_DIR / "catalogue.yaml"
     registry_file: Path = SEED_DIR / "registry.yaml"

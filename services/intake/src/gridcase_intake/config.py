@@ -22,7 +22,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from gridcase_contracts.codes import District
+from gridcase_contracts.codes import District, Service
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.settings import ServiceSettings
 
 JSON_BODY_LIMIT = 1024 * 1024
@@ -35,7 +36,7 @@ class IntakeSettings(ServiceSettings):
 
     port: int = 8001
     mongodb_database: str = "gridcase_intake"
-    consumer_group: str = "gridcase-intake"
+    consumer_group: str = CONSUMER_GROUPS[Service.INTAKE]
     public_base_url: str = "http://127.0.0.1:8001"
     publish_timeout_s: float = Field(default=5.0, gt=0, le=60)
     retry_after_s: int = Field(default=5, ge=1)

@@ -98,7 +98,7 @@ def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) 
         settings.kafka_bootstrap_servers,
         settings.case_events_topic,
         settings.dlq_topic,
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         service=SERVICE,
         handle_batch=handle,
         dead_letters=publisher,

@@ -2,6 +2,8 @@
 
 from pydantic_settings import SettingsConfigDict
 
+from gridcase_contracts.codes import Service
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.photos import MAX_PHOTO_BYTES
 from gridcase_runtime.settings import ServiceSettings
 
@@ -15,7 +17,7 @@ class RemediationSettings(ServiceSettings):
 
     port: int = 8003
     mongodb_database: str = "gridcase_remediation"
-    consumer_group: str = "gridcase-remediation"
+    consumer_group: str = CONSUMER_GROUPS[Service.REMEDIATION_TRACKING]
     public_base_url: str = "http://127.0.0.1:8003"
     """Base of the evidence photo URLs put into events."""
     sla_scan_interval_s: float = 30.0

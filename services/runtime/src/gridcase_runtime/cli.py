@@ -1,5 +1,5 @@
-"""The `gridcase` command: tokens from the OpenID Connect provider, topic setup, and the
-services' event-signing keys."""
+"""The `gridcase` command: tokens from the OpenID Connect provider, topic setup, the
+services' Kafka users and ACLs, and their event-signing keys."""
 
 import argparse
 import getpass
@@ -7,16 +7,20 @@ import os
 import sys
 from pathlib import Path
 
+from kafka.errors import KafkaError
+
 from gridcase_contracts.codes import Service
-from gridcase_contracts.events import EVENTS_BY_NAME
 from gridcase_contracts.topics import ALL_TOPICS
+from gridcase_runtime.kafka_access import (
+    PRODUCERS,
+    AccessError,
+    passwords_from_environment,
+    provision,
+)
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.oidc import TokenError, client_credentials, password_grant
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_runtime.signing import SigningKey, add_trusted_key, write_private_key
-
-PRODUCERS = sorted({event.producer_service for event in EVENTS_BY_NAME.values()})
-"""The services that sign events: every producer of an event type in contracts."""
 
 
 def create_signing_key(service: Service, directory: Path, trusted: Path) -> SigningKey:
@@ -48,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--client-secret", help="the client's secret")
 
     commands.add_parser("topics", help="create the Kafka topics with their partition counts")
+    commands.add_parser(
+        "kafka-access",
+        help="as Kafka's administrator: create the topics, set each service's SCRAM password "
+        "(from INTAKE_KAFKA_PASSWORD, ASSIGNMENT_..., REMEDIATION_..., STATISTICS_...) and "
+        "grant every service its ACLs (under GRIDCASE_TOPIC_NAMESPACE, if set)",
+    )
 
     keys = commands.add_parser("keys", help="the services' event-signing keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -98,7 +108,16 @@ def main(argv: list[str] | None = None) -> int:
             ensure_topics(settings.kafka_bootstrap_servers, specs)
             for spec in specs:
                 print(f"{spec.name}: {spec.partitions} partitions")
-    except (TokenError, ValueError) as error:
+        elif args.command == "kafka-access":
+            passwords = passwords_from_environment()
+            provision(
+                settings.kafka_bootstrap_servers,
+                namespace=settings.topic_namespace,
+                passwords=passwords,
+            )
+            users = ", ".join(sorted(service.value for service in passwords)) or "none"
+            print(f"topics and ACLs granted; passwords set for: {users}")
+    except (TokenError, ValueError, AccessError, KafkaError) as error:
         print(f"gridcase: {error}", file=sys.stderr)
         return 2
     return 0

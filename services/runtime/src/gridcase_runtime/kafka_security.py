@@ -1,7 +1,9 @@
-"""How a service authenticates to Kafka, from the environment: plaintext by default (the
-local broker), TLS with SASL/SCRAM where the cluster asks for it (Kubernetes: Strimzi's
-TLS listener, one KafkaUser per service). Every Kafka client of the services (producer,
-consumer, admin, the faust app, the statistics replay) takes these settings."""
+"""How a service logs in to Kafka, from the environment: as its own SCRAM user, over TLS
+in compose and Kubernetes (SASL_SSL; Strimzi's TLS listener there, one KafkaUser per
+service) and over the loopback locally (SASL_PLAINTEXT, set by the local runner). Without
+settings a client speaks plaintext, which the project's brokers refuse. Every Kafka client
+of the services (producer, consumer, admin, the faust app, the statistics replay) takes
+these settings."""
 
 import ssl
 from pathlib import Path

@@ -104,7 +104,7 @@ def case_events_consumer(
         settings.kafka_bootstrap_servers,
         settings.case_events_topic,
         settings.dlq_topic,
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         service=service.value,
         handle_batch=handle_batch,
         dead_letters=dead_letters,

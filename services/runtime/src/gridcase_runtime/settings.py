@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridcase_contracts.codes import Service
-from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
+from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec, namespaced
 from gridcase_runtime.boundaries import DEMO_BOUNDARIES
 from gridcase_runtime.signing import KeyFileError, SigningKey, Verifier, load_signing_key
 
@@ -113,6 +113,11 @@ class ServiceSettings(BaseSettings):
                 "public keys (`gridcase keys create`)"
             )
         return Verifier.from_file(self.trusted_keys_file)
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group, under the topic namespace like the topics."""
+        return namespaced(self.consumer_group, self.topic_namespace)
 
     def topic(self, spec: TopicSpec) -> TopicSpec:
         return spec.namespaced(self.topic_namespace)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
+from gridcase_contracts.codes import Service
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.settings import ServiceSettings
 
 SERVICE = "statistics"
@@ -16,17 +18,10 @@ class StatsSettings(ServiceSettings):
     )
 
     port: int = 8004
-    consumer_group: str = "gridcase-statistics"
+    consumer_group: str = CONSUMER_GROUPS[Service.STATISTICS]
     data_dir: Path = Path(tempfile.gettempdir()) / "gridcase-statistics"
     """Where faust keeps its (small) working files; the tables live in changelog topics."""
     session_timeout_s: float = 30.0
     """How soon the group notices a worker that died; its partitions move after this."""
     metrics_refresh_s: float = 5.0
     """How often the snapshot behind the business gauges is taken; they lag by at most this."""
-
-    @property
-    def app_id(self) -> str:
-        """The faust app id: consumer group and prefix of the changelog topics."""
-        if self.topic_namespace:
-            return f"{self.topic_namespace}.{self.consumer_group}"
-        return self.consumer_group

@@ -16,7 +16,7 @@ def case_events_consumer(intake: Intake, dead_letters: EventPublisher) -> EventC
         settings.kafka_bootstrap_servers,
         settings.case_events_topic,
         settings.dlq_topic,
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         service="intake",
         handle_batch=intake.project,
         dead_letters=dead_letters,

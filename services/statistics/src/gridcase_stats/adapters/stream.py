@@ -39,10 +39,10 @@ class CaseStream:
 
     def __init__(self, settings: StatsSettings) -> None:
         self.verifier = settings.verifier()
-        data_dir = settings.data_dir / settings.app_id
+        data_dir = settings.data_dir / settings.group_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
-            **faust_app_settings(settings, app_id=settings.app_id, datadir=data_dir),
+            **faust_app_settings(settings, app_id=settings.group_id, datadir=data_dir),
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         )
