@@ -22,7 +22,9 @@ from chaos.checker import (
 from chaos.system import DATABASES, System
 from chaos.workload import Crew, Ledger, open311_clients, tokens, volunteers
 
+from gridcase_contracts.topics import namespaced
 from gridcase_runtime.auth import Role
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_stats.config import StatsSettings
 from identity import mint_token
 
@@ -67,12 +69,7 @@ async def run_scenario(
     ledger = Ledger()
     stop = asyncio.Event()
     topic = settings.case_events_topic
-    groups = [
-        "gridcase-intake",
-        "gridcase-assignment",
-        "gridcase-remediation",
-        settings.app_id,
-    ]
+    groups = [namespaced(group, system.namespace) for group in CONSUMER_GROUPS.values()]
     async with (
         httpx.AsyncClient(base_url=system.url("intake"), timeout=10) as intake,
         httpx.AsyncClient(base_url=system.url("remediation-tracking"), timeout=10) as cases,

@@ -16,7 +16,8 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from factories import case_reported
 from gridcase_contracts.codec import encode
-from gridcase_contracts.topics import Headers
+from gridcase_contracts.topics import Headers, namespaced
+from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.kafka_security import KafkaSecurity
 from producers import AsProducers
 
@@ -134,7 +135,7 @@ async def test_poison_and_oversized_records_go_to_the_dlq(system: System) -> Non
     finally:
         producer.close()
     dead = await asyncio.to_thread(dead_letters, system.bootstrap, settings.dlq_topic.name)
-    groups = {"gridcase-intake", "gridcase-assignment", "gridcase-remediation", settings.app_id}
+    groups = {namespaced(group, system.namespace) for group in CONSUMER_GROUPS.values()}
     assert {(source, group) for source in sent for group in groups} <= dead
 
 

@@ -217,7 +217,7 @@ def committed_offsets(settings: StatsSettings) -> dict[int, int]:
         **KafkaSecurity().client_config(), bootstrap_servers=settings.kafka_bootstrap_servers
     )
     try:
-        offsets = admin.list_group_offsets([settings.app_id])[settings.app_id]
+        offsets = admin.list_group_offsets([settings.group_id])[settings.group_id]
     finally:
         admin.close()
     topic = settings.case_events_topic.name
@@ -248,7 +248,7 @@ def changelog_settled(settings: StatsSettings) -> None:
     reader = KafkaConsumer(
         **KafkaSecurity().client_config(), bootstrap_servers=settings.kafka_bootstrap_servers
     )
-    changelog = f"{settings.app_id}-{CASES_TABLE}-changelog"
+    changelog = f"{settings.group_id}-{CASES_TABLE}-changelog"
     try:
         partitions = [
             TopicPartition(changelog, p) for p in reader.partitions_for_topic(changelog) or ()
@@ -264,7 +264,7 @@ def changelog_settled(settings: StatsSettings) -> None:
 def applied_in_changelog(settings: StatsSettings) -> set[str]:
     """The ids of the events in the table a restarted worker recovers: the latest state of
     each case in the table's changelog."""
-    changelog = f"{settings.app_id}-{CASES_TABLE}-changelog"
+    changelog = f"{settings.group_id}-{CASES_TABLE}-changelog"
     latest = {r.key: r.value for r in records(settings.kafka_bootstrap_servers, changelog)}
     return {
         event_id
