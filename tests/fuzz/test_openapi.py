@@ -30,7 +30,6 @@ from gridcase_remediation.entrypoints.api import create_app as remediation_app
 from gridcase_runtime.auth import Role
 from gridcase_runtime.settings import ServiceSettings
 from gridcase_stats.adapters.fakes import FakeCaseSource
-from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.api import create_app as stats_app
 from identity import mint_token
@@ -194,9 +193,6 @@ def test_remediation(common: dict[str, str], namespace: str) -> None:
 def test_statistics() -> None:
     settings = StatsSettings(environment="test")
 
-    async def table(_settings: StatsSettings) -> CaseSource:
-        return FakeCaseSource(stats_events())
-
-    app = stats_app(settings, source_factory=table)
+    app = stats_app(settings, source=FakeCaseSource(stats_events()))
     failures = fuzz(Service(app, settings), {"table": "counts"})
     assert not failures, "\n\n".join(failures)

@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
@@ -10,7 +9,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from factories import case_reported
 from gridcase_contracts.codec import decode
 from gridcase_contracts.codes import Service
-from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, Headers, TopicSpec
+from gridcase_contracts.topics import CASE_EVENTS, Headers, TopicSpec
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_consumer import Delivery, EventConsumer, PoisonEventError
 from gridcase_runtime.kafka_producer import EventPublisher
@@ -18,25 +17,6 @@ from kafka_login import client_settings
 from producers import AsProducers, key_of, trusted
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def topics(
-    kafka_bootstrap: str, namespace: str, request: pytest.FixtureRequest
-) -> tuple[TopicSpec, TopicSpec]:
-    prefix = f"{namespace}-{request.node.name[:30].replace('_', '-')}"
-    pair = (CASE_EVENTS.namespaced(prefix), CASE_EVENTS_DLQ.namespaced(prefix))
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, pair)
-    return pair
-
-
-@pytest.fixture
-async def publisher(
-    kafka_bootstrap: str, topics: tuple[TopicSpec, TopicSpec]
-) -> AsyncIterator[EventPublisher]:
-    publisher = EventPublisher(kafka_bootstrap, topics[0], service="test", signer=AsProducers())
-    yield publisher
-    publisher.close()
 
 
 async def consume_until(

@@ -3,7 +3,6 @@ a bad signature and one signed by a service that does not produce its type, and 
 events signed before a key rotation."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,13 +13,11 @@ from factories import case_reported
 from gridcase_contracts.codec import encode
 from gridcase_contracts.codes import Service
 from gridcase_contracts.envelope import Envelope
-from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, Headers, TopicSpec
+from gridcase_contracts.topics import Headers, TopicSpec
 from gridcase_runtime.cli import create_signing_key
-from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_consumer import Delivery, EventConsumer
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.signing import RecordHeaders, SigningKey, Verifier, load_signing_key
-from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -30,22 +27,6 @@ class Signed(NamedTuple):
     key: bytes
     value: bytes
     headers: RecordHeaders
-
-
-@pytest.fixture
-async def topics(kafka_bootstrap: str, namespace: str) -> tuple[TopicSpec, TopicSpec]:
-    pair = (CASE_EVENTS.namespaced(namespace), CASE_EVENTS_DLQ.namespaced(namespace))
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, pair)
-    return pair
-
-
-@pytest.fixture
-async def publisher(
-    kafka_bootstrap: str, topics: tuple[TopicSpec, TopicSpec]
-) -> AsyncIterator[EventPublisher]:
-    publisher = EventPublisher(kafka_bootstrap, topics[0], service="test", signer=AsProducers())
-    yield publisher
-    publisher.close()
 
 
 async def test_untrusted_records_go_to_the_dlq_and_rotated_keys_still_verify(

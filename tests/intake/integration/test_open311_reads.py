@@ -55,7 +55,7 @@ def client_at(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
 @pytest.fixture(scope="module")
 async def served(app: FastAPI) -> AsyncIterator[tuple[Intake, httpx.AsyncClient]]:
     async with client_at(app) as client:
-        yield app.state.intake, client
+        yield app.state.components.intake, client
 
 
 async def forget_reads(intake: Intake) -> None:

@@ -41,7 +41,7 @@ async def app_and_client(
             transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
         ) as client,
     ):
-        yield app.state.intake, client
+        yield app.state.components.intake, client
 
 
 async def test_a_control_character_gets_a_422_naming_the_field(

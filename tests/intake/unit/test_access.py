@@ -3,7 +3,6 @@ reporter namespaces and the rejection metric; the app runs on in-memory fakes.""
 
 import io
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -23,19 +22,13 @@ from gridcase_contracts.events import (
     new_event,
 )
 from gridcase_intake.adapters.fakes import (
-    FakeApiKeys,
-    FakeCaseViews,
-    FakeIdempotencyKeys,
-    FakePhotos,
     FakePublisher,
-    FakeRateLimits,
 )
 from gridcase_intake.bootstrap import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.idempotency import StoredResponse
 from gridcase_intake.domain.reports import ReportIn
-from gridcase_intake.entrypoints.api import create_app
 from gridcase_intake.handlers import Submission, visible_to
 from gridcase_runtime.auth import Principal, Role
 from identity import mint_token
@@ -53,29 +46,6 @@ def settings() -> IntakeSettings:
     return IntakeSettings(
         environment="test", public_base_url="http://intake.test", reports_per_minute=2
     )
-
-
-@pytest.fixture
-def intake(settings: IntakeSettings) -> Intake:
-    return Intake(
-        settings=settings,
-        publisher=FakePublisher(),
-        cases=FakeCaseViews(),
-        keys=FakeIdempotencyKeys(),
-        photos=FakePhotos(),
-        limits=FakeRateLimits(),
-        api_keys=FakeApiKeys(),
-    )
-
-
-@pytest.fixture
-async def client(settings: IntakeSettings, intake: Intake) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    app.state.intake = intake  # the fakes stand in for what the lifespan would connect
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
-    ) as client:
-        yield client
 
 
 def bearer(settings: IntakeSettings, subject: str, role: Role, **claims: str) -> dict[str, str]:

@@ -4,24 +4,13 @@ hashes, refused when forged the old way or revoked."""
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from gridcase_intake.adapters.fakes import (
-    FakeApiKeys,
-    FakeCaseViews,
-    FakeIdempotencyKeys,
-    FakePhotos,
-    FakePublisher,
-    FakeRateLimits,
-)
-from gridcase_intake.bootstrap import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain.api_keys import genuine, issue, key_id_of
-from gridcase_intake.entrypoints.api import create_app
 from gridcase_runtime.auth import Role
 from identity import mint_token
 
@@ -37,29 +26,6 @@ FORM = {
 @pytest.fixture
 def settings() -> IntakeSettings:
     return IntakeSettings(environment="test", public_base_url="http://intake.test")
-
-
-@pytest.fixture
-def intake(settings: IntakeSettings) -> Intake:
-    return Intake(
-        settings=settings,
-        publisher=FakePublisher(),
-        cases=FakeCaseViews(),
-        keys=FakeIdempotencyKeys(),
-        photos=FakePhotos(),
-        limits=FakeRateLimits(),
-        api_keys=FakeApiKeys(),
-    )
-
-
-@pytest.fixture
-async def client(settings: IntakeSettings, intake: Intake) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    app.state.intake = intake
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
-    ) as client:
-        yield client
 
 
 def as_role(settings: IntakeSettings, role: Role) -> dict[str, str]:

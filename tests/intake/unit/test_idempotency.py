@@ -196,7 +196,7 @@ async def test_the_key_sweeper_is_a_periodic_worker_that_sweeps(
 ) -> None:
     await intake.submit(submission(), render)
     clock.now += timedelta(days=2)
-    sweeper = key_sweeper(intake)
+    sweeper = key_sweeper(intake.sweep, intake.settings.sweep_interval_s)
     assert isinstance(sweeper, Periodic)
     running = asyncio.create_task(sweeper.run())
     keys = intake.keys

@@ -2,7 +2,6 @@
 altered in the database (API, CLI, metric), a replay rebuilds the same hashes, and
 ledgers stored before the chain existed are linked."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,20 +22,6 @@ from gridcase_remediation.entrypoints.cli import verify_ledgers
 from gridcase_runtime.auth import Role
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def settings(service_env: dict[str, str], namespace: str) -> RemediationSettings:
-    return settings_for(service_env, namespace)
-
-
-@pytest.fixture(scope="module")
-async def service(
-    settings: RemediationSettings,
-) -> AsyncIterator[tuple[httpx.AsyncClient, Components]]:
-    async with running_service(settings) as running:
-        yield running
-        await running[1].database.client.drop_database(settings.mongodb_database)
 
 
 async def an_accepted_case(

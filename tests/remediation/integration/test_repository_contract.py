@@ -9,9 +9,9 @@ import pytest
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.adapters.fakes import FakeCaseRepository
-from gridcase_remediation.adapters.records import CaseRecord, with_events
 from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.domain.case import Case, apply
+from gridcase_remediation.domain.ledger import CaseRecord, with_events
 from gridcase_remediation.handlers import CaseStore
 from gridcase_runtime.mongo import close, connect
 from stories import CaseStory

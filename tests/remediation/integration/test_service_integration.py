@@ -2,7 +2,6 @@
 inspector and reporter API, redelivery, other departments, exports, and replay."""
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -29,20 +28,6 @@ from gridcase_runtime.auth import Role
 from gridcase_runtime.photos import check_photo
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def settings(service_env: dict[str, str], namespace: str) -> RemediationSettings:
-    return settings_for(service_env, namespace)
-
-
-@pytest.fixture(scope="module")
-async def service(
-    settings: RemediationSettings,
-) -> AsyncIterator[tuple[httpx.AsyncClient, Components]]:
-    async with running_service(settings) as running:
-        yield running
-        await running[1].database.client.drop_database(settings.mongodb_database)
 
 
 @pytest.fixture(scope="module")

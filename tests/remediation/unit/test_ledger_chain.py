@@ -6,7 +6,7 @@ from dataclasses import replace
 from remediation.unit.builders import CASE_ID, event_for
 
 from factories import case_reported
-from gridcase_remediation.adapters.records import (
+from gridcase_remediation.domain.ledger import (
     GENESIS,
     ChainBreak,
     LedgerEntry,

@@ -5,8 +5,8 @@ from remediation.unit.builders import CASE_ID, event_for
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import PhotoRef
-from gridcase_remediation.adapters.records import CaseRecord, with_events
 from gridcase_remediation.domain.case import fold
+from gridcase_remediation.domain.ledger import CaseRecord, with_events
 from gridcase_remediation.domain.lifecycle import Action
 from gridcase_remediation.entrypoints.schemas import CaseView, PublicCaseView
 from gridcase_remediation.handlers import allowed_actions

@@ -25,8 +25,8 @@ from gridcase_runtime.auth import Role
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.kafka_security import KafkaSecurity
-from gridcase_stats.adapters.stream import CASES_TABLE
 from gridcase_stats.config import StatsSettings
+from gridcase_stats.entrypoints.consumer import CASES_TABLE
 from gridcase_stats.entrypoints.reconcile import reconcile
 from identity import mint_token
 from producers import AsProducers

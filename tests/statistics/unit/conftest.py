@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from gridcase_stats.adapters.fakes import FakeCaseSource
-from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.entrypoints.api import create_app
 
@@ -15,10 +14,7 @@ SETTINGS = StatsSettings(metrics_refresh_s=0.01)
 
 @pytest.fixture
 async def client(source: FakeCaseSource) -> AsyncIterator[httpx.AsyncClient]:
-    async def given(_settings: StatsSettings) -> CaseSource:
-        return source
-
-    app = create_app(SETTINGS, source_factory=given)
+    app = create_app(SETTINGS, source=source)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stats") as http,

@@ -8,10 +8,10 @@ from typing import Any
 from gridcase_contracts.codec import encode
 from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import Headers
-from gridcase_stats.adapters.stream import CaseStream
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.domain.case_state import CaseState, load_states
 from gridcase_stats.domain.figures import Metric, Scope, summary
+from gridcase_stats.entrypoints.consumer import CaseStream
 from producers import AsProducers, key_of
 
 

@@ -1,11 +1,14 @@
-"""Builds intake from real adapters, or from the fakes a unit test passes in."""
+"""Builds intake's components from its settings: real adapters (or the fakes a unit test
+passes in), the publisher and the workers."""
 
+import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gridcase_contracts.codes import Service
 from gridcase_intake import handlers
 from gridcase_intake.adapters.repository import (
     MongoApiKeys,
@@ -17,6 +20,7 @@ from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain.api_keys import ApiKeyRecord, genuine, issue, key_id_of
 from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.rate_limit import reader_key
+from gridcase_intake.entrypoints.consumer import build_consumer, key_sweeper
 from gridcase_intake.ports import (
     ApiKeys,
     CaseViews,
@@ -26,9 +30,14 @@ from gridcase_intake.ports import (
     RateLimits,
 )
 from gridcase_runtime.boundaries import Boundaries, load_boundaries
-from gridcase_runtime.kafka_consumer import Delivery
-from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.health import ReadinessCheck, kafka_reachable
+from gridcase_runtime.kafka_admin import ensure_case_topics
+from gridcase_runtime.kafka_consumer import EventConsumer
+from gridcase_runtime.kafka_producer import EventPublisher
+from gridcase_runtime.mongo import MongoDatabase, close, connect, ping
 from gridcase_runtime.photos import PhotoStore
+from gridcase_runtime.service import case_events_publisher
+from gridcase_runtime.workers import Worker
 
 
 def utc_now() -> datetime:
@@ -63,18 +72,12 @@ class Intake:
     async def submit(
         self, submission: handlers.Submission, render: handlers.Render
     ) -> handlers.Outcome:
-        return await handlers.submit_report(
-            submission,
-            render,
-            publisher=self.publisher,
-            cases=self.cases,
-            keys=self.keys,
-            photos=self.photos,
-            limits=self.limits,
-            geography=self.geography,
-            settings=self.settings,
-            clock=self.clock,
-        )
+        """`handlers.submit_report` on these adapters, each refusal counted."""
+        try:
+            return await handlers.submit_report(submission, render, self)
+        except tuple(handlers.REFUSALS) as error:
+            handlers.count_refusal(error, submission)
+            raise
 
     async def issue_api_key(self, name: str, *, by: str) -> tuple[str, ApiKeyRecord]:
         """A new Open311 api key (returned once) and its stored record."""
@@ -89,9 +92,6 @@ class Intake:
         record = await self.api_keys.get(key_id) if key_id else None
         return record.name if record and genuine(record, api_key) else None
 
-    async def project(self, deliveries: list[Delivery]) -> None:
-        await handlers.project_events(deliveries, cases=self.cases)
-
     async def admit_reader(self, address: str) -> float | None:
         """Counts an anonymous Open311 read from `address`: None if allowed, else the
         seconds to wait."""
@@ -103,7 +103,7 @@ class Intake:
         return await handlers.sweep_expired(keys=self.keys, limits=self.limits, clock=self.clock)
 
 
-def bootstrap(settings: IntakeSettings, database: MongoDatabase, publisher: Publisher) -> Intake:
+def real_intake(settings: IntakeSettings, database: MongoDatabase, publisher: Publisher) -> Intake:
     """Intake on the real MongoDB database and the given Kafka publisher."""
     return Intake(
         settings=settings,
@@ -121,3 +121,48 @@ async def create_indexes(database: MongoDatabase) -> None:
     await MongoIdempotencyKeys(database).create_indexes()
     await MongoRateLimits(database).create_indexes()
     await PhotoStore(database).create_indexes()
+
+
+@dataclass(frozen=True)
+class Components:
+    """What the API and the workers use, built once per process."""
+
+    settings: IntakeSettings
+    database: MongoDatabase
+    publisher: EventPublisher
+    intake: Intake
+    consumer: EventConsumer
+
+    async def prepare(self) -> None:
+        """Topics and indexes."""
+        await ensure_case_topics(self.settings)
+        await create_indexes(self.database)
+
+    def workers(self) -> list[Worker]:
+        return [
+            Worker("intake-case-events", self.consumer.run, self.consumer.stop),
+            key_sweeper(self.intake.sweep, self.settings.sweep_interval_s).worker,
+        ]
+
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        return {
+            "kafka": kafka_reachable(self.settings.kafka_bootstrap_servers),
+            "kafka-producer": self.publisher.check_ready,
+            "mongodb": functools.partial(ping, self.database),
+        }
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.publisher.close)
+        close(self.database)
+
+
+def bootstrap(settings: IntakeSettings, intake: Intake | None = None) -> Components:
+    """Wires the service (on `intake`'s adapters when given); nothing connects until used."""
+    database = connect(settings.mongodb_url, settings.mongodb_database)
+    publisher = case_events_publisher(
+        settings, Service.INTAKE, ack_timeout_s=settings.publish_timeout_s
+    )
+    intake = intake or real_intake(settings, database, publisher)
+    return Components(
+        settings, database, publisher, intake, build_consumer(settings, intake.cases, publisher)
+    )

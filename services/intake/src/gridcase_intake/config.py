@@ -26,6 +26,7 @@ from gridcase_contracts.codes import District, Service
 from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.settings import ServiceSettings
 
+SERVICE = "intake"
 JSON_BODY_LIMIT = 1024 * 1024
 FORM_FIELDS_ALLOWANCE = 1024 * 1024
 """Multipart bodies may carry this much besides the photos (the report field, boundaries)."""

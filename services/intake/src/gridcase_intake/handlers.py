@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+from pydantic import ValidationError
+
 from gridcase_contracts.codes import Channel, Service
 from gridcase_contracts.events import CaseReported, PhotoRef, Reporter, new_event
 from gridcase_intake import metrics
 from gridcase_intake.config import IntakeSettings
-from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import (
     KeyRecord,
     KeyState,
@@ -34,7 +35,7 @@ from gridcase_intake.domain.reports import (
     photo_id,
     reported_payload,
 )
-from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, Publisher, RateLimits
+from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, RateLimits, Reporting
 from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
@@ -158,19 +159,28 @@ async def _completed_answer(
     return existing.response
 
 
-async def submit_report(
-    submission: Submission,
-    render: Render,
-    *,
-    publisher: Publisher,
-    cases: CaseViews,
-    keys: IdempotencyKeys,
-    photos: Photos,
-    limits: RateLimits,
-    geography: Geography,
-    settings: IntakeSettings,
-    clock: Clock,
-) -> Outcome:
+REFUSALS: dict[type[Exception], str] = {
+    RateLimitedError: "rate_limited",
+    ReportRejectedError: "validation",
+    ValidationError: "validation",
+    IdempotencyConflictError: "idempotency_conflict",
+    IdempotencyMismatchError: "idempotency_mismatch",
+    KafkaUnavailableError: "kafka_unavailable",
+}
+"""What `submit_report` refuses with, and the reason each refusal is counted under."""
+
+
+def count_refusal(error: Exception, submission: Submission) -> None:
+    reason = next(reason for kind, reason in REFUSALS.items() if isinstance(error, kind))
+    if isinstance(error, ReportRejectedError) and error.loc[0] == "photos":
+        reason = "photo"
+    if isinstance(error, RateLimitedError):
+        caller = "reporter" if submission.channel == Channel.APP else "api_key"
+        metrics.RATE_LIMITED.labels(caller).inc()
+    metrics.rejected(reason, submission.report.category.value)
+
+
+async def submit_report(submission: Submission, render: Render, deps: Reporting) -> Outcome:
     """Checks a report, publishes its CaseReported and answers only after Kafka's ack.
 
     A retry of a completed request gets its stored answer whatever the rate limit; every
@@ -181,29 +191,19 @@ async def submit_report(
     the idempotency errors (409/422) and KafkaUnavailableError (503)."""
     keyed = submission.idempotency
     if keyed is not None:
-        answered = await _completed_answer(keyed, keys, clock())
+        answered = await _completed_answer(keyed, deps.keys, deps.clock())
         if answered is not None:
             metrics.IDEMPOTENT_REPLAYS.inc()
             return Outcome(answered, replayed=True)
     limit_key = reporter_key(submission.reporter.reporter_id)
-    wait = await limits.acquire(limit_key, settings.reports_per_minute)
+    wait = await deps.limits.acquire(limit_key, deps.settings.reports_per_minute)
     if wait is not None:
         raise RateLimitedError(wait)
     try:
-        return await _accept(
-            submission,
-            render,
-            publisher=publisher,
-            cases=cases,
-            keys=keys,
-            photos=photos,
-            geography=geography,
-            settings=settings,
-            clock=clock,
-        )
+        return await _accept(submission, render, deps)
     except Exception as error:
         if isinstance(error, KafkaUnavailableError) or is_transient(error):
-            await _refund(limits, limit_key)
+            await _refund(deps.limits, limit_key)
         raise
 
 
@@ -215,27 +215,16 @@ async def _refund(limits: RateLimits, key: str) -> None:
         log.warning("could not refund a rate-limited request of %s", key, exc_info=True)
 
 
-async def _accept(
-    submission: Submission,
-    render: Render,
-    *,
-    publisher: Publisher,
-    cases: CaseViews,
-    keys: IdempotencyKeys,
-    photos: Photos,
-    geography: Geography,
-    settings: IntakeSettings,
-    clock: Clock,
-) -> Outcome:
+async def _accept(submission: Submission, render: Render, deps: Reporting) -> Outcome:
     """A report within its rate limit: checked, published, answered."""
     keyed = submission.idempotency
     check_text(submission.report)
-    checked = await _check_photos(submission.photos, settings.max_photo_bytes)
+    checked = await _check_photos(submission.photos, deps.settings.max_photo_bytes)
     location = locate(
         submission.report.location,
         [photo.gps for photo in checked],
-        geography,
-        settings.fallback_district,
+        deps.geography,
+        deps.settings.fallback_district,
     )
     payload = reported_payload(
         submission.report,
@@ -245,12 +234,12 @@ async def _accept(
         channel=submission.channel,
         attributes=submission.attributes,
     )
-    now = _to_millisecond(clock())
+    now = _to_millisecond(deps.clock())
     reservation = Reservation(new_case_id(now), uuid4(), now)
     attempt = uuid4().hex
     if keyed is not None:
         claimed = await _claim_key(
-            keyed, reservation, keys=keys, settings=settings, attempt=attempt
+            keyed, reservation, keys=deps.keys, settings=deps.settings, attempt=attempt
         )
         if isinstance(claimed, StoredResponse):
             metrics.IDEMPOTENT_REPLAYS.inc()
@@ -258,7 +247,9 @@ async def _accept(
         reservation = claimed
     try:
         refs = [
-            await _store_photo(photo, n, reservation.case_id, submission, photos, settings)
+            await _store_photo(
+                photo, n, reservation.case_id, submission, deps.photos, deps.settings
+            )
             for n, photo in enumerate(checked)
         ]
         if submission.media_url:
@@ -271,19 +262,25 @@ async def _accept(
             payload=payload.model_copy(update={"photos": refs}),
             correlation_id=submission.correlation_id,
         )
-        await publisher.publish(event, ingest_ts_ns=time.time_ns())
+        await deps.publisher.publish(event, ingest_ts_ns=time.time_ns())
         crash_at("after-ack-before-answer")
     except PublishError as error:
         if keyed is not None:
-            await keys.release(keyed.key_id, attempt, clock())
+            await deps.keys.release(keyed.key_id, attempt, deps.clock())
         raise KafkaUnavailableError(str(error)) from error
     except BaseException:
         if keyed is not None:
-            await keys.release(keyed.key_id, attempt, clock())
+            await deps.keys.release(keyed.key_id, attempt, deps.clock())
         raise
     response = render(event)
     await _after_ack(
-        event, response, keyed, attempt, cases=cases, keys=keys, wait_s=settings.local_write_wait_s
+        event,
+        response,
+        keyed,
+        attempt,
+        cases=deps.cases,
+        keys=deps.keys,
+        wait_s=deps.settings.local_write_wait_s,
     )
     metrics.REPORTS_ACCEPTED.labels(event.payload.category.value, event.payload.channel.value).inc()
     return Outcome(response, replayed=False)

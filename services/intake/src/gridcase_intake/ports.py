@@ -1,12 +1,14 @@
 """What the handlers need from the outside world; adapters and fakes implement these."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import CaseEvent
+from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain.api_keys import ApiKeyRecord
+from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import KeyRecord, StoredResponse
 from gridcase_runtime.photos import CheckedPhoto, StoredPhoto
 
@@ -86,3 +88,32 @@ class Photos(Protocol):
     ) -> StoredPhoto: ...
 
     async def load(self, photo_id: str) -> tuple[StoredPhoto, bytes] | None: ...
+
+
+class Reporting(Protocol):
+    """What submitting a report needs: the adapters, the city's geography, the settings and
+    the clock (`bootstrap.Intake` holds them)."""
+
+    @property
+    def settings(self) -> IntakeSettings: ...
+
+    @property
+    def publisher(self) -> Publisher: ...
+
+    @property
+    def cases(self) -> CaseViews: ...
+
+    @property
+    def keys(self) -> IdempotencyKeys: ...
+
+    @property
+    def photos(self) -> Photos: ...
+
+    @property
+    def limits(self) -> RateLimits: ...
+
+    @property
+    def geography(self) -> Geography: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...

@@ -1,62 +1,30 @@
-"""Builds the service's parts from settings: real adapters, the workers beside the API."""
+"""Builds remediation-tracking's components from its settings: real adapters, workers."""
 
-import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import asyncio
+from dataclasses import dataclass
+from functools import partial
 
-from gridcase_contracts.codes import CaseStatus, Service
-from gridcase_remediation import metrics
+from gridcase_contracts.codes import Service
 from gridcase_remediation.adapters.repository import CaseRepository
-from gridcase_remediation.config import RemediationSettings
-from gridcase_remediation.handlers import check_chains, flag_overdue, record_events
-from gridcase_runtime.kafka_consumer import Delivery, EventConsumer
+from gridcase_remediation.config import SERVICE, RemediationSettings
+from gridcase_remediation.entrypoints.consumer import LedgerCheck, SlaTimer, build_consumer
+from gridcase_runtime.health import ReadinessCheck, kafka_reachable
+from gridcase_runtime.kafka_admin import ensure_case_topics
+from gridcase_runtime.kafka_consumer import EventConsumer
 from gridcase_runtime.kafka_producer import EventPublisher
-from gridcase_runtime.mongo import MongoDatabase, connect
+from gridcase_runtime.mongo import MongoDatabase, close, connect, ping
 from gridcase_runtime.outbox import OutboxRelay
 from gridcase_runtime.photos import PhotoStore
-from gridcase_runtime.workers import Periodic, Worker
+from gridcase_runtime.service import case_events_publisher
+from gridcase_runtime.workers import Worker
 
-SERVICE = "remediation-tracking"
-log = logging.getLogger(__name__)
-
-
-class SlaTimer(Periodic):
-    """Every `interval_s`: flags stages past their due date, refreshes the cases gauge."""
-
-    def __init__(
-        self, repository: CaseRepository, relay: OutboxRelay, *, interval_s: float
-    ) -> None:
-        super().__init__("sla-timer", self.flag_overdue_stages, interval_s)
-        self.repository = repository
-        self.relay = relay
-
-    async def flag_overdue_stages(self) -> int:
-        flagged = await flag_overdue(self.repository, datetime.now(UTC))
-        if flagged:
-            self.relay.notify()
-        counts = await self.repository.count_by_status()
-        for status in CaseStatus:
-            metrics.CASES.labels(status.value).set(counts.get(status.value, 0))
-        return flagged
+WORKERS = ("consumer", "relay", "sla-timer", "ledger-check")
 
 
-class LedgerCheck(Periodic):
-    """Every `interval_s`: recomputes every case's ledger hash chain and logs each break
-    (counted in gridcase_ledger_breaks_total, which the alert watches)."""
-
-    def __init__(self, repository: CaseRepository, *, interval_s: float) -> None:
-        super().__init__("ledger-check", self.check, interval_s)
-        self.repository = repository
-
-    async def check(self) -> int:
-        checked, broken = await check_chains(self.repository, self.repository.case_ids())
-        for case_id, found in broken.items():
-            log.error("ledger of %s broken at entry %d: %s", case_id, found.entry, found.reason)
-        return checked
-
-
-@dataclass
+@dataclass(frozen=True)
 class Components:
+    """What the API and the workers use, built once per process."""
+
     settings: RemediationSettings
     database: MongoDatabase
     repository: CaseRepository
@@ -66,59 +34,57 @@ class Components:
     consumer: EventConsumer
     sla_timer: SlaTimer
     ledger_check: LedgerCheck
-    workers: list[Worker] = field(default_factory=list)
+    running: tuple[str, ...] = WORKERS
+    """The names of the workers that run beside the API."""
 
+    async def prepare(self) -> None:
+        """Topics, indexes, and the hash chains of ledgers written before there were any."""
+        await ensure_case_topics(self.settings)
+        await self.repository.create_indexes()
+        await self.repository.chain_unlinked_ledgers()
+        await self.relay.create_indexes()
+        await self.photos.create_indexes()
 
-WORKERS = ("consumer", "relay", "sla-timer", "ledger-check")
+    def workers(self) -> list[Worker]:
+        available = {
+            "consumer": Worker("consumer", self.consumer.run, self.consumer.stop),
+            "relay": Worker("outbox-relay", self.relay.run, self.relay.stop),
+            "sla-timer": self.sla_timer.worker,
+            "ledger-check": self.ledger_check.worker,
+        }
+        return [available[name] for name in self.running]
+
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        return {
+            "kafka": kafka_reachable(self.settings.kafka_bootstrap_servers),
+            "mongo": partial(ping, self.database),
+        }
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.publisher.close)
+        close(self.database)
 
 
 def build(settings: RemediationSettings, *, workers: tuple[str, ...] = WORKERS) -> Components:
     """Real adapters for `settings`; `workers` picks which background loops run."""
     database = connect(settings.mongodb_url, settings.mongodb_database)
     repository = CaseRepository(database)
-    publisher = EventPublisher(
-        settings.kafka_bootstrap_servers,
-        settings.case_events_topic,
-        service=SERVICE,
-        signer=settings.signing_key(Service.REMEDIATION_TRACKING),
-    )
+    publisher = case_events_publisher(settings, Service.REMEDIATION_TRACKING)
     relay = OutboxRelay(
         repository.cases,
         publisher,
         service=SERVICE,
         poll_interval_s=settings.outbox_poll_interval_s,
     )
-    sla_timer = SlaTimer(repository, relay, interval_s=settings.sla_scan_interval_s)
-    ledger_check = LedgerCheck(repository, interval_s=settings.ledger_check_interval_s)
-
-    async def handle(deliveries: list[Delivery]) -> None:
-        await record_events(repository, [delivery.event for delivery in deliveries])
-
-    consumer = EventConsumer(
-        settings.kafka_bootstrap_servers,
-        settings.case_events_topic,
-        settings.dlq_topic,
-        group_id=settings.group_id,
-        service=SERVICE,
-        handle_batch=handle,
-        dead_letters=publisher,
-        verifier=settings.verifier(),
-    )
-    available = {
-        "consumer": Worker("consumer", consumer.run, consumer.stop),
-        "relay": Worker("outbox-relay", relay.run, relay.stop),
-        "sla-timer": sla_timer.worker,
-        "ledger-check": ledger_check.worker,
-    }
     return Components(
-        settings,
-        database,
-        repository,
-        PhotoStore(database),
-        publisher,
-        relay,
-        consumer,
-        sla_timer,
-        ledger_check,
-        [available[name] for name in workers],
+        settings=settings,
+        database=database,
+        repository=repository,
+        photos=PhotoStore(database),
+        publisher=publisher,
+        relay=relay,
+        consumer=build_consumer(repository, settings, publisher),
+        sla_timer=SlaTimer(repository, relay, interval_s=settings.sla_scan_interval_s),
+        ledger_check=LedgerCheck(repository, interval_s=settings.ledger_check_interval_s),
+        running=workers,
     )

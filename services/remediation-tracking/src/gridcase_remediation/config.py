@@ -7,6 +7,7 @@ from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.photos import MAX_PHOTO_BYTES
 from gridcase_runtime.settings import ServiceSettings
 
+SERVICE = "remediation-tracking"
 MAX_PHOTOS = 5
 
 

@@ -1,44 +1,21 @@
 """One function per command or event; the store and the clock are parameters."""
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from gridcase_contracts.codes import Service
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import Actor, CaseOverdue, CaseOverduePayload, new_event
 from gridcase_remediation import metrics
-from gridcase_remediation.adapters.records import CaseRecord, ChainBreak, first_break, with_events
 from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.case import Case, apply, fold
+from gridcase_remediation.domain.ledger import CaseRecord, ChainBreak, first_break, with_events
 from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT, Action, allowed_commands
+from gridcase_remediation.ports import CaseStore, ProjectionStore
 from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
-
-
-class CaseStore(Protocol):
-    async def get(self, case_id: str) -> CaseRecord | None: ...
-
-    async def save(
-        self,
-        before: CaseRecord | None,
-        after: CaseRecord,
-        appended: Sequence[Envelope],
-        *,
-        emit: bool,
-    ) -> bool: ...
-
-    async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]: ...
-
-
-class ProjectionStore(CaseStore, Protocol):
-    """A store whose projections can be refolded from their ledgers."""
-
-    def case_ids(self) -> AsyncIterator[str]: ...
-
-    async def replace_projection(self, record: CaseRecord, rebuilt: Case) -> bool: ...
 
 
 class CaseNotFoundError(Exception):

@@ -1,74 +1,81 @@
 """The intake FastAPI app: native API, Open311, operations routes, consumer beside it."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from pydantic import ValidationError
 
-from gridcase_contracts.codes import Service
-from gridcase_intake.bootstrap import bootstrap, create_indexes
-from gridcase_intake.config import JSON_BODY_LIMIT, IntakeSettings
-from gridcase_intake.domain.reports import ReportIn
+from gridcase_intake.bootstrap import Intake, bootstrap
+from gridcase_intake.config import JSON_BODY_LIMIT, SERVICE, IntakeSettings
+from gridcase_intake.domain.rate_limit import retry_after_header
+from gridcase_intake.domain.reports import ReportIn, ReportRejectedError
 from gridcase_intake.entrypoints import api_keys, native, open311
-from gridcase_intake.entrypoints.consumer import workers
-from gridcase_runtime.app import create_service_app, serve
-from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka_admin import ensure_case_topics
-from gridcase_runtime.kafka_producer import EventPublisher
+from gridcase_intake.entrypoints.native import validation_errors
+from gridcase_intake.handlers import (
+    IdempotencyConflictError,
+    IdempotencyMismatchError,
+    KafkaUnavailableError,
+    RateLimitedError,
+)
+from gridcase_runtime.app import serve
 from gridcase_runtime.limits import BodySizeLimitMiddleware
-from gridcase_runtime.mongo import close, connect, ping
-from gridcase_runtime.workers import running
-
-SERVICE = "intake"
+from gridcase_runtime.problems import DomainErrors, Problem, problem, validation_problem
+from gridcase_runtime.service import service_app
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    """The app; connections are made by its lifespan, never at import or construction."""
+def _rate_limited(request: Request, error: RateLimitedError) -> Problem:
+    settings: IntakeSettings = request.app.state.settings
+    document = problem(429, f"at most {settings.reports_per_minute} reports a minute")
+    return Problem(document, {"Retry-After": retry_after_header(error.wait_s)})
+
+
+def _report_rejected(_request: Request, error: ReportRejectedError) -> Problem:
+    rejected = {"loc": ["body", *error.loc], "msg": error.message, "type": error.kind}
+    return Problem(validation_problem(422, [rejected]))
+
+
+def _invalid(_request: Request, error: ValidationError) -> Problem:
+    return Problem(validation_problem(422, validation_errors(error, ("body",))))
+
+
+def _in_flight(_request: Request, error: IdempotencyConflictError) -> Problem:
+    return Problem(problem(409, str(error)))
+
+
+def _key_reused(_request: Request, error: IdempotencyMismatchError) -> Problem:
+    reused = {"loc": ["header", "Idempotency-Key"], "msg": str(error), "type": "reused"}
+    return Problem(validation_problem(422, [reused]))
+
+
+def _kafka_unavailable(request: Request, _error: KafkaUnavailableError) -> Problem:
+    settings: IntakeSettings = request.app.state.settings
+    detail = "the report could not be stored right now; nothing was accepted, retry later"
+    return Problem(problem(503, detail), {"Retry-After": str(settings.retry_after_s)})
+
+
+DOMAIN_ERRORS: DomainErrors = {
+    RateLimitedError: _rate_limited,
+    ReportRejectedError: _report_rejected,
+    ValidationError: _invalid,
+    IdempotencyConflictError: _in_flight,
+    IdempotencyMismatchError: _key_reused,
+    KafkaUnavailableError: _kafka_unavailable,
+}
+"""How the native API answers a refused submission (Open311 answers in its own format)."""
+
+
+def create_app(settings: IntakeSettings | None = None, *, intake: Intake | None = None) -> FastAPI:
+    """The app, on `intake`'s adapters when given; connections are made on first use, never
+    at import or construction."""
     settings = settings or IntakeSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = connect(settings.mongodb_url, settings.mongodb_database)
-        app.state.database = database
-        await ensure_case_topics(settings)
-        await create_indexes(database)
-        publisher = EventPublisher(
-            settings.kafka_bootstrap_servers,
-            settings.case_events_topic,
-            service=SERVICE,
-            signer=settings.signing_key(Service.INTAKE),
-            ack_timeout_s=settings.publish_timeout_s,
-        )
-        app.state.publisher = publisher
-        intake = bootstrap(settings, database, publisher)
-        app.state.intake = intake
-        try:
-            async with running(workers(intake, publisher)):
-                yield
-        finally:
-            await asyncio.to_thread(publisher.close)
-            close(database)
-
-    async def mongo_reachable() -> None:
-        await ping(app.state.database)
-
-    async def publisher_ready() -> None:
-        await app.state.publisher.check_ready()
-
-    app = create_service_app(
+    app = service_app(
+        bootstrap(settings, intake),
         service=SERVICE,
         settings=settings,
-        lifespan=lifespan,
         title="gridcase intake",
         description="Volunteers' reports (native API and Open311 GeoReport v2) become cases; "
         "201 means Kafka has the CaseReported event.",
-        readiness_checks={
-            "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
-            "kafka-producer": publisher_ready,
-            "mongodb": mongo_reachable,
-        },
+        domain_errors=DOMAIN_ERRORS,
         other_error_formats={open311.router.prefix: open311.error_for},
         retry_after_s=settings.retry_after_s,
     )

@@ -1,44 +1,36 @@
-"""The case-events consumer that keeps intake's case views, and the key sweeper."""
+"""What runs beside the API: the case-events consumer that keeps intake's case views, and
+the key sweeper."""
 
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 
-from gridcase_intake.bootstrap import Intake
+from gridcase_contracts.codes import Service
+from gridcase_intake.config import IntakeSettings
+from gridcase_intake.handlers import project_events
+from gridcase_intake.ports import CaseViews
 from gridcase_runtime.kafka_consumer import EventConsumer
 from gridcase_runtime.kafka_producer import EventPublisher
-from gridcase_runtime.workers import Periodic, Worker
+from gridcase_runtime.service import case_events_consumer
+from gridcase_runtime.workers import Periodic
 
 log = logging.getLogger(__name__)
 
 
-def case_events_consumer(intake: Intake, dead_letters: EventPublisher) -> EventConsumer:
-    settings = intake.settings
-    return EventConsumer(
-        settings.kafka_bootstrap_servers,
-        settings.case_events_topic,
-        settings.dlq_topic,
-        group_id=settings.group_id,
-        service="intake",
-        handle_batch=intake.project,
-        dead_letters=dead_letters,
-        verifier=settings.verifier(),
-    )
+def build_consumer(
+    settings: IntakeSettings, cases: CaseViews, dead_letters: EventPublisher
+) -> EventConsumer:
+    project = partial(project_events, cases=cases)
+    return case_events_consumer(settings, Service.INTAKE, project, dead_letters)
 
 
-def key_sweeper(intake: Intake) -> Periodic:
+def key_sweeper(sweep_expired: Callable[[], Awaitable[int]], interval_s: float) -> Periodic:
     """Deletes expired Idempotency-Keys and rate-limit windows periodically (no TTL index
     on our server)."""
 
     async def sweep() -> None:
-        deleted = await intake.sweep()
+        deleted = await sweep_expired()
         if deleted:
             log.info("swept %d expired idempotency keys and rate-limit windows", deleted)
 
-    return Periodic("intake-key-sweeper", sweep, intake.settings.sweep_interval_s)
-
-
-def workers(intake: Intake, dead_letters: EventPublisher) -> list[Worker]:
-    consumer = case_events_consumer(intake, dead_letters)
-    return [
-        Worker("intake-case-events", consumer.run, consumer.stop),
-        key_sweeper(intake).worker,
-    ]
+    return Periodic("intake-key-sweeper", sweep, interval_s)

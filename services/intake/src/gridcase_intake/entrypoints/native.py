@@ -12,11 +12,10 @@ from starlette.datastructures import UploadFile
 from gridcase_contracts.codes import CATEGORY_NAMES, Channel
 from gridcase_contracts.events import CaseReported, Reporter
 from gridcase_intake import metrics
-from gridcase_intake.bootstrap import Intake
+from gridcase_intake.bootstrap import Components, Intake
 from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import StoredResponse, fingerprint, key_id, parse_key
-from gridcase_intake.domain.rate_limit import retry_after_header
-from gridcase_intake.domain.reports import ReportIn, ReportRejectedError, case_of_photo
+from gridcase_intake.domain.reports import ReportIn, case_of_photo
 from gridcase_intake.entrypoints.schemas import (
     CategoryOut,
     ReportAccepted,
@@ -26,11 +25,7 @@ from gridcase_intake.entrypoints.schemas import (
 )
 from gridcase_intake.handlers import (
     VOLUNTEER,
-    IdempotencyConflictError,
-    IdempotencyMismatchError,
-    KafkaUnavailableError,
     KeyedRequest,
-    RateLimitedError,
     Submission,
     visible_to,
 )
@@ -38,6 +33,7 @@ from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
 from gridcase_runtime.logs import correlation_id
 from gridcase_runtime.metrics import authorization_failed
+from gridcase_runtime.service import components_of
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -87,8 +83,8 @@ def _readable(
 
 
 def intake_of(request: Request) -> Intake:
-    intake: Intake = request.app.state.intake
-    return intake
+    components: Components = components_of(request)
+    return components.intake
 
 
 def _invalid(
@@ -98,7 +94,7 @@ def _invalid(
     return RequestValidationError(errors)
 
 
-def _validation_errors(error: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
+def validation_errors(error: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
         {"loc": [*prefix, *item["loc"]], "msg": item["msg"], "type": item["type"]}
         for item in error.errors(include_url=False, include_input=False)
@@ -116,7 +112,7 @@ def _parse_report(raw: bytes | str, prefix: tuple[str, ...]) -> ReportIn:
         return ReportIn.model_validate(data)
     except ValidationError as error:
         category = data.get("category") if isinstance(data, dict) else None
-        raise _invalid(_validation_errors(error, prefix), category=category) from error
+        raise _invalid(validation_errors(error, prefix), category=category) from error
 
 
 async def _read_submission(request: Request, max_photos: int) -> tuple[ReportIn, list[bytes]]:
@@ -229,41 +225,9 @@ async def submit_report(
         idempotency=keyed,
         correlation_id=correlation_id.get(),
     )
-    try:
-        outcome = await intake.submit(
-            submission, functools.partial(_render_accepted, geography=intake.geography)
-        )
-    except RateLimitedError as error:
-        metrics.RATE_LIMITED.labels("reporter").inc()
-        metrics.rejected("rate_limited", category)
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"at most {settings.reports_per_minute} reports a minute",
-            headers={"Retry-After": retry_after_header(error.wait_s)},
-        ) from error
-    except ReportRejectedError as error:
-        reason = "photo" if error.loc[0] == "photos" else "validation"
-        raise _invalid(
-            [{"loc": ["body", *error.loc], "msg": error.message, "type": error.kind}],
-            reason,
-            category,
-        ) from error
-    except ValidationError as error:
-        raise _invalid(_validation_errors(error, ("body",)), category=category) from error
-    except IdempotencyConflictError as error:
-        metrics.rejected("idempotency_conflict", category)
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-    except IdempotencyMismatchError as error:
-        metrics.rejected("idempotency_mismatch", category)
-        mismatch = {"loc": ["header", "Idempotency-Key"], "msg": str(error), "type": "reused"}
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [mismatch]) from error
-    except KafkaUnavailableError as error:
-        metrics.rejected("kafka_unavailable", category)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the report could not be stored right now; nothing was accepted, retry later",
-            headers={"Retry-After": str(settings.retry_after_s)},
-        ) from error
+    outcome = await intake.submit(
+        submission, functools.partial(_render_accepted, geography=intake.geography)
+    )
     return stored_as_response(outcome.response, replayed=outcome.replayed)
 
 

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from gridcase_contracts.codes import FINAL_STATUSES, CaseStatus, Channel
 from gridcase_contracts.events import CaseReported, Reporter
 from gridcase_intake import metrics
+from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.idempotency import StoredResponse
 from gridcase_intake.domain.open311 import Open311Error
@@ -83,7 +84,12 @@ def error_for(
     return _error(fmt, Open311Error(status_code, message), dict(headers) if headers else None)
 
 
-async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Response]]) -> Response:
+async def answer(
+    request: Request,
+    fmt: str,
+    jurisdiction: str | None,
+    build: Callable[[], Awaitable[Response]],
+) -> Response:
     """Runs `build` and turns Open311Error into the specification's error document. A read
     counts against its client address's rate limit first."""
     try:
@@ -91,7 +97,6 @@ async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Respo
             await _admit_reader(request)
         if fmt not in FORMATS:
             raise Open311Error(404, f"format {fmt} is not supported: use json or xml")
-        jurisdiction = request.query_params.get("jurisdiction_id")
         expected = intake_of(request).settings.open311_jurisdiction_id
         if jurisdiction and jurisdiction != expected:
             raise Open311Error(404, f"jurisdiction_id {jurisdiction} not found")
@@ -100,6 +105,32 @@ async def answer(request: Request, fmt: str, build: Callable[[], Awaitable[Respo
         return _error(fmt, error, {"Retry-After": retry_after_header(error.wait_s)})
     except Open311Error as error:
         return _error(fmt, error)
+    except REFUSALS as error:
+        refusal, headers = _refusal(error, intake_of(request).settings)
+        return _error(fmt, refusal, headers)
+
+
+REFUSALS = (
+    RateLimitedError,
+    KafkaUnavailableError,
+    ReportRejectedError,
+    IdempotencyConflictError,
+    IdempotencyMismatchError,
+)
+
+
+def _refusal(error: Exception, settings: IntakeSettings) -> tuple[Open311Error, dict[str, str]]:
+    """A refused submission as the specification's error, with the headers it needs."""
+    if isinstance(error, RateLimitedError):
+        limit = f"at most {settings.reports_per_minute} requests a minute"
+        return Open311Error(429, limit), {"Retry-After": retry_after_header(error.wait_s)}
+    if isinstance(error, KafkaUnavailableError):
+        unavailable = "the request could not be stored right now; retry later"
+        return Open311Error(503, unavailable), {"Retry-After": str(settings.retry_after_s)}
+    if isinstance(error, ReportRejectedError):
+        status = 422 if isinstance(error, LocationConflictError) else 400
+        return Open311Error(status, open311.describe_rejection(error)), {}
+    return Open311Error(409 if isinstance(error, IdempotencyConflictError) else 422, str(error)), {}
 
 
 class ReadsRateLimitedError(Open311Error):
@@ -135,7 +166,7 @@ async def list_services(
     async def build() -> Response:
         return _ok(fmt, "services", open311.services())
 
-    return await answer(request, fmt, build)
+    return await answer(request, fmt, jurisdiction_id, build)
 
 
 @router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
@@ -151,7 +182,7 @@ async def define_service(
             open311.service_definition(service_code, intake_of(request).geography),
         )
 
-    return await answer(request, fmt, build)
+    return await answer(request, fmt, jurisdiction_id, build)
 
 
 @router.post(
@@ -161,25 +192,19 @@ async def define_service(
     responses=SUBMIT_ERRORS,
 )
 async def create_request(
-    request: Request, fmt: str, idempotency_key: IdempotencyKeyHeader = None
+    request: Request,
+    fmt: str,
+    jurisdiction_id: Jurisdiction = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Form-encoded request with api_key; 201 only once Kafka has acknowledged the case.
     Parameters: service_code, lat+long or address_string, description, attribute[district]
     (found from lat+long when not given; required with address_string alone),
     attribute[severity], attribute[community], media_url, and the spec's others."""
     intake = intake_of(request)
-    retry_headers = {"Retry-After": str(intake.settings.retry_after_s)}
 
     async def build() -> Response:
-        form = await request.form(max_files=0)
-        pairs: list[tuple[str, str]] = []
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                raise Open311Error(400, "media must be referenced by media_url")
-            pairs.append((name, value))
-        api_key = form.get("api_key") or request.query_params.get("api_key")
-        if not isinstance(api_key, str) or not api_key:
-            raise Open311Error(403, "api_key is required")
+        pairs, api_key = await _form(request)
         reporter = await _client(request, api_key)
         category = dict(pairs).get("service_code")
         try:
@@ -227,40 +252,25 @@ async def create_request(
             idempotency=keyed,
             correlation_id=correlation_id.get(),
         )
-        try:
-            outcome = await intake.submit(submission, render_created)
-        except RateLimitedError as error:
-            metrics.RATE_LIMITED.labels("api_key").inc()
-            metrics.rejected("rate_limited", category)
-            return _error(
-                fmt,
-                Open311Error(
-                    429, f"at most {intake.settings.reports_per_minute} requests a minute"
-                ),
-                {"Retry-After": retry_after_header(error.wait_s)},
-            )
-        except ReportRejectedError as error:
-            metrics.rejected("validation", category)
-            conflict = isinstance(error, LocationConflictError)
-            raise Open311Error(
-                422 if conflict else 400, open311.describe_rejection(error)
-            ) from error
-        except IdempotencyConflictError as error:
-            metrics.rejected("idempotency_conflict", category)
-            raise Open311Error(409, str(error)) from error
-        except IdempotencyMismatchError as error:
-            metrics.rejected("idempotency_mismatch", category)
-            raise Open311Error(422, str(error)) from error
-        except KafkaUnavailableError:
-            metrics.rejected("kafka_unavailable", category)
-            return _error(
-                fmt,
-                Open311Error(503, "the request could not be stored right now; retry later"),
-                retry_headers,
-            )
+        outcome = await intake.submit(submission, render_created)
         return stored_as_response(outcome.response, replayed=outcome.replayed)
 
-    return await answer(request, fmt, build)
+    return await answer(request, fmt, jurisdiction_id, build)
+
+
+async def _form(request: Request) -> tuple[list[tuple[str, str]], str]:
+    """A POST's form fields and its api_key (from the form or the query); media only by
+    reference."""
+    form = await request.form(max_files=0)
+    pairs: list[tuple[str, str]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            raise Open311Error(400, "media must be referenced by media_url")
+        pairs.append((name, value))
+    api_key = form.get("api_key") or request.query_params.get("api_key")
+    if not isinstance(api_key, str) or not api_key:
+        raise Open311Error(403, "api_key is required")
+    return pairs, api_key
 
 
 async def _client(request: Request, api_key: str) -> Reporter:
@@ -271,14 +281,12 @@ async def _client(request: Request, api_key: str) -> Reporter:
     return open311.client_reporter(client)
 
 
-async def _reader(request: Request) -> str | None:
+async def _reader(request: Request, api_key: str | None) -> str | None:
     """The reporter id of the client whose api_key a GET carries, if it carries one."""
-    api_key = request.query_params.get("api_key")
     return (await _client(request, api_key)).reporter_id if api_key else None
 
 
-def _date(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
+def _date(raw: str | None, name: str) -> datetime | None:
     if not raw:
         return None
     try:
@@ -293,8 +301,7 @@ def _date(request: Request, name: str) -> datetime | None:
         raise Open311Error(400, f"{name} is out of the calendar's range") from error
 
 
-def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query_params.get(name)
+def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
@@ -302,8 +309,7 @@ def _positive_int(request: Request, name: str, default: int, maximum: int) -> in
     return int(raw)
 
 
-def _csv(request: Request, name: str) -> list[str] | None:
-    raw = request.query_params.get(name)
+def _csv(raw: str | None) -> list[str] | None:
     if not raw:
         return None
     return [part.strip() for part in raw.split(",") if part.strip()]
@@ -323,18 +329,23 @@ def _statuses(requested: list[str] | None) -> list[str] | None:
     return statuses
 
 
-async def _views(request: Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _views(
+    request: Request,
+    cases: list[dict[str, Any]],
+    extensions: str | None,
+    api_key: str | None,
+) -> list[dict[str, Any]]:
     """Cases as service requests: `extensions=true` adds the detailed status, and the notes
     of the cases the client filed itself if the request carries its api_key."""
-    extensions = request.query_params.get("extensions", "").lower() in ("true", "1")
-    reader = await _reader(request)
+    extended = (extensions or "").lower() in ("true", "1")
+    reader = await _reader(request, api_key)
     geography = intake_of(request).geography
     return [
         open311.request_view(
             case,
             geography,
-            extensions=extensions,
-            notes=extensions and reader is not None and case.get("reporter_id") == reader,
+            extensions=extended,
+            notes=extended and reader is not None and case.get("reporter_id") == reader,
         )
         for case in cases
     ]
@@ -379,9 +390,9 @@ async def list_requests(
     are not public and never listed."""
 
     async def build() -> Response:
-        size = _positive_int(request, "page_size", open311.MAX_PAGE_SIZE, open311.MAX_PAGE_SIZE)
-        number = _positive_int(request, "page", 1, open311.MAX_PAGE)
-        ids = _csv(request, "service_request_id")
+        size = _positive_int(page_size, "page_size", open311.MAX_PAGE_SIZE, open311.MAX_PAGE_SIZE)
+        number = _positive_int(page, "page", 1, open311.MAX_PAGE)
+        ids = _csv(service_request_id)
         cases = intake_of(request).cases
         if ids is not None and len(ids) > open311.MAX_PAGE_SIZE:
             raise Open311Error(
@@ -395,24 +406,24 @@ async def list_requests(
                 limit=size,
             )
         else:
-            until = _date(request, "end_date") or intake_of(request).clock()
-            since = _date(request, "start_date") or until - timedelta(
+            until = _date(end_date, "end_date") or intake_of(request).clock()
+            since = _date(start_date, "start_date") or until - timedelta(
                 days=open311.DEFAULT_SPAN_DAYS
             )
             if since > until:
                 raise Open311Error(400, "start_date must not be after end_date")
             found = await cases.search(
-                categories=_csv(request, "service_code"),
-                statuses=_statuses(_csv(request, "status")),
+                categories=_csv(service_code),
+                statuses=_statuses(_csv(status)),
                 channel=Channel.OPEN311.value,
                 reported_from=since,
                 reported_until=until,
                 skip=(number - 1) * size,
                 limit=size,
             )
-        return _ok(fmt, "service_requests", await _views(request, found))
+        return _ok(fmt, "service_requests", await _views(request, found, extensions, api_key))
 
-    return await answer(request, fmt, build)
+    return await answer(request, fmt, jurisdiction_id, build)
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
@@ -430,9 +441,9 @@ async def get_request(
         case = _filed_through_open311(await intake_of(request).cases.get(service_request_id))
         if case is None:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        return _ok(fmt, "service_requests", await _views(request, [case]))
+        return _ok(fmt, "service_requests", await _views(request, [case], extensions, api_key))
 
-    return await answer(request, fmt, build)
+    return await answer(request, fmt, jurisdiction_id, build)
 
 
 @router.get("/tokens/{token}.{fmt}", summary="GET request id from a token")
@@ -447,4 +458,4 @@ async def resolve_token(
             raise Open311Error(404, f"token {token} not found")
         return _ok(fmt, "service_requests", [open311.token_view(case)])
 
-    return await answer(request, fmt, build)
+    return await answer(request, fmt, jurisdiction_id, build)

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from gridcase_contracts.envelope import Envelope
-from gridcase_remediation.adapters.records import CaseRecord
+from gridcase_remediation.domain.ledger import CaseRecord
 
 
 class FakeCaseRepository:

@@ -31,8 +31,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from gridcase_contracts.envelope import Envelope
-from gridcase_remediation.adapters.records import CaseRecord, LedgerEntry, chained, head, linked
 from gridcase_remediation.domain.case import Case
+from gridcase_remediation.domain.ledger import CaseRecord, LedgerEntry, chained, head, linked
 from gridcase_runtime.due import DueScan
 from gridcase_runtime.mongo import MongoDatabase
 from gridcase_runtime.outbox import Collection, outbox_update

@@ -1,13 +1,10 @@
 """The remediation-tracking app: its routers by area, its domain errors as problems, the
 workers beside it."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Request
 
-from gridcase_remediation.bootstrap import SERVICE, WORKERS, build
-from gridcase_remediation.config import RemediationSettings
+from gridcase_remediation.bootstrap import WORKERS, build
+from gridcase_remediation.config import SERVICE, RemediationSettings
 from gridcase_remediation.domain.actions import (
     ActorNotPermittedError,
     RuleViolationError,
@@ -21,14 +18,10 @@ from gridcase_remediation.handlers import (
     VersionConflictError,
     VersionRequiredError,
 )
-from gridcase_runtime.app import create_service_app
-from gridcase_runtime.health import kafka_reachable
-from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_runtime.limits import BodySizeLimitMiddleware
 from gridcase_runtime.metrics import authorization_failed
-from gridcase_runtime.mongo import close, ping
 from gridcase_runtime.problems import DomainErrors, Problem, problem, validation_problem
-from gridcase_runtime.workers import running
+from gridcase_runtime.service import service_app
 
 
 def _case_not_found(request: Request, error: CaseNotFoundError) -> Problem:
@@ -85,41 +78,17 @@ def create_app(
 ) -> FastAPI:
     """The service app; `workers` picks the background loops that run beside it."""
     settings = settings or RemediationSettings()
-    parts = build(settings, workers=workers)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_case_topics(settings)
-        await parts.repository.create_indexes()
-        await parts.repository.chain_unlinked_ledgers()
-        await parts.relay.create_indexes()
-        await parts.photos.create_indexes()
-        try:
-            async with running(parts.workers):
-                yield
-        finally:
-            parts.publisher.close()
-            close(parts.database)
-
-    async def mongo_reachable() -> None:
-        await ping(parts.database)
-
-    app = create_service_app(
+    app = service_app(
+        build(settings, workers=workers),
         service=SERVICE,
         settings=settings,
-        lifespan=lifespan,
         title="gridcase remediation-tracking",
         description=(
             "The case state machine, handler, inspector and reporter actions, the full "
             "case history and SLA timers."
         ),
-        readiness_checks={
-            "kafka": kafka_reachable(settings.kafka_bootstrap_servers),
-            "mongo": mongo_reachable,
-        },
         domain_errors=DOMAIN_ERRORS,
     )
-    app.state.components = parts
     for area in (cases, actions, audit, photos, admin):
         app.include_router(area.router)
     app.add_middleware(

@@ -7,8 +7,8 @@ import json
 from collections.abc import AsyncIterator
 
 from gridcase_remediation.adapters.repository import CaseRepository
-from gridcase_remediation.bootstrap import SERVICE, build
-from gridcase_remediation.config import RemediationSettings
+from gridcase_remediation.bootstrap import build
+from gridcase_remediation.config import SERVICE, RemediationSettings
 from gridcase_remediation.entrypoints.api import create_app
 from gridcase_remediation.handlers import check_chains, rebuild_projections
 from gridcase_runtime.app import serve

@@ -4,11 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import Header, Request
 
-from gridcase_remediation.adapters.records import CaseRecord
 from gridcase_remediation.bootstrap import Components
+from gridcase_remediation.domain.ledger import CaseRecord
 from gridcase_remediation.entrypoints import schemas
 from gridcase_remediation.handlers import allowed_actions, get_case, get_case_to_act
 from gridcase_runtime.auth import Principal, Role, require_roles
+from gridcase_runtime.service import components_of
 
 Worker = Annotated[Principal, require_roles(Role.HANDLER, Role.SUPERVISOR)]
 Supervisor = Annotated[Principal, require_roles(Role.SUPERVISOR)]
@@ -30,7 +31,7 @@ CaseResponse = schemas.CaseView | schemas.PublicCaseView
 
 
 def components(request: Request) -> Components:
-    found: Components = request.app.state.components
+    found: Components = components_of(request)
     return found
 
 

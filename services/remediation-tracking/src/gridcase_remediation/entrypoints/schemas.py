@@ -8,9 +8,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from gridcase_contracts.codes import CaseStatus, Category, District, Measure, Severity, Stage
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import PhotoRef
-from gridcase_remediation.adapters.records import CaseRecord
 from gridcase_remediation.domain.audit import public_timeline
 from gridcase_remediation.domain.case import Rectification, Satisfaction
+from gridcase_remediation.domain.ledger import CaseRecord
 from gridcase_remediation.domain.lifecycle import Action
 
 Note = Field(min_length=1, max_length=4000)

@@ -14,7 +14,6 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from gridcase_stats.adapters.source import CaseSource
 from gridcase_stats.domain.case_state import load_states
 from gridcase_stats.domain.figures import (
     Dimension,
@@ -30,6 +29,7 @@ from gridcase_stats.domain.figures import (
     open_table,
     overdue_open_table,
 )
+from gridcase_stats.ports import CaseSource
 
 FAMILIES: dict[str, tuple[str, list[str]]] = {
     "gridcase_open_cases": ("Open cases.", ["category", "district"]),

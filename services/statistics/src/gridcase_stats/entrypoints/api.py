@@ -6,8 +6,6 @@ Every figure is answered only once the tables have recovered (503 before)."""
 
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -15,17 +13,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
-from gridcase_runtime.app import create_service_app, serve
+from gridcase_runtime.app import serve
 from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import Principal, Role, require_roles
 from gridcase_runtime.boundaries import Area, load_boundaries
 from gridcase_runtime.csv_text import csv_response
-from gridcase_runtime.health import ReadinessCheck, kafka_reachable
-from gridcase_runtime.workers import Periodic, running
-from gridcase_stats.adapters.business_metrics import BUSINESS_METRICS
+from gridcase_runtime.service import components_of, service_app
 from gridcase_stats.adapters.charts import Language, found_vs_resolved_png
-from gridcase_stats.adapters.source import CaseSource
-from gridcase_stats.bootstrap import live_case_source
+from gridcase_stats.bootstrap import Components, bootstrap
 from gridcase_stats.config import SERVICE, StatsSettings
 from gridcase_stats.domain.case_state import CaseState, load_states
 from gridcase_stats.domain.figures import (
@@ -42,8 +37,7 @@ from gridcase_stats.domain.figures import (
 )
 from gridcase_stats.domain.periods import Interval, window_bound, year_window
 from gridcase_stats.domain.report import report
-
-SourceFactory = Callable[[StatsSettings], Awaitable[CaseSource]]
+from gridcase_stats.ports import CaseSource
 
 Reader = Annotated[Principal, require_roles(Role.SUPERVISOR, Role.ADMIN, Role.HANDLER)]
 
@@ -132,17 +126,18 @@ def scope_for(principal: Principal, given: Filters, *, window: bool = True) -> S
     )
 
 
-async def recovered_snapshot(request: Request) -> list[dict[str, Any]]:
+async def recovered_snapshot(
+    components: Annotated[Components, Depends(components_of)],
+) -> list[dict[str, Any]]:
     """A copy of the stored case states, or 503 while the tables are still recovering.
     Async, so it runs on the event loop, where the agent writes the table."""
-    source: CaseSource | None = getattr(request.app.state, "source", None)
-    if source is None or not source.recovered:
+    if not components.source.recovered:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "statistics tables are recovering; try again shortly",
             headers={"Retry-After": "5"},
         )
-    return source.snapshot()
+    return components.source.snapshot()
 
 
 def recovered_states(
@@ -327,48 +322,19 @@ def get_chart(
 
 
 def create_app(
-    settings: StatsSettings | None = None, *, source_factory: SourceFactory | None = None
+    settings: StatsSettings | None = None, *, source: CaseSource | None = None
 ) -> FastAPI:
-    """The statistics service; the faust stream starts and stops with the app."""
+    """The statistics service over `source` (by default the live stream, which starts and
+    stops with the app)."""
     settings = settings or StatsSettings()
-    make_source = source_factory or live_case_source
     load_boundaries(settings.boundaries_file)  # a file it cannot use stops it here
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> Any:
-        source = await make_source(settings)
-        app.state.source = source
-
-        async def refresh_business_metrics() -> None:
-            BUSINESS_METRICS.refresh(source)
-
-        refresher = Periodic(
-            "business-metrics-snapshot", refresh_business_metrics, settings.metrics_refresh_s
-        )
-        await source.start()
-        try:
-            async with running([refresher.worker]):
-                yield
-        finally:
-            BUSINESS_METRICS.refresh(None)
-            await source.stop()
-
-    async def tables_recovered() -> None:
-        source: CaseSource | None = getattr(app.state, "source", None)
-        if source is None or not source.recovered:
-            raise RuntimeError("tables are recovering")
-
-    checks: dict[str, ReadinessCheck] = {"tables": tables_recovered}
-    if source_factory is None:
-        checks["kafka"] = kafka_reachable(settings.kafka_bootstrap_servers)
-    app = create_service_app(
+    app = service_app(
+        bootstrap(settings, source),
         service=SERVICE,
         settings=settings,
-        lifespan=lifespan,
         title="gridcase statistics",
         description="Figures of the grassroots governance cases: counts, rates, stage "
         "times, backlog, period reports.",
-        readiness_checks=checks,
     )
     app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from prometheus_client import Counter
 
 from gridcase_contracts.topics import CASE_EVENTS, Headers
 from gridcase_runtime import metrics
+from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_runtime.kafka_consumer import dead_letter_headers
 from gridcase_runtime.signing import UntrustedRecordError
 from gridcase_runtime.streams import faust_app_settings
@@ -119,3 +120,28 @@ class CaseStream:
 
     async def stop(self) -> None:
         await self.app.stop()
+
+
+class LiveCaseSource:
+    """The faust stream over the case events, made when started: its topics must exist
+    first, and faust binds to the event loop it is made on."""
+
+    def __init__(self, settings: StatsSettings) -> None:
+        self.settings = settings
+        self.stream: CaseStream | None = None
+
+    @property
+    def recovered(self) -> bool:
+        return self.stream is not None and self.stream.recovered
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return self.stream.snapshot() if self.stream else []
+
+    async def start(self) -> None:
+        await ensure_case_topics(self.settings)
+        self.stream = CaseStream(self.settings)
+        await self.stream.start()
+
+    async def stop(self) -> None:
+        if self.stream is not None:
+            await self.stream.stop()

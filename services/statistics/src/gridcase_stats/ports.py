@@ -1,4 +1,4 @@
-"""Where the API reads case states from."""
+"""What the API and the business gauges read the case states from."""
 
 from typing import Any, Protocol
 
