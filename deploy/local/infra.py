@@ -841,8 +841,8 @@ def components() -> list[Component]:
                     "listen_addresses=127.0.0.1",
                     "-c",
                     "unix_socket_directories=",
-                    "-c",
-                    "max_connections=200",
+                    "-c",  # FerretDB pools up to 50 per role: the administrator and three
+                    "max_connections=250",  # services fill 200, so more are left for psql
                     "-c",
                     "shared_buffers=128MB",
                     "-c",  # FerretDB's filters name the field in a bind parameter

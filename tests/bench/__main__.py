@@ -22,6 +22,7 @@ from kafka import KafkaAdminClient
 from pymongo import MongoClient
 
 from gridcase_runtime.kafka_access import revoke
+from gridcase_runtime.mongo import DRIVER_VARIABLE, DRIVERS
 from gridcase_runtime.settings import ServiceSettings
 from tests.bench.baselines import run_baselines
 from tests.bench.pipeline import Pipeline, consumer_rates
@@ -49,10 +50,11 @@ class Mode:
     overload_s: float
     settle_s: float
     profile_s: float
+    idle_s: float
 
 
-QUICK = Mode("quick", 2, 50, 64, 10, 3, 5, 5, 3, 600, 5, 60, 5)
-FULL = Mode("full", 8, 500, 64, 10, 15, 10, 30, 10, 1500, 60, 180, 20)
+QUICK = Mode("quick", 2, 50, 64, 10, 3, 5, 5, 3, 600, 5, 60, 5, 5)
+FULL = Mode("full", 8, 500, 64, 10, 15, 10, 30, 10, 1500, 60, 180, 20, 10)
 
 
 def say(message: str) -> None:
@@ -73,14 +75,15 @@ def ratios(figures: dict[str, Any]) -> dict[str, Any]:
     b_consume = base.get("kafka", {}).get("B_consume_per_s")
     b_mongo = base.get("mongo", {}).get("B_mongo_per_s")
     raw_floor = min((b for b in (b_produce, b_consume, b_mongo) if b), default=None)
+    b_mongo_single = base.get("mongo", {}).get("B_mongo_single_per_s")
     capacity = pipe.get("capacity", {})
     intake = capacity.get("intake_accept_per_s")
     stages: dict[str, Any] = {"intake_accept/B_produce": ratio(intake, b_produce)}
     for service, rate in consumer_rates(capacity).items():
-        writes_mongo = service != "statistics"
-        floor = min((b for b in (b_consume, b_mongo if writes_mongo else None) if b), default=None)
-        name = "min(B_consume,B_mongo)" if writes_mongo else "B_consume"
-        stages[f"{service}_catch_up/{name}"] = ratio(rate, floor)
+        stages[f"{service}_catch_up/B_consume"] = ratio(rate, b_consume)
+        if service != "statistics":  # statistics keeps its state in Kafka, not MongoDB
+            stages[f"{service}_catch_up/B_mongo"] = ratio(rate, b_mongo)
+            stages[f"{service}_catch_up/B_mongo_single"] = ratio(rate, b_mongo_single)
     return {
         "intake_accept/B_http": ratio(intake, b_http),
         "sustainable/min(B_produce,B_consume,B_mongo)": ratio(
@@ -142,6 +145,12 @@ def table(figures: dict[str, Any]) -> str:
             "doc/s",
         )
         add("B_mongo_single, one writer", mongo["B_mongo_single_one_writer_per_s"], "doc/s")
+        client_cpu = mongo["client_cpu_us_per_upsert"]
+        add(
+            f"client CPU per upsert ({mongo['driver']}): bulk / single / one writer",
+            _triple(client_cpu["bulk"], client_cpu["single"], client_cpu["one_writer"]),
+            "µs",
+        )
         add(
             "B_lat p50 / p99",
             f"{base['B_lat']['p50_ms']:.1f} / {base['B_lat']['p99_ms']:.1f}",
@@ -150,6 +159,8 @@ def table(figures: dict[str, Any]) -> str:
     pipe = figures.get("pipeline", {})
     if pipe:
         add("sustainable pipeline rate", pipe.get("sustainable_per_s"), "reports/s")
+        for name, ms in pipe.get("idle_cpu_ms_per_s", {}).items():
+            add(f"CPU without load, {name}", ms, "ms/s")
         capacity = pipe.get("capacity", {})
         add("intake accept rate (saturation)", capacity.get("intake_accept_per_s"), "req/s")
         for service, rate in consumer_rates(capacity).items():
@@ -173,6 +184,8 @@ def table(figures: dict[str, Any]) -> str:
             for service in (s for s in operations if s != "total"):
                 add(f"Mongo ops per report, {service}", operations[service]["total"])
             add("Mongo ops per report, all services", operations["total"])
+            for name, ms in latency.get("cpu_ms_per_report", {}).items():
+                add(f"CPU per report, {'all processes' if name == 'total' else name}", ms, "ms")
             assigned = latency["accept_to_case_assigned_hdr"]
             add(
                 "accept -> CaseAssigned on bus p50/p99/p99.9 (HDR)",
@@ -208,43 +221,66 @@ def _triple(*values: float | None) -> str:
 
 
 def run_pipeline(
-    system: System, mode: Mode, figures: dict[str, Any], *, profile: bool, output: Path
+    system: System,
+    mode: Mode,
+    figures: dict[str, Any],
+    *,
+    profile: str | None,
+    output: Path,
+    measure: bool = True,
 ) -> None:
+    """Measures the pipeline (unless not `measure`), then profiles the service named by
+    `profile` ("slowest": the slowest stage; None: none)."""
     pipeline = Pipeline(system, connections=mode.connections, say=say)
     results: dict[str, Any] = {}
     figures["pipeline"] = results
     try:
+        say(f"idle CPU of each process: {mode.idle_s:g} s without load ...")
+        results["idle_cpu_ms_per_s"] = pipeline.idle_cpu(mode.idle_s)
         say("warm-up: 2 s at 20 reports/s")
         pipeline.load(20, 2, drain_wait_s=60)
-        say("finding the highest sustainable rate ...")
-        sustainable, steps = pipeline.find_sustainable_rate(
-            start=mode.search_start,
-            seconds=mode.search_step_s,
-            max_steps=mode.search_steps,
-            settle_s=mode.settle_s,
-        )
-        results["search_steps"] = steps
-        results["sustainable_per_s"] = sustainable
-        if sustainable is None:
-            say(
-                f"not even {mode.search_start:g}/s is sustainable: "
-                "no latency or overload run (they need a sustainable rate)"
-            )
-        else:
-            say(f"sustainable: {sustainable:.1f}/s; latency run at {sustainable / 2:.1f}/s ...")
-            results["end_to_end"] = pipeline.end_to_end(sustainable / 2, mode.latency_s)
-        say("intake capacity (closed loop) and the consumers' catch-up rates ...")
-        results["capacity"] = pipeline.capacity(mode.capacity_s, mode.backlog, mode.settle_s)
-        if sustainable is not None:
-            say(f"overload: {2 * sustainable:.1f} reports/s for {mode.overload_s:.0f} s ...")
-            results["overload"] = pipeline.overload(2 * sustainable, mode.overload_s, mode.settle_s)
-        results["peak_memory_mb"] = {k: round(v, 1) for k, v in pipeline.peak_memory.items()}
+        if measure:
+            measure_pipeline(pipeline, mode, results)
         if profile:
+            chosen = None if profile == "slowest" else profile
             results["profile"] = profile_service(
-                system, pipeline, figures, seconds=mode.profile_s, output=output, say=say
+                system,
+                pipeline,
+                figures,
+                seconds=mode.profile_s,
+                output=output,
+                say=say,
+                service_name=chosen,
             )
     finally:
         pipeline.close()
+
+
+def measure_pipeline(pipeline: Pipeline, mode: Mode, results: dict[str, Any]) -> None:
+    """The sustainable rate, latency at half of it, capacities, overload and memory."""
+    say("finding the highest sustainable rate ...")
+    sustainable, steps = pipeline.find_sustainable_rate(
+        start=mode.search_start,
+        seconds=mode.search_step_s,
+        max_steps=mode.search_steps,
+        settle_s=mode.settle_s,
+    )
+    results["search_steps"] = steps
+    results["sustainable_per_s"] = sustainable
+    if sustainable is None:
+        say(
+            f"not even {mode.search_start:g}/s is sustainable: "
+            "no latency or overload run (they need a sustainable rate)"
+        )
+    else:
+        say(f"sustainable: {sustainable:.1f}/s; latency run at {sustainable / 2:.1f}/s ...")
+        results["end_to_end"] = pipeline.end_to_end(sustainable / 2, mode.latency_s)
+    say("intake capacity (closed loop) and the consumers' catch-up rates ...")
+    results["capacity"] = pipeline.capacity(mode.capacity_s, mode.backlog, mode.settle_s)
+    if sustainable is not None:
+        say(f"overload: {2 * sustainable:.1f} reports/s for {mode.overload_s:.0f} s ...")
+        results["overload"] = pipeline.overload(2 * sustainable, mode.overload_s, mode.settle_s)
+    results["peak_memory_mb"] = {k: round(v, 1) for k, v in pipeline.peak_memory.items()}
 
 
 def clean_up(system: System, mongo_url: str) -> None:
@@ -269,16 +305,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="gridcase benchmark")
     parser.add_argument("--quick", action="store_true", help="a few seconds per stage")
     parser.add_argument(
-        "--only", choices=["baselines", "pipeline"], help="run one part (default: both)"
+        "--only",
+        choices=["baselines", "pipeline", "profile"],
+        help="run one part (default: baselines and pipeline); profile: the services started "
+        "and warmed up, then only the profiling stage",
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the profiling stage")
+    parser.add_argument(
+        "--profile",
+        choices=[service.name for service in SERVICES],
+        help="the service to profile (default: the slowest stage)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run's topics and databases")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--mongo-driver",
+        choices=DRIVERS,
+        default="motor",
+        help="the MongoDB client of the services and the baselines (default: motor)",
+    )
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
+    os.environ[DRIVER_VARIABLE] = args.mongo_driver
     use_administrator()  # the services log in as their own users (the local runner's)
-    # the local Mongo-wire server as its administrator, unless the environment names a server
+    # the local Mongo-wire server as its administrator and the local broker on KAFKA_PORT,
+    # unless the environment names servers
     os.environ.setdefault("MONGODB_URL", local_mongo_url())
+    os.environ.setdefault(
+        "KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+    )
     settings = ServiceSettings()
     namespace = f"bench-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:4]}"
     figures: dict[str, Any] = {
@@ -288,6 +343,7 @@ def main() -> int:
             "namespace": namespace,
             "kafka": settings.kafka_bootstrap_servers,
             "mongodb": settings.mongodb_url,
+            "mongo_driver": args.mongo_driver,
             "cpus": os.cpu_count(),
             "load_average_at_start": os.getloadavg(),
             "report_bytes": len(report_body(0)),
@@ -298,7 +354,7 @@ def main() -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     try:
         system.infra("up", "kafka", "ferretdb")
-        if args.only != "pipeline":
+        if args.only not in ("pipeline", "profile"):
             figures["baselines"] = run_baselines(
                 settings.kafka_bootstrap_servers,
                 settings.mongodb_url,
@@ -312,7 +368,14 @@ def main() -> int:
             say(f"starting the four services on namespace {namespace} ...")
             system.start()
             try:
-                run_pipeline(system, mode, figures, profile=not args.no_profile, output=args.output)
+                run_pipeline(
+                    system,
+                    mode,
+                    figures,
+                    profile=None if args.no_profile else args.profile or "slowest",
+                    output=args.output,
+                    measure=args.only != "profile",
+                )
             finally:
                 system.stop()
     finally:
@@ -322,9 +385,12 @@ def main() -> int:
         if "profile" in figures.get("pipeline", {}):
             figures["profile"] = figures["pipeline"].pop("profile")
         args.output.mkdir(parents=True, exist_ok=True)
-        path = args.output / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{mode.name}.json"
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        driver = "" if args.mongo_driver == "motor" else f"-{args.mongo_driver}"
+        path = args.output / f"bench-{stamp}-{mode.name}{driver}.json"
         path.write_text(json.dumps(figures, indent=2, default=str))
-        print(f"\ngridcase benchmark ({mode.name}, {figures['duration_s']} s)\n{table(figures)}")
+        title = f"{mode.name}, {args.mongo_driver}, {figures['duration_s']} s"
+        print(f"\ngridcase benchmark ({title})\n{table(figures)}")
         print(f"\nall figures: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         if not args.keep:
             clean_up(system, settings.mongodb_url)

@@ -6,16 +6,18 @@ services: what this machine does without gridcase's code in the way.
   B_http once more with httpx as the client, to show why the raw client is the default.
 - B_produce / B_consume: kafka-python loops with the exact settings of the runtime's
   EventPublisher (acks=all, idempotent) and EventConsumer (batch of 500, commit per batch).
-- B_mongo: motor upserts (by _id) of a ~1 KB case document with majority write concern, in
-  unordered bulk batches of the consumer's batch size; B_mongo_single: one upsert per round
-  trip, the way the services write today, from 64 concurrent writers on distinct documents
-  (as the services' consumers write many cases at once), and from one writer alone.
+- B_mongo: motor upserts (by _id; with --mongo-driver pymongo, PyMongo's AsyncMongoClient)
+  of a ~1 KB case document with majority write concern, in unordered bulk batches of the
+  consumer's batch size; B_mongo_single: one upsert per round trip, the way the services
+  write today, from 64 concurrent writers on distinct documents (as the services'
+  consumers write many cases at once), and from one writer alone.
 - B_lat: produce one record, consume it, upsert it; the round trip's p50 and p99.
 """
 
 import asyncio
 import contextlib
 import itertools
+import os
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,7 @@ from gridcase_contracts.topics import CASE_EVENTS, CASE_EVENTS_DLQ, TopicSpec
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_consumer import EventConsumer
 from gridcase_runtime.kafka_producer import EventPublisher
-from gridcase_runtime.mongo import MongoDatabase, connect
+from gridcase_runtime.mongo import DRIVER_VARIABLE, MongoDatabase, close, connect
 from tests.bench.httpload import Load, LoadResult, Target, new_histogram, run_load
 from tests.bench.signing import measure_signing
 from tests.bench.workload import case_reported
@@ -225,9 +228,16 @@ async def prepared_collection(database: MongoDatabase, name: str) -> Any:
     return collection
 
 
+@dataclass(frozen=True)
+class Upserts:
+    per_s: float
+    client_cpu_us: float
+    """This process's CPU time per upsert (the driver's share of the cost)."""
+
+
 async def mongo_upserts(
     database: MongoDatabase, seconds: float, batch: int, writers: int = 1
-) -> float:
+) -> Upserts:
     """Upserts per second for `seconds` from `writers` concurrent writers, each on its own
     documents: unordered bulk writes of `batch` (batch > 1), or one update_one per round trip
     (batch == 1); majority write concern (the runtime's client)."""
@@ -237,6 +247,7 @@ async def mongo_upserts(
     numbers = itertools.count()
     written = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     deadline = started + seconds
 
     async def writer() -> None:
@@ -253,7 +264,8 @@ async def mongo_upserts(
             written += batch
 
     await asyncio.gather(*(writer() for _ in range(writers)))
-    return written / (time.perf_counter() - started)
+    cpu_s = time.process_time() - cpu_started
+    return Upserts(written / (time.perf_counter() - started), cpu_s * 1e6 / max(written, 1))
 
 
 # --- round trip -------------------------------------------------------------------------
@@ -350,24 +362,31 @@ def run_baselines(
 
     async def mongo_and_round_trip() -> dict[str, Any]:
         database = connect(mongo_url, namespace.replace("-", "_") + "_raw")
+        driver = os.environ.get(DRIVER_VARIABLE) or "motor"
         try:
-            say(f"B_mongo: motor upserts, w=majority, bulk batches of {CONSUMER_BATCH} ...")
+            say(f"B_mongo: {driver} upserts, w=majority, bulk batches of {CONSUMER_BATCH} ...")
             batched = await mongo_upserts(database, seconds, CONSUMER_BATCH)
-            say(f"  B_mongo {batched:.0f}/s")
+            say(f"  B_mongo {batched.per_s:.0f}/s")
             say(f"B_mongo_single: one upsert per round trip, {CONCURRENT_WRITERS} writers ...")
             single = await mongo_upserts(database, seconds, 1, CONCURRENT_WRITERS)
-            say(f"  B_mongo_single {single:.0f}/s")
+            say(f"  B_mongo_single {single.per_s:.0f}/s ({single.client_cpu_us:.0f} µs client CPU)")
             one_writer = await mongo_upserts(database, seconds, 1)
-            say(f"  B_mongo_single with one writer {one_writer:.0f}/s")
+            say(f"  B_mongo_single with one writer {one_writer.per_s:.0f}/s")
             say(f"B_lat: produce -> consume -> upsert, {lat_count} round trips ...")
             histogram = await round_trips(bootstrap, topic, database, lat_count)
             return {
                 "mongo": {
                     "batch": CONSUMER_BATCH,
-                    "B_mongo_per_s": round(batched, 1),
-                    "B_mongo_single_per_s": round(single, 1),
+                    "driver": driver,
+                    "B_mongo_per_s": round(batched.per_s, 1),
+                    "B_mongo_single_per_s": round(single.per_s, 1),
                     "B_mongo_single_writers": CONCURRENT_WRITERS,
-                    "B_mongo_single_one_writer_per_s": round(one_writer, 1),
+                    "B_mongo_single_one_writer_per_s": round(one_writer.per_s, 1),
+                    "client_cpu_us_per_upsert": {
+                        "bulk": round(batched.client_cpu_us, 1),
+                        "single": round(single.client_cpu_us, 1),
+                        "one_writer": round(one_writer.client_cpu_us, 1),
+                    },
                     "write_concern": "majority",
                 },
                 "B_lat": {
@@ -381,7 +400,7 @@ def run_baselines(
             }
         finally:
             await database.client.drop_database(database.name)
-            database.client.close()
+            close(database)
 
     figures.update(asyncio.run(mongo_and_round_trip()))
     say(f"  B_lat p50 {figures['B_lat']['p50_ms']:.1f} ms, p99 {figures['B_lat']['p99_ms']:.1f} ms")

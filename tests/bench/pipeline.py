@@ -24,6 +24,7 @@ from tests.bench.system import (
     LagProbe,
     Service,
     System,
+    cpu_seconds,
     end_to_end_latencies,
     mongo_commands,
     publish_reports,
@@ -45,6 +46,8 @@ class Step:
     http: LoadResult
     drain_s: float | None
     max_lag: dict[str, int]
+    cpu_ms_per_report: dict[str, float]
+    """From the load's start until its backlog drained (see cpu_ms_per_report())."""
     samples: list[dict[str, Any]] = field(repr=False)
 
     @property
@@ -79,6 +82,7 @@ class Step:
             "max_lag": self.max_lag,
             "lag_bounded": self.lag_bounded,
             "sustainable": self.sustainable,
+            "cpu_ms_per_report": self.cpu_ms_per_report,
         }
 
 
@@ -104,6 +108,7 @@ class Pipeline:
         self.sequence += int((rate or 5000) * seconds * 2) + 10_000
         samples: list[dict[str, Any]] = []
         stop = threading.Event()
+        cpu_before = cpu_seconds()
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(run_load, self.target, load)
             while not running.done():
@@ -112,12 +117,25 @@ class Pipeline:
                 stop.wait(1.0)
             http = running.result()
         drain_s = self.probe.wait_until_drained(drain_wait_s, samples)
+        cpu = cpu_ms_per_report(cpu_before, cpu_seconds(), http.ok)
         self.remember_memory()
         max_lag = {
             service: max((s["lag"][service] for s in samples), default=0)
             for service in self.probe.groups
         }
-        return Step(http, drain_s, max_lag, samples)
+        return Step(http, drain_s, max_lag, cpu, samples)
+
+    def idle_cpu(self, seconds: float) -> dict[str, float]:
+        """CPU milliseconds per second of each process tree with no load (timers, polls):
+        the part of a step's CPU per report that does not grow with the rate."""
+        before = cpu_seconds()
+        time.sleep(seconds)
+        after = cpu_seconds()
+        return {
+            name: round((after[name] - before[name]) * 1000 / seconds, 1)
+            for name in after
+            if name in before
+        }
 
     def settle(self, timeout_s: float) -> bool:
         """Waits until nothing is left in any consumer's backlog."""
@@ -163,7 +181,9 @@ class Pipeline:
         """Latency figures at `rate`: the HTTP accept latency (HDR, from intended send time),
         each consumer's accept-to-acknowledged-write latency (HDR of the exact latencies it
         recorded), accept-to-CaseAssigned on the bus per case (HDR, from the topic), and
-        each service's MongoDB commands per accepted report (timers and relays included)."""
+        per accepted report each service's MongoDB commands and the CPU milliseconds of each
+        service, Kafka, PostgreSQL and the Mongo-wire server (timers and relays included,
+        from the load's start until its backlog drained)."""
         since_ns = time.time_ns()
         commands_before = mongo_commands()
         step = self.load(rate, seconds, drain_wait_s=60)
@@ -181,6 +201,7 @@ class Pipeline:
                 "total": round(sum(c["total"] for c in commands.values()), 2),
                 **commands,
             },
+            "cpu_ms_per_report": step.cpu_ms_per_report,
         }
 
     def accept_to_assigned(self, since_ns: int) -> dict[str, Any]:
@@ -292,6 +313,21 @@ def per_report(
         total = round(sum(sent.values()) / reports, 2) if reports else 0.0
         figures[service] = {"total": total, **by_command}
     return figures
+
+
+def cpu_ms_per_report(
+    before: dict[str, float], after: dict[str, float], reports: int
+) -> dict[str, float]:
+    """CPU milliseconds per report of each process tree between two cpu_seconds()
+    readings, and of all of them together."""
+    if not reports:
+        return {}
+    figures = {
+        name: round((after[name] - before[name]) * 1000 / reports, 2)
+        for name in after
+        if name in before
+    }
+    return {**figures, "total": round(sum(figures.values()), 2)}
 
 
 def percentiles(histogram: HdrHistogram) -> dict[str, Any]:

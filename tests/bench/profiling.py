@@ -1,6 +1,6 @@
-"""Profiles the slowest stage: restarts that service under cProfile (all threads, see
-profiled.py), drives intake at saturation so the stage is busy, stops it with SIGTERM and
-reports where its CPU time went."""
+"""Profiles a service, by default the slowest stage: restarts it under cProfile (all
+threads, see profiled.py) with the environment infra.py gives it, drives intake at saturation so
+the stage is busy, stops it with SIGTERM and reports where its CPU time went."""
 
 import io
 import pstats
@@ -53,10 +53,16 @@ def profile_service(
     seconds: float,
     output: Path,
     say: Callable[[str], None],
+    service_name: str | None = None,
 ) -> dict[str, Any]:
-    service = slowest_stage(figures)
+    """Profiles the service named `service_name`, by default the slowest stage."""
+    service = (
+        next(s for s in SERVICES if s.name == service_name)
+        if service_name
+        else slowest_stage(figures)
+    )
     stats_file = output / f"profile-{service.name}.prof"
-    say(f"profiling {service.name} (the slowest stage) under cProfile for {seconds:.0f} s ...")
+    say(f"profiling {service.name} under cProfile for {seconds:.0f} s ...")
     system.stop(service)
     with (output / f"profile-{service.name}.log").open("ab") as log:
         process = subprocess.Popen(

@@ -150,8 +150,13 @@ def port_open(port: int) -> bool:
 
 
 def pid_of(service: Service) -> int | None:
+    return running_pid(service.name)
+
+
+def running_pid(component: str) -> int | None:
+    """The pid of a component the local runner started, if it is running."""
     try:
-        pid = int((RUN / f"{service.name}.pid").read_text())
+        pid = int((RUN / f"{component}.pid").read_text())
     except (FileNotFoundError, ValueError):
         return None
     return pid if Path(f"/proc/{pid}").exists() else None
@@ -174,6 +179,58 @@ def service_memory() -> dict[str, dict[str, float]]:
         if pid is not None:
             memory[service.name] = {"pid": pid, **memory_mb(pid)}
     return memory
+
+
+# --- CPU time ---------------------------------------------------------------------------
+
+INFRASTRUCTURE = ("kafka", "postgres", "ferretdb")
+"""The local runner's components whose CPU the benchmark counts beside the services'."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces), or None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def tree_cpu_s(pid: int, children: dict[int, list[int]]) -> float:
+    """CPU seconds (user + system) of `pid` and every descendant, those that ended and were
+    waited for included (PostgreSQL's backends are children of its postmaster)."""
+    ticks = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        fields = _stat_fields(current)
+        if fields is None:
+            continue
+        # after the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based
+        ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
+        pending.extend(children.get(current, []))
+    return ticks / CLOCK_TICKS
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of each running service and of Kafka, PostgreSQL and the
+    Mongo-wire server (their process trees, from /proc)."""
+    children = _children()
+    figures: dict[str, float] = {}
+    for name in (*(s.name for s in SERVICES), *INFRASTRUCTURE):
+        pid = running_pid(name)
+        if pid is not None:
+            figures[name] = tree_cpu_s(pid, children)
+    return figures
 
 
 # --- exact end-to-end latencies ------------------------------------------------------

@@ -10,7 +10,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gridcase_runtime.auth import AuthError, KeySet, Role, verify_token
+from gridcase_runtime import auth
+from gridcase_runtime.auth import AuthError, KeySet, Principal, Role, VerifiedTokens, verify_token
 from gridcase_runtime.settings import ServiceSettings
 from identity import TEST_ISSUER, TestIssuer, claims_for, mint_token
 
@@ -142,3 +143,36 @@ def test_an_unreachable_provider_is_an_auth_error_not_a_crash() -> None:
 def test_leeway_is_capped_at_60_seconds() -> None:
     with pytest.raises(ValueError, match="less than or equal to 60"):
         ServiceSettings(GRIDCASE_JWT_LEEWAY_S=61)
+
+
+def test_a_token_seen_again_is_not_checked_again(
+    settings: ServiceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    check = auth._verified_principal
+
+    def counted(settings: ServiceSettings, token: str) -> tuple[Principal, float]:
+        checked.append(token)
+        return check(settings, token)
+
+    monkeypatch.setattr(auth, "_verified_principal", counted)
+    token = mint_token(settings, subject="v-again", role=Role.VOLUNTEER)
+    assert [verify_token(settings, token).subject for _ in range(3)] == ["v-again"] * 3
+    assert checked == [token]
+    stricter = ServiceSettings(GRIDCASE_JWT_LEEWAY_S=30, GRIDCASE_JWT_MAX_LIFETIME_S=60)
+    with pytest.raises(AuthError, match="lifetime exceeds"):  # other settings check anew
+        verify_token(stricter, token)
+
+
+def test_a_remembered_token_is_forgotten_when_it_expires() -> None:
+    now = [1000.0]
+    verified = VerifiedTokens(capacity=2, clock=lambda: now[0])
+    volunteer = Principal(subject="v-1", role=Role.VOLUNTEER)
+    verified.put(("a",), volunteer, usable_until=1010.0)
+    assert verified.get(("a",)) == volunteer
+    now[0] = 1010.5
+    assert verified.get(("a",)) is None
+    verified.put(("b",), volunteer, usable_until=1020.0)
+    verified.put(("c",), volunteer, usable_until=1030.0)
+    verified.put(("d",), volunteer, usable_until=1040.0)  # full and none expired: all go
+    assert [verified.get((k,)) for k in "bcd"] == [None, None, volunteer]

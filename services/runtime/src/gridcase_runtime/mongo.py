@@ -1,15 +1,24 @@
-"""The motor client: every service's Mongo adapter gets its database from here.
+"""The MongoDB client: every service's Mongo adapter gets its database from here.
 
-Keeping motor behind this module (and each service's repository) makes the move to
-PyMongo's AsyncMongoClient a small change."""
+motor is the client. PyMongo's own AsyncMongoClient has the same API shape without motor's
+thread pool; `GRIDCASE_MONGO_DRIVER=pymongo` runs the same adapters on it, so the benchmark
+can measure what motor's thread hop costs (`python -m tests.bench --mongo-driver pymongo`).
+The two differ where the adapters meet them only in `aggregate` (a cursor in motor, a
+coroutine of one in PyMongo) and `close` (a coroutine in PyMongo): both go through here."""
 
-from typing import Any
+import asyncio
+import inspect
+import os
+from typing import Any, cast
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
 from prometheus_client import Counter
-from pymongo import WriteConcern, monitoring
+from pymongo import AsyncMongoClient, WriteConcern, monitoring
 
 MongoDatabase = AsyncIOMotorDatabase[dict[str, Any]]
+
+DRIVERS = ("motor", "pymongo")
+DRIVER_VARIABLE = "GRIDCASE_MONGO_DRIVER"
 
 MONGO_COMMANDS = Counter(
     "gridcase_mongo_commands_total",
@@ -31,18 +40,40 @@ class CommandCounter(monitoring.CommandListener):
         return None
 
 
-def connect(url: str, database: str, *, timeout_ms: int = 5000) -> MongoDatabase:
-    """A database handle with majority write concern; connects lazily on first use."""
-    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
-        url,
-        serverSelectionTimeoutMS=timeout_ms,
-        connectTimeoutMS=timeout_ms,
-        tz_aware=True,
-        uuidRepresentation="standard",
-        appname="gridcase",
-        event_listeners=[CommandCounter()],
-    )
-    return client.get_database(database, write_concern=WriteConcern(w="majority"))
+def connect(
+    url: str, database: str, *, timeout_ms: int = 5000, driver: str | None = None
+) -> MongoDatabase:
+    """A database handle with majority write concern; connects lazily on first use.
+    `driver`: motor or pymongo (default: GRIDCASE_MONGO_DRIVER, else motor)."""
+    driver = driver or os.environ.get(DRIVER_VARIABLE) or "motor"
+    if driver not in DRIVERS:
+        raise ValueError(f"{DRIVER_VARIABLE} must be one of {', '.join(DRIVERS)}, not {driver!r}")
+    options: dict[str, Any] = {
+        "serverSelectionTimeoutMS": timeout_ms,
+        "connectTimeoutMS": timeout_ms,
+        "tz_aware": True,
+        "uuidRepresentation": "standard",
+        "appname": "gridcase",
+        "event_listeners": [CommandCounter()],
+    }
+    majority = WriteConcern(w="majority")
+    if driver == "pymongo":
+        native: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, **options)
+        # Same API shape as motor's database, as far as the adapters use it (see above).
+        return cast(MongoDatabase, native.get_database(database, write_concern=majority))
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(url, **options)
+    return client.get_database(database, write_concern=majority)
+
+
+async def aggregate(
+    collection: AsyncIOMotorCollection[dict[str, Any]], pipeline: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every document the aggregation pipeline yields, with either driver."""
+    cursor: Any = collection.aggregate(pipeline)
+    if inspect.isawaitable(cursor):
+        cursor = await cursor
+    rows: list[dict[str, Any]] = await cursor.to_list(None)
+    return rows
 
 
 async def ping(database: MongoDatabase) -> None:
@@ -50,5 +81,13 @@ async def ping(database: MongoDatabase) -> None:
     await database.command("ping")
 
 
+_CLOSING: set[asyncio.Future[Any]] = set()
+
+
 def close(database: MongoDatabase) -> None:
-    database.client.close()
+    client: Any = database.client
+    closing = client.close()
+    if inspect.isawaitable(closing):
+        future = asyncio.ensure_future(closing)
+        _CLOSING.add(future)
+        future.add_done_callback(_CLOSING.discard)

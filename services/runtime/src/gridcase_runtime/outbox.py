@@ -18,7 +18,7 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorCollection
 from prometheus_client import Gauge
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 
 from gridcase_contracts.codec import EncodedEvent, encode
 from gridcase_contracts.envelope import Envelope
@@ -77,6 +77,8 @@ class OutboxRelay:
         self.batch_documents = batch_documents
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._drained = True
+        """The latest read found fewer documents than a batch: nothing was left behind."""
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("outbox_pending", ASCENDING)])
@@ -102,23 +104,37 @@ class OutboxRelay:
         await self.publisher.publish_encoded(
             [_encoded(entry) for entry in entries], [entry["event_type"] for entry in entries]
         )
-        await asyncio.gather(
-            *(self._clear(document["_id"], document.get("outbox", [])) for document in documents)
-        )
-        if len(documents) < self.batch_documents:
+        await self._clear_all(documents)
+        self._drained = len(documents) < self.batch_documents
+        if self._drained:
             OUTBOX_BACKLOG.labels(self.service).set(0)
         return len(entries)
+
+    async def _clear_all(self, documents: list[dict[str, Any]]) -> None:
+        """Removes the published entries of every document: one bulk write in the usual
+        case, where nothing was appended since the read. If an outbox grew meanwhile,
+        every document is then cleared on its own, keeping what was appended (a document
+        the bulk write cleared is left as it is)."""
+        if not documents:
+            return
+        cleared = await self.collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": document["_id"], "outbox": document.get("outbox", [])},
+                    {"$set": {"outbox": [], "outbox_pending": False}},
+                )
+                for document in documents
+            ],
+            ordered=False,
+        )
+        if cleared.matched_count < len(documents):
+            await asyncio.gather(
+                *(self._clear(doc["_id"], doc.get("outbox", [])) for doc in documents)
+            )
 
     async def _clear(self, document_id: Any, published: list[dict[str, Any]]) -> None:
         """Removes the published entries; events appended meanwhile stay pending."""
         if published:
-            # One write in the usual case: nothing was appended since we read.
-            cleared = await self.collection.update_one(
-                {"_id": document_id, "outbox": published},
-                {"$set": {"outbox": [], "outbox_pending": False}},
-            )
-            if cleared.modified_count:
-                return
             # $pullAll with the exact entries: FerretDB ignores $pull conditions.
             await self.collection.update_one(
                 {"_id": document_id}, {"$pullAll": {"outbox": published}}
@@ -133,7 +149,9 @@ class OutboxRelay:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                if await self.relay_once():
+                # A full batch may have left more behind; after a partial one, a write
+                # since the read has notified (or the poll finds it).
+                if await self.relay_once() and not self._drained:
                     continue
             except RELAY_RETRY_ERRORS as error:
                 log.warning("outbox relay of %s will retry: %r", self.service, error)

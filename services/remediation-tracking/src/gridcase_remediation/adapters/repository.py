@@ -34,7 +34,7 @@ from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.domain.case import Case
 from gridcase_remediation.domain.ledger import CaseRecord, LedgerEntry, chained, head, linked
 from gridcase_runtime.due import DueScan
-from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.mongo import MongoDatabase, aggregate
 from gridcase_runtime.outbox import Collection, outbox_update
 
 SORT_FIELDS = ("reported_at", "updated_at")
@@ -233,7 +233,7 @@ class CaseRepository:
 
     async def count_by_status(self) -> dict[str, int]:
         pipeline = [{"$group": {"_id": "$state.status", "count": {"$sum": 1}}}]
-        rows = await self.cases.aggregate(pipeline).to_list(None)
+        rows = await aggregate(self.cases, pipeline)
         return {str(row["_id"]): row["count"] for row in rows if row["_id"]}
 
     async def reported_between(self, start: datetime, end: datetime) -> AsyncIterator[CaseRecord]:
