@@ -1,14 +1,17 @@
 """Builders of valid events for tests."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from gridcase_contracts.codes import Category, District, Severity
 from gridcase_contracts.events import (
+    CaseAssigned,
+    CaseAssignedPayload,
     CaseReported,
     CaseReportedPayload,
     Location,
     Reporter,
+    StageDue,
     new_event,
 )
 
@@ -41,5 +44,24 @@ def case_reported(
             ),
             reporter=Reporter(reporter_id=reporter_id),
             team=team,
+        ),
+    )
+
+
+def case_assigned(case_id: str, *, department: str = "housing-bureau") -> CaseAssigned:
+    """Assignment's decision for the case, with the usual stage deadlines from now."""
+    now = datetime.now(UTC)
+    return new_event(
+        CaseAssigned,
+        case_id=case_id,
+        occurred_at=now,
+        payload=CaseAssignedPayload(
+            department=department,
+            due=StageDue(
+                accept=now + timedelta(hours=4),
+                first_response=now + timedelta(days=1),
+                resolve=now + timedelta(days=7),
+                verify=now + timedelta(days=9),
+            ),
         ),
     )

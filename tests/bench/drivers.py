@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,41 +33,23 @@ from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.domain.duplicates import grid_cell
 from gridcase_assignment.domain.model import Case
 from gridcase_contracts.codes import Category, District, Severity
-from gridcase_contracts.events import CaseAssigned, CaseAssignedPayload, StageDue, new_event
 from gridcase_intake.adapters.repository import MongoCaseViews
 from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.handlers import record_events
 from gridcase_runtime.batches import per_case
 from gridcase_runtime.mongo import DRIVERS, MongoDatabase, close, connect
 from tests.bench.workload import case_reported
+from tests.factories import case_assigned
 
 ROOT = Path(__file__).resolve().parents[2]
 Work = Callable[[MongoDatabase, list[str]], Awaitable[None]]
-
-
-def assigned(case_id: str) -> CaseAssigned:
-    now = datetime.now(UTC)
-    return new_event(
-        CaseAssigned,
-        case_id=case_id,
-        occurred_at=now,
-        payload=CaseAssignedPayload(
-            department="housing-bureau",
-            due=StageDue(
-                accept=now + timedelta(hours=4),
-                first_response=now + timedelta(days=1),
-                resolve=now + timedelta(days=7),
-                verify=now + timedelta(days=9),
-            ),
-        ),
-    )
 
 
 async def intake_work(database: MongoDatabase, case_ids: list[str]) -> None:
     views = MongoCaseViews(database)
     reports = [case_reported(n, case_id) for n, case_id in enumerate(case_ids)]
     await per_case(reports, lambda e: e.case_id, lambda e: views.apply(e[0], accepted_here=True))
-    events = [assigned(case_id) for case_id in case_ids]
+    events = [case_assigned(case_id) for case_id in case_ids]
     await per_case(events, lambda e: e.case_id, lambda e: views.apply(e[0]))
 
 
@@ -101,7 +82,7 @@ async def assignment_work(database: MongoDatabase, case_ids: list[str]) -> None:
 async def remediation_work(database: MongoDatabase, case_ids: list[str]) -> None:
     repository = CaseRepository(database)
     await record_events(repository, [case_reported(n, c) for n, c in enumerate(case_ids)])
-    await record_events(repository, [assigned(case_id) for case_id in case_ids])
+    await record_events(repository, [case_assigned(case_id) for case_id in case_ids])
 
 
 SERVICES: dict[str, Work] = {

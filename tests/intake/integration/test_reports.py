@@ -5,20 +5,16 @@ import asyncio
 import io
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from intake.integration.support import bearer, eventually, report_body, topic_events
 from PIL import Image
 
+from factories import case_assigned
 from gridcase_contracts.codes import CaseStatus
 from gridcase_contracts.events import (
-    CaseAssigned,
-    CaseAssignedPayload,
     CaseReported,
-    StageDue,
-    new_event,
 )
 from gridcase_contracts.topics import Headers
 from gridcase_intake.config import IntakeSettings
@@ -125,21 +121,7 @@ async def test_the_read_model_follows_the_case_events(
 ) -> None:
     auth = bearer(settings, "v-follow")
     case_id = (await client.post("/v1/reports", json=report_body(), headers=auth)).json()["case_id"]
-    now = datetime.now(UTC)
-    assigned = new_event(
-        CaseAssigned,
-        case_id=case_id,
-        occurred_at=now,
-        payload=CaseAssignedPayload(
-            department="housing-bureau",
-            due=StageDue(
-                accept=now + timedelta(hours=4),
-                first_response=now + timedelta(days=1),
-                resolve=now + timedelta(days=7),
-                verify=now + timedelta(days=9),
-            ),
-        ),
-    )
+    assigned = case_assigned(case_id)
     publisher = EventPublisher(
         kafka_bootstrap, settings.case_events_topic, service="test", signer=AsProducers()
     )
