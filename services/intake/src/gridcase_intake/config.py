@@ -28,6 +28,8 @@ from gridcase_runtime.settings import ServiceSettings
 
 SERVICE = "intake"
 JSON_BODY_LIMIT = 1024 * 1024
+PHOTOS_LIMIT = 5
+"""The most photos a report may carry, whatever INTAKE_MAX_PHOTOS says."""
 FORM_FIELDS_ALLOWANCE = 1024 * 1024
 """Multipart bodies may carry this much besides the photos (the report field, boundaries)."""
 
@@ -51,7 +53,7 @@ class IntakeSettings(ServiceSettings):
     idempotency_retention_h: float = Field(default=24.0, ge=24)
     idempotency_lease_s: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=600.0, gt=0)
-    max_photos: int = Field(default=5, ge=0, le=5)
+    max_photos: int = Field(default=PHOTOS_LIMIT, ge=0, le=PHOTOS_LIMIT)
     max_photo_mb: int = Field(default=10, ge=1, le=10)
     open311_jurisdiction_id: str = "gridcase"
     fallback_district: District | None = Field(

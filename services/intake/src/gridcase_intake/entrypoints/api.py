@@ -1,16 +1,13 @@
 """The intake FastAPI app: native API, Open311, operations routes, consumer beside it."""
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
 from gridcase_intake.bootstrap import Intake, bootstrap
 from gridcase_intake.config import JSON_BODY_LIMIT, SERVICE, IntakeSettings
 from gridcase_intake.domain.rate_limit import retry_after_header
-from gridcase_intake.domain.reports import ReportIn, ReportRejectedError
+from gridcase_intake.domain.reports import ReportRejectedError
 from gridcase_intake.entrypoints import api_keys, native, open311
-from gridcase_intake.entrypoints.native import validation_errors
 from gridcase_intake.handlers import (
     IdempotencyConflictError,
     IdempotencyMismatchError,
@@ -35,7 +32,8 @@ def _report_rejected(_request: Request, error: ReportRejectedError) -> Problem:
 
 
 def _invalid(_request: Request, error: ValidationError) -> Problem:
-    return Problem(validation_problem(422, validation_errors(error, ("body",))))
+    errors = error.errors(include_url=False, include_input=False)
+    return Problem(validation_problem(422, [{**e, "loc": ["body", *e["loc"]]} for e in errors]))
 
 
 def _in_flight(_request: Request, error: IdempotencyConflictError) -> Problem:
@@ -87,19 +85,7 @@ def create_app(settings: IntakeSettings | None = None, *, intake: Intake | None 
     app.include_router(native.router)
     app.include_router(open311.router)
     app.include_router(api_keys.router)
-    shared = app.openapi
-    app.openapi = lambda: _with_report_schema(shared())  # type: ignore[method-assign]
     return app
-
-
-def _with_report_schema(document: dict[str, Any]) -> dict[str, Any]:
-    """The service's document plus the ReportIn schema that /v1/reports takes by hand."""
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    if "ReportIn" not in schemas:
-        report_schema = ReportIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(report_schema.pop("$defs", {}))
-        schemas["ReportIn"] = report_schema
-    return document
 
 
 def main() -> None:

@@ -3,16 +3,14 @@
 import functools
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from gridcase_contracts.codes import CATEGORY_NAMES, Channel
 from gridcase_contracts.events import CaseReported, Reporter
 from gridcase_intake import metrics
 from gridcase_intake.bootstrap import Components, Intake
+from gridcase_intake.config import PHOTOS_LIMIT
 from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import StoredResponse, fingerprint, key_id, parse_key
 from gridcase_intake.domain.reports import ReportIn, case_of_photo
@@ -31,6 +29,7 @@ from gridcase_intake.handlers import (
 )
 from gridcase_runtime.audit import record_access
 from gridcase_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
+from gridcase_runtime.bodies import body_doc, read_body
 from gridcase_runtime.logs import correlation_id
 from gridcase_runtime.metrics import authorization_failed
 from gridcase_runtime.service import components_of
@@ -45,31 +44,6 @@ IdempotencyKeyHeader = Annotated[
         description="Makes a retried submission safe: same key and payload, same case.",
     ),
 ]
-
-_REPORT_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/ReportIn"}
-_SUBMIT_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _REPORT_SCHEMA},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["report"],
-                    "properties": {
-                        "report": {"type": "string", "description": "the report as JSON"},
-                        "photos": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "maxItems": 5,
-                            "description": "JPEG, PNG or WebP, 10 MB each",
-                        },
-                    },
-                }
-            },
-        },
-    }
-}
 
 
 def _readable(
@@ -87,65 +61,15 @@ def intake_of(request: Request) -> Intake:
     return components.intake
 
 
-def _invalid(
-    errors: list[dict[str, Any]], reason: str = "validation", category: object = None
-) -> RequestValidationError:
-    metrics.rejected(reason, category)
-    return RequestValidationError(errors)
-
-
-def validation_errors(error: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [
-        {"loc": [*prefix, *item["loc"]], "msg": item["msg"], "type": item["type"]}
-        for item in error.errors(include_url=False, include_input=False)
-    ]
-
-
-def _parse_report(raw: bytes | str, prefix: tuple[str, ...]) -> ReportIn:
+async def _read_report(request: Request, max_photos: int) -> tuple[ReportIn, list[bytes]]:
+    """The report and photo bytes of a JSON body, or of a multipart body with the report as
+    JSON in its `report` field (422 naming the field, counted under the category sent)."""
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise _invalid(
-            [{"loc": list(prefix), "msg": f"invalid JSON: {error}", "type": "json_invalid"}]
-        ) from error
-    try:
-        return ReportIn.model_validate(data)
-    except ValidationError as error:
-        category = data.get("category") if isinstance(data, dict) else None
-        raise _invalid(validation_errors(error, prefix), category=category) from error
-
-
-async def _read_submission(request: Request, max_photos: int) -> tuple[ReportIn, list[bytes]]:
-    """The report and photo bytes of a JSON or multipart body (422 naming the field)."""
-    content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith("application/json"):
-        return _parse_report(await request.body(), ("body",)), []
-    if not content_type.startswith("multipart/form-data"):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            "send application/json, or multipart/form-data with a report field and photos",
-        )
-    try:
-        form = await request.form(max_files=max_photos, max_fields=1)
-    except HTTPException as error:
-        raise _invalid(
-            [{"loc": ["body", "photos"], "msg": str(error.detail), "type": "multipart"}]
-        ) from error
-    photos: list[bytes] = []
-    report_field: str | None = None
-    for name, value in form.multi_items():
-        if name == "photos" and isinstance(value, UploadFile):
-            photos.append(await value.read())
-        elif name == "report" and isinstance(value, str):
-            report_field = value
-        else:
-            raise _invalid(
-                [{"loc": ["body", name], "msg": "unexpected form field", "type": "extra_forbidden"}]
-            )
-    await form.close()
-    if report_field is None:
-        raise _invalid([{"loc": ["body", "report"], "msg": "Field required", "type": "missing"}])
-    return _parse_report(report_field, ("body", "report")), photos
+        return await read_body(request, ReportIn, max_files=max_photos, json_field="report")
+    except RequestValidationError as error:
+        sent = error.body.get("category") if isinstance(error.body, dict) else None
+        metrics.rejected("validation", sent)
+        raise
 
 
 def keyed_request(
@@ -186,7 +110,7 @@ def _render_accepted(event: CaseReported, geography: Geography) -> StoredRespons
     "/reports",
     status_code=status.HTTP_201_CREATED,
     response_model=ReportAccepted,
-    openapi_extra=_SUBMIT_OPENAPI,
+    openapi_extra=body_doc(ReportIn, max_photos=PHOTOS_LIMIT, json_field="report"),
     responses={
         400: {"description": "the Idempotency-Key is not a valid key"},
         409: {"description": "a request with the same Idempotency-Key is in flight"},
@@ -203,7 +127,7 @@ async def submit_report(
     """Files a report; 201 only once Kafka has acknowledged the case."""
     intake = intake_of(request)
     settings = intake.settings
-    report, photos = await _read_submission(request, settings.max_photos)
+    report, photos = await _read_report(request, settings.max_photos)
     category = report.category.value
     try:
         keyed = keyed_request(
