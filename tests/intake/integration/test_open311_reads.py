@@ -18,7 +18,7 @@ from gridcase_contracts.events import (
     ProgressRecordedPayload,
     new_event,
 )
-from gridcase_intake.bootstrap import Intake
+from gridcase_intake.commands import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
 

@@ -17,7 +17,7 @@ from intake.integration.support import (
 
 from gridcase_contracts.codes import Category, Channel, District, Severity
 from gridcase_contracts.events import CaseReported, CaseReportedPayload, Location, new_event
-from gridcase_intake.bootstrap import Intake
+from gridcase_intake.commands import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain.open311 import client_reporter
 from gridcase_intake.entrypoints.api import create_app

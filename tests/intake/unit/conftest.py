@@ -13,7 +13,7 @@ from gridcase_intake.adapters.fakes import (
     FakePublisher,
     FakeRateLimits,
 )
-from gridcase_intake.bootstrap import Intake
+from gridcase_intake.commands import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.entrypoints.api import create_app
 

@@ -24,7 +24,7 @@ from gridcase_contracts.events import (
 from gridcase_intake.adapters.fakes import (
     FakePublisher,
 )
-from gridcase_intake.bootstrap import Intake
+from gridcase_intake.commands import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.idempotency import StoredResponse

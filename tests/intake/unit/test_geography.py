@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from gridcase_contracts.codes import District
-from gridcase_intake.bootstrap import geography_of
+from gridcase_intake.commands import geography_of
 from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.reports import LocationIn, ReportRejectedError, locate
 from gridcase_runtime.boundaries import DEMO_BOUNDARIES, BoundariesError, parse_boundaries

@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 import orjson
 import pytest
 
-from gridcase_intake.bootstrap import geography_of
+from gridcase_intake.commands import geography_of
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.open311 import Open311Error
 from gridcase_runtime.boundaries import DEMO_BOUNDARIES

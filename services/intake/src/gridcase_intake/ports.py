@@ -92,7 +92,7 @@ class Photos(Protocol):
 
 class Reporting(Protocol):
     """What submitting a report needs: the adapters, the city's geography, the settings and
-    the clock (`bootstrap.Intake` holds them)."""
+    the clock (`commands.Intake` holds them)."""
 
     @property
     def settings(self) -> IntakeSettings: ...

@@ -3,7 +3,8 @@
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
-from gridcase_intake.bootstrap import Intake, bootstrap
+from gridcase_intake.bootstrap import bootstrap
+from gridcase_intake.commands import Intake
 from gridcase_intake.config import JSON_BODY_LIMIT, SERVICE, IntakeSettings
 from gridcase_intake.domain.rate_limit import retry_after_header
 from gridcase_intake.domain.reports import ReportRejectedError

@@ -3,16 +3,14 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 
 from gridcase_intake.domain.api_keys import NAME_PATTERN, ApiKeyRecord
-from gridcase_intake.entrypoints.native import intake_of
-from gridcase_runtime.auth import Principal, Role, require_roles
+from gridcase_intake.entrypoints.dependencies import Admin, IntakeDep
 
 router = APIRouter(prefix="/v1/admin/api-keys", tags=["api keys"])
 
-Admin = Annotated[Principal, require_roles(Role.ADMIN)]
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 
 
@@ -43,14 +41,14 @@ class IssuedApiKey(ApiKeyOut):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def issue_api_key(body: ApiKeyIn, admin: Admin, request: Request) -> IssuedApiKey:
-    api_key, record = await intake_of(request).issue_api_key(body.name, by=admin.subject)
+async def issue_api_key(body: ApiKeyIn, admin: Admin, intake: IntakeDep) -> IssuedApiKey:
+    api_key, record = await intake.issue_api_key(body.name, by=admin.subject)
     return IssuedApiKey(**ApiKeyOut.of(record).model_dump(), api_key=api_key)
 
 
 @router.get("")
-async def list_api_keys(admin: Admin, request: Request) -> list[ApiKeyOut]:
-    return [ApiKeyOut.of(record) for record in await intake_of(request).api_keys.all()]
+async def list_api_keys(_admin: Admin, intake: IntakeDep) -> list[ApiKeyOut]:
+    return [ApiKeyOut.of(record) for record in await intake.api_keys.all()]
 
 
 @router.delete(
@@ -58,8 +56,7 @@ async def list_api_keys(admin: Admin, request: Request) -> list[ApiKeyOut]:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "no api key with this id"}},
 )
-async def revoke_api_key(key_id: KeyId, admin: Admin, request: Request) -> Response:
-    intake = intake_of(request)
+async def revoke_api_key(key_id: KeyId, _admin: Admin, intake: IntakeDep) -> Response:
     if await intake.api_keys.revoke(key_id, intake.clock()) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no api key {key_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

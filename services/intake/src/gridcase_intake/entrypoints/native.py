@@ -9,11 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from gridcase_contracts.codes import CATEGORY_NAMES, Channel
 from gridcase_contracts.events import CaseReported, Reporter
 from gridcase_intake import metrics
-from gridcase_intake.bootstrap import Components, Intake
 from gridcase_intake.config import PHOTOS_LIMIT
 from gridcase_intake.domain.geography import Geography
 from gridcase_intake.domain.idempotency import StoredResponse, fingerprint, key_id, parse_key
 from gridcase_intake.domain.reports import ReportIn, case_of_photo
+from gridcase_intake.entrypoints.dependencies import IntakeDep, Volunteer
 from gridcase_intake.entrypoints.schemas import (
     CategoryOut,
     ReportAccepted,
@@ -28,15 +28,13 @@ from gridcase_intake.handlers import (
     visible_to,
 )
 from gridcase_runtime.audit import record_access
-from gridcase_runtime.auth import CurrentPrincipal, Principal, Role, require_roles
+from gridcase_runtime.auth import CurrentPrincipal, Principal
 from gridcase_runtime.bodies import body_doc, read_body
 from gridcase_runtime.logs import correlation_id
 from gridcase_runtime.metrics import authorization_failed
-from gridcase_runtime.service import components_of
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
-Volunteer = Annotated[Principal, require_roles(Role.VOLUNTEER)]
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
@@ -54,11 +52,6 @@ def _readable(
     if case is not None and visible is None:
         authorization_failed(request, "not_visible")
     return visible
-
-
-def intake_of(request: Request) -> Intake:
-    components: Components = components_of(request)
-    return components.intake
 
 
 async def _read_report(request: Request, max_photos: int) -> tuple[ReportIn, list[bytes]]:
@@ -122,10 +115,12 @@ def _render_accepted(event: CaseReported, geography: Geography) -> StoredRespons
     },
 )
 async def submit_report(
-    request: Request, principal: Volunteer, idempotency_key: IdempotencyKeyHeader = None
+    request: Request,
+    intake: IntakeDep,
+    principal: Volunteer,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Files a report; 201 only once Kafka has acknowledged the case."""
-    intake = intake_of(request)
     settings = intake.settings
     report, photos = await _read_report(request, settings.max_photos)
     category = report.category.value
@@ -160,9 +155,10 @@ async def submit_report(
     response_model=ReportView,
     responses={404: {"description": "no report of yours with this id"}},
 )
-async def get_report(case_id: str, request: Request, principal: CurrentPrincipal) -> ReportView:
+async def get_report(
+    case_id: str, request: Request, intake: IntakeDep, principal: CurrentPrincipal
+) -> ReportView:
     """A report as its reporter sees it: status, public notes and timeline."""
-    intake = intake_of(request)
     case = _readable(request, await intake.cases.get(case_id), principal)
     if case is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {case_id}")
@@ -177,12 +173,12 @@ MAX_PAGE = 1_000_000
 @router.get("/reports", response_model=ReportPage)
 async def list_reports(
     request: Request,
+    intake: IntakeDep,
     principal: Volunteer,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReportPage:
     """The caller's own reports, newest first."""
-    intake = intake_of(request)
     cases, total = await intake.cases.of_reporter(
         principal.subject, kind=VOLUNTEER, skip=(page - 1) * page_size, limit=page_size
     )
@@ -210,10 +206,10 @@ async def categories() -> list[CategoryOut]:
     responses={200: {"content": {"application/geo+json": {}}}, 304: {"description": "unchanged"}},
     tags=["catalogue"],
 )
-async def boundaries(request: Request) -> Response:
+async def boundaries(request: Request, intake: IntakeDep) -> Response:
     """The city's districts and communities as GeoJSON (codes, Chinese and English names)
     for the maps; the same boundaries that reports' points are placed by."""
-    served = intake_of(request).boundaries
+    served = intake.boundaries
     headers = {"ETag": served.etag, "Cache-Control": "public, max-age=3600"}
     if request.headers.get("if-none-match") == served.etag:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -229,9 +225,10 @@ async def boundaries(request: Request) -> Response:
     },
     tags=["photos"],
 )
-async def get_photo(photo_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+async def get_photo(
+    photo_id: str, request: Request, intake: IntakeDep, principal: CurrentPrincipal
+) -> Response:
     """A report's photo (the stored copy, without EXIF), to whoever may see its report."""
-    intake = intake_of(request)
     case_id = case_of_photo(photo_id)
     case = (
         None if case_id is None else _readable(request, await intake.cases.get(case_id), principal)

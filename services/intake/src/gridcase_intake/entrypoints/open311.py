@@ -11,15 +11,16 @@ from starlette.datastructures import UploadFile
 from gridcase_contracts.codes import FINAL_STATUSES, CaseStatus, Channel
 from gridcase_contracts.events import CaseReported, Reporter
 from gridcase_intake import metrics
+from gridcase_intake.commands import Intake
 from gridcase_intake.config import IntakeSettings
 from gridcase_intake.domain import open311
 from gridcase_intake.domain.idempotency import StoredResponse
 from gridcase_intake.domain.open311 import Open311Error
 from gridcase_intake.domain.rate_limit import retry_after_header
 from gridcase_intake.domain.reports import LocationConflictError, ReportRejectedError
+from gridcase_intake.entrypoints.dependencies import IntakeDep
 from gridcase_intake.entrypoints.native import (
     IdempotencyKeyHeader,
-    intake_of,
     keyed_request,
     stored_as_response,
 )
@@ -86,6 +87,7 @@ def error_for(
 
 async def answer(
     request: Request,
+    intake: Intake,
     fmt: str,
     jurisdiction: str | None,
     build: Callable[[], Awaitable[Response]],
@@ -94,10 +96,10 @@ async def answer(
     counts against its client address's rate limit first."""
     try:
         if request.method == "GET":
-            await _admit_reader(request)
+            await _admit_reader(request, intake)
         if fmt not in FORMATS:
             raise Open311Error(404, f"format {fmt} is not supported: use json or xml")
-        expected = intake_of(request).settings.open311_jurisdiction_id
+        expected = intake.settings.open311_jurisdiction_id
         if jurisdiction and jurisdiction != expected:
             raise Open311Error(404, f"jurisdiction_id {jurisdiction} not found")
         return await build()
@@ -106,7 +108,7 @@ async def answer(
     except Open311Error as error:
         return _error(fmt, error)
     except REFUSALS as error:
-        refusal, headers = _refusal(error, intake_of(request).settings)
+        refusal, headers = _refusal(error, intake.settings)
         return _error(fmt, refusal, headers)
 
 
@@ -141,10 +143,9 @@ class ReadsRateLimitedError(Open311Error):
         self.wait_s = wait_s
 
 
-async def _admit_reader(request: Request) -> None:
+async def _admit_reader(request: Request, intake: Intake) -> None:
     """Counts a read against its client address (the proxy's X-Forwarded-For when uvicorn
     trusts the proxy, see FORWARDED_ALLOW_IPS); raises ReadsRateLimitedError."""
-    intake = intake_of(request)
     address = request.client.host if request.client else "unknown"
     wait = await intake.admit_reader(address)
     if wait is not None:
@@ -159,19 +160,23 @@ def _ok(fmt: str, root: str, document: Document) -> Response:
 
 @router.get("/services.{fmt}", summary="GET Service List")
 async def list_services(
-    request: Request, fmt: str, jurisdiction_id: Jurisdiction = None
+    request: Request, intake: IntakeDep, fmt: str, jurisdiction_id: Jurisdiction = None
 ) -> Response:
     """Every category as an Open311 service."""
 
     async def build() -> Response:
         return _ok(fmt, "services", open311.services())
 
-    return await answer(request, fmt, jurisdiction_id, build)
+    return await answer(request, intake, fmt, jurisdiction_id, build)
 
 
 @router.get("/services/{service_code}.{fmt}", summary="GET Service Definition")
 async def define_service(
-    request: Request, service_code: str, fmt: str, jurisdiction_id: Jurisdiction = None
+    request: Request,
+    intake: IntakeDep,
+    service_code: str,
+    fmt: str,
+    jurisdiction_id: Jurisdiction = None,
 ) -> Response:
     """A service's attributes with their datatypes (district is found from lat and long)."""
 
@@ -179,10 +184,10 @@ async def define_service(
         return _ok(
             fmt,
             "service_definition",
-            open311.service_definition(service_code, intake_of(request).geography),
+            open311.service_definition(service_code, intake.geography),
         )
 
-    return await answer(request, fmt, jurisdiction_id, build)
+    return await answer(request, intake, fmt, jurisdiction_id, build)
 
 
 @router.post(
@@ -193,6 +198,7 @@ async def define_service(
 )
 async def create_request(
     request: Request,
+    intake: IntakeDep,
     fmt: str,
     jurisdiction_id: Jurisdiction = None,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -201,11 +207,10 @@ async def create_request(
     Parameters: service_code, lat+long or address_string, description, attribute[district]
     (found from lat+long when not given; required with address_string alone),
     attribute[severity], attribute[community], media_url, and the spec's others."""
-    intake = intake_of(request)
 
     async def build() -> Response:
         pairs, api_key = await _form(request)
-        reporter = await _client(request, api_key)
+        reporter = await _client(intake, api_key)
         category = dict(pairs).get("service_code")
         try:
             parsed = open311.parse_request(pairs)
@@ -255,7 +260,7 @@ async def create_request(
         outcome = await intake.submit(submission, render_created)
         return stored_as_response(outcome.response, replayed=outcome.replayed)
 
-    return await answer(request, fmt, jurisdiction_id, build)
+    return await answer(request, intake, fmt, jurisdiction_id, build)
 
 
 async def _form(request: Request) -> tuple[list[tuple[str, str]], str]:
@@ -273,17 +278,17 @@ async def _form(request: Request) -> tuple[list[tuple[str, str]], str]:
     return pairs, api_key
 
 
-async def _client(request: Request, api_key: str) -> Reporter:
+async def _client(intake: Intake, api_key: str) -> Reporter:
     """The Open311 client a live api_key belongs to, as a reporter; 403 otherwise."""
-    client = await intake_of(request).api_key_client(api_key)
+    client = await intake.api_key_client(api_key)
     if client is None:
         raise Open311Error(403, "api_key is not valid")
     return open311.client_reporter(client)
 
 
-async def _reader(request: Request, api_key: str | None) -> str | None:
+async def _reader(intake: Intake, api_key: str | None) -> str | None:
     """The reporter id of the client whose api_key a GET carries, if it carries one."""
-    return (await _client(request, api_key)).reporter_id if api_key else None
+    return (await _client(intake, api_key)).reporter_id if api_key else None
 
 
 def _date(raw: str | None, name: str) -> datetime | None:
@@ -330,7 +335,7 @@ def _statuses(requested: list[str] | None) -> list[str] | None:
 
 
 async def _views(
-    request: Request,
+    intake: Intake,
     cases: list[dict[str, Any]],
     extensions: str | None,
     api_key: str | None,
@@ -338,8 +343,8 @@ async def _views(
     """Cases as service requests: `extensions=true` adds the detailed status, and the notes
     of the cases the client filed itself if the request carries its api_key."""
     extended = (extensions or "").lower() in ("true", "1")
-    reader = await _reader(request, api_key)
-    geography = intake_of(request).geography
+    reader = await _reader(intake, api_key)
+    geography = intake.geography
     return [
         open311.request_view(
             case,
@@ -359,6 +364,7 @@ def _filed_through_open311(case: dict[str, Any] | None) -> dict[str, Any] | None
 @router.get("/requests.{fmt}", summary="GET Service Requests")
 async def list_requests(
     request: Request,
+    intake: IntakeDep,
     fmt: str,
     jurisdiction_id: Jurisdiction = None,
     service_request_id: Annotated[
@@ -393,7 +399,7 @@ async def list_requests(
         size = _positive_int(page_size, "page_size", open311.MAX_PAGE_SIZE, open311.MAX_PAGE_SIZE)
         number = _positive_int(page, "page", 1, open311.MAX_PAGE)
         ids = _csv(service_request_id)
-        cases = intake_of(request).cases
+        cases = intake.cases
         if ids is not None and len(ids) > open311.MAX_PAGE_SIZE:
             raise Open311Error(
                 400, f"service_request_id may list at most {open311.MAX_PAGE_SIZE} ids"
@@ -406,7 +412,7 @@ async def list_requests(
                 limit=size,
             )
         else:
-            until = _date(end_date, "end_date") or intake_of(request).clock()
+            until = _date(end_date, "end_date") or intake.clock()
             since = _date(start_date, "start_date") or until - timedelta(
                 days=open311.DEFAULT_SPAN_DAYS
             )
@@ -421,14 +427,15 @@ async def list_requests(
                 skip=(number - 1) * size,
                 limit=size,
             )
-        return _ok(fmt, "service_requests", await _views(request, found, extensions, api_key))
+        return _ok(fmt, "service_requests", await _views(intake, found, extensions, api_key))
 
-    return await answer(request, fmt, jurisdiction_id, build)
+    return await answer(request, intake, fmt, jurisdiction_id, build)
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="GET Service Request")
 async def get_request(
     request: Request,
+    intake: IntakeDep,
     service_request_id: str,
     fmt: str,
     jurisdiction_id: Jurisdiction = None,
@@ -438,24 +445,24 @@ async def get_request(
     """One request filed through Open311, as a list of one (as the specification has it)."""
 
     async def build() -> Response:
-        case = _filed_through_open311(await intake_of(request).cases.get(service_request_id))
+        case = _filed_through_open311(await intake.cases.get(service_request_id))
         if case is None:
             raise Open311Error(404, f"service_request_id {service_request_id} not found")
-        return _ok(fmt, "service_requests", await _views(request, [case], extensions, api_key))
+        return _ok(fmt, "service_requests", await _views(intake, [case], extensions, api_key))
 
-    return await answer(request, fmt, jurisdiction_id, build)
+    return await answer(request, intake, fmt, jurisdiction_id, build)
 
 
 @router.get("/tokens/{token}.{fmt}", summary="GET request id from a token")
 async def resolve_token(
-    request: Request, token: str, fmt: str, jurisdiction_id: Jurisdiction = None
+    request: Request, intake: IntakeDep, token: str, fmt: str, jurisdiction_id: Jurisdiction = None
 ) -> Response:
     """The service_request_id a POST's token stands for."""
 
     async def build() -> Response:
-        case = _filed_through_open311(await intake_of(request).cases.by_token(token))
+        case = _filed_through_open311(await intake.cases.by_token(token))
         if case is None:
             raise Open311Error(404, f"token {token} not found")
         return _ok(fmt, "service_requests", [open311.token_view(case)])
 
-    return await answer(request, fmt, jurisdiction_id, build)
+    return await answer(request, intake, fmt, jurisdiction_id, build)

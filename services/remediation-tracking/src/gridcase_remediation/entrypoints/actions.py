@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 
 from gridcase_contracts.events import PhotoRef
 from gridcase_remediation import metrics
+from gridcase_remediation.bootstrap import Components
 from gridcase_remediation.config import MAX_PHOTOS
 from gridcase_remediation.domain.actions import Decider
 from gridcase_remediation.domain.lifecycle import Action
@@ -19,12 +20,12 @@ from gridcase_remediation.entrypoints import schemas
 from gridcase_remediation.entrypoints.dependencies import (
     NOT_FOUND,
     CaseResponse,
+    ComponentsDep,
     IfMatch,
     Reporter,
     Supervisor,
     Worker,
     actionable,
-    components,
     etag,
     view,
 )
@@ -174,9 +175,8 @@ def expected_version(if_match: str | None, body: schemas.ActionBody) -> Expected
     return None
 
 
-async def store_photos(request: Request, case_id: str, files: list[bytes]) -> list[PhotoRef]:
+async def store_photos(parts: Components, case_id: str, files: list[bytes]) -> list[PhotoRef]:
     """Checks and stores uploaded photos under content-derived ids (retries reuse them)."""
-    parts = components(request)
     refs = []
     for index, data in enumerate(files):
         try:
@@ -196,6 +196,7 @@ def _route(spec: ActionRoute) -> Callable[..., Any]:
     async def run_action(
         request: Request,
         response: Response,
+        parts: ComponentsDep,
         case_id: str,
         principal: spec.roles,  # type: ignore[name-defined]
         if_match: IfMatch = None,
@@ -203,12 +204,12 @@ def _route(spec: ActionRoute) -> Callable[..., Any]:
         body, files = await read_body(request, spec.body, max_files=MAX_PHOTOS)
         photos: list[PhotoRef] = []
         if spec.photos:
-            await actionable(request, case_id, principal)
-            photos = await store_photos(request, case_id, files)
+            await actionable(parts, case_id, principal)
+            photos = await store_photos(parts, case_id, files)
         action = spec.action(body)
         started = time.perf_counter()
         record = await take_action(
-            components(request).repository,
+            parts.repository,
             case_id=case_id,
             principal=principal,
             expected=expected_version(if_match, body),
@@ -216,7 +217,7 @@ def _route(spec: ActionRoute) -> Callable[..., Any]:
             now=datetime.now(UTC),
             correlation_id=correlation_id.get(),
         )
-        components(request).relay.notify()
+        parts.relay.notify()
         metrics.ACTION_DURATION.labels(action.value).observe(time.perf_counter() - started)
         response.headers["ETag"] = etag(record.version)
         return view(record, principal, timeline=True)

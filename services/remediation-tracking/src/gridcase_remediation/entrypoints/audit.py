@@ -14,8 +14,8 @@ from gridcase_remediation.entrypoints import schemas
 from gridcase_remediation.entrypoints.dependencies import (
     NOT_FOUND,
     Auditor,
+    ComponentsDep,
     Staff,
-    components,
     readable,
 )
 from gridcase_remediation.handlers import check_chain
@@ -26,9 +26,11 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 
 
 @router.get("/cases/{case_id}/timeline", responses=NOT_FOUND)
-async def timeline_json(request: Request, case_id: str, principal: Staff) -> dict[str, Any]:
+async def timeline_json(
+    request: Request, parts: ComponentsDep, case_id: str, principal: Staff
+) -> dict[str, Any]:
     """The audit trail of one case as JSON: every event, oldest first."""
-    record = await readable(request, case_id, principal)
+    record = await readable(parts, case_id, principal)
     record_access(request, principal, "case.timeline.read", case_id=case_id)
     return {
         "case_id": case_id,
@@ -40,10 +42,10 @@ async def timeline_json(request: Request, case_id: str, principal: Staff) -> dic
 @router.get(
     "/cases/{case_id}/ledger/verify", response_model=schemas.LedgerCheckView, responses=NOT_FOUND
 )
-async def verify_ledger(request: Request, case_id: str, principal: Auditor) -> Any:
+async def verify_ledger(parts: ComponentsDep, case_id: str, principal: Auditor) -> Any:
     """Recompute the case's ledger hash chain: `intact`, or the first entry that breaks it
     (an entry altered, removed or reordered since it was stored)."""
-    record = await readable(request, case_id, principal)
+    record = await readable(parts, case_id, principal)
     found = check_chain(record)
     first_break = None if found is None else schemas.ChainBreakView(**asdict(found))
     return schemas.LedgerCheckView(
@@ -57,9 +59,11 @@ async def verify_ledger(request: Request, case_id: str, principal: Auditor) -> A
 
 
 @router.get("/cases/{case_id}/timeline.csv", response_class=Response, responses=NOT_FOUND)
-async def timeline_csv(request: Request, case_id: str, principal: Staff) -> Response:
+async def timeline_csv(
+    request: Request, parts: ComponentsDep, case_id: str, principal: Staff
+) -> Response:
     """The audit trail of one case as CSV."""
-    record = await readable(request, case_id, principal)
+    record = await readable(parts, case_id, principal)
     record_access(request, principal, "case.timeline.export", case_id=case_id)
     rows = (timeline_row(n, entry.event()) for n, entry in enumerate(record.ledger, 1))
     return csv_response(rows, f"{case_id}-timeline.csv", TIMELINE_COLUMNS)
@@ -80,6 +84,7 @@ def city_day_start(field: str, day: date, *, days_after: int = 0) -> datetime:
 @router.get("/exports/cases.csv", response_class=Response)
 async def period_csv(
     request: Request,
+    parts: ComponentsDep,
     principal: Auditor,
     start: Annotated[date, Query(alias="from", description="First day (Asia/Shanghai).")],
     end: Annotated[date, Query(alias="to", description="Last day, inclusive.")],
@@ -90,10 +95,9 @@ async def period_csv(
             [{"loc": ["query", "to"], "msg": "must not precede from", "type": "value_error"}]
         )
     since, until = city_day_start("from", start), city_day_start("to", end, days_after=1)
-    repository = components(request).repository
     rows = [
         case_row(record.case, record.version)
-        async for record in repository.reported_between(since, until)
+        async for record in parts.repository.reported_between(since, until)
     ]
     record_access(request, principal, "cases.export", resource=f"{start}/{end}", count=len(rows))
     return csv_response(rows, f"cases-{start}-{end}.csv", CASE_COLUMNS)

@@ -11,8 +11,8 @@ from gridcase_remediation.entrypoints import schemas
 from gridcase_remediation.entrypoints.dependencies import (
     NOT_FOUND,
     CaseResponse,
+    ComponentsDep,
     Reader,
-    components,
     etag,
     readable,
     view,
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/v1", tags=["cases"])
 @router.get("/cases", response_model=schemas.CasePage)
 async def list_cases(
     request: Request,
+    parts: ComponentsDep,
     principal: Reader,
     status: Annotated[list[CaseStatus] | None, Query()] = None,
     category: Category | None = None,
@@ -54,7 +55,7 @@ async def list_cases(
         cursor=cursor,
     )
     try:
-        records, next_cursor = await components(request).repository.search(query)
+        records, next_cursor = await parts.repository.search(query)
     except CursorError as error:
         raise RequestValidationError(
             [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
@@ -67,11 +68,11 @@ async def list_cases(
 
 @router.get("/cases/{case_id}", response_model=CaseResponse, responses=NOT_FOUND)
 async def read_case(
-    request: Request, response: Response, case_id: str, principal: Reader
+    request: Request, response: Response, parts: ComponentsDep, case_id: str, principal: Reader
 ) -> CaseResponse:
     """The case's projection and its full timeline (for the reporting volunteer: the
     public view); the ETag is its version."""
-    record = await readable(request, case_id, principal)
+    record = await readable(parts, case_id, principal)
     record_access(request, principal, "case.read", case_id=case_id)
     response.headers["ETag"] = etag(record.version)
     return view(record, principal, timeline=True)

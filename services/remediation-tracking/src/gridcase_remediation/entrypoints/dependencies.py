@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import Header, Request
+from fastapi import Depends, Header
 
 from gridcase_remediation.bootstrap import Components
 from gridcase_remediation.domain.ledger import CaseRecord
@@ -30,9 +30,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such case
 CaseResponse = schemas.CaseView | schemas.PublicCaseView
 
 
-def components(request: Request) -> Components:
-    found: Components = components_of(request)
-    return found
+ComponentsDep = Annotated[Components, Depends(components_of)]
+"""The service's parts, built once by bootstrap, for each route that uses them."""
 
 
 def etag(version: int) -> str:
@@ -45,9 +44,9 @@ def view(record: CaseRecord, principal: Principal, *, timeline: bool) -> CaseRes
     return shape.of(record, allowed=allowed_actions(record.case, principal), timeline=timeline)
 
 
-async def readable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
-    return await get_case(components(request).repository, case_id, principal)
+async def readable(parts: Components, case_id: str, principal: Principal) -> CaseRecord:
+    return await get_case(parts.repository, case_id, principal)
 
 
-async def actionable(request: Request, case_id: str, principal: Principal) -> CaseRecord:
-    return await get_case_to_act(components(request).repository, case_id, principal)
+async def actionable(parts: Components, case_id: str, principal: Principal) -> CaseRecord:
+    return await get_case_to_act(parts.repository, case_id, principal)
