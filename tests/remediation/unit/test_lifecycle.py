@@ -1,5 +1,7 @@
 """Every status x action pair of the lifecycle table, for events and for API actions."""
 
+import types
+import typing
 from datetime import timedelta
 
 import pytest
@@ -8,7 +10,7 @@ from remediation.unit.builders import HANDLER, INSPECTOR, NOW, PHOTO, REPORTER, 
 from gridcase_contracts.codes import CaseStatus, Measure
 from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.domain.actions import Decider
-from gridcase_remediation.domain.case import apply
+from gridcase_remediation.domain.case import Case, CaseChanges, apply
 from gridcase_remediation.domain.lifecycle import (
     COMMANDS,
     Action,
@@ -157,3 +159,19 @@ def test_an_api_action_follows_the_table(
 
 def test_allowed_actions_of_an_assigned_case() -> None:
     assert allowed_commands(CaseStatus.ASSIGNED) == [Action.ACCEPT, Action.REJECT, Action.RETURN]
+
+
+def _members(annotation: object) -> set[object]:
+    """The types a union admits; any other annotation as itself."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return set(typing.get_args(annotation)) if union else {annotation}
+
+
+def test_what_an_event_may_change_is_a_field_of_the_case_with_its_type() -> None:
+    """`CaseChanges` types each event's effects; a key or type the case does not have would
+    reach `model_copy` unchecked."""
+    fields = {name: info.annotation for name, info in Case.model_fields.items()}
+    changes = typing.get_type_hints(CaseChanges)
+    assert set(changes) <= set(fields) - {"status", "updated_at", "anomalies"}
+    for name, annotation in changes.items():
+        assert _members(annotation) <= _members(fields[name]), name

@@ -1,5 +1,6 @@
 """The current state of a case, folded from its ledger of events."""
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict
@@ -176,7 +177,7 @@ def apply(case: Case, event: Envelope) -> Case:
     if status is None:
         note = f"{event.event_type} {event.event_id} in {case.status or 'none'}"
         return case.model_copy(update={"anomalies": (*case.anomalies, note)})
-    changes = _effects(case, event)
+    changes = _effects(event, case)
     return case.model_copy(update={**changes, "status": status, "updated_at": event.occurred_at})
 
 
@@ -209,95 +210,145 @@ def _due(stage_due: StageDue, rectification: datetime | None) -> dict[Stage, dat
     return due
 
 
-def _effects(case: Case, event: Envelope) -> CaseChanges:
-    """What an allowed event changes besides status and updated_at."""
-    match event:
-        case CaseReported(payload=p):
-            return {
-                "category": p.category,
-                "severity": p.severity,
-                "district": p.location.district,
-                "community": p.location.community,
-                "reporter_id": p.reporter.reporter_id,
-                "reported_at": event.occurred_at,
-            }
-        case CaseAssigned(payload=p) if p.reason == "reopen":
-            kept = case.rectification.deadline if case.rectification else None
-            return {"handler": p.handler or case.handler, "due": _due(p.due, kept)}
-        case CaseAssigned(payload=p):
-            return {
-                "department": p.department,
-                "co_departments": tuple(p.co_departments),
-                "handler": p.handler,
-                "due": _due(p.due, None),
-                "done": (),
-                "rectification": None,
-                "returns": p.returns,
-                "duplicate_of": None,
-            }
-        case CaseReassigned(payload=p):
-            changes: CaseChanges = {
-                "department": p.department,
-                "co_departments": (),
-                "handler": None if p.supervisor_queue else p.handler,
-                "done": (),
-                "rectification": None,
-            }
-            if p.due is not None:
-                changes["due"] = _due(p.due, None)
-            return changes
-        case CaseMarkedDuplicate(payload=p):
-            return {"duplicate_of": p.primary_case_id}
-        case CaseSplit():
-            return {"duplicate_of": None}
-        case CaseEscalated(payload=p):
-            return {"escalation_level": p.level, "escalated_stage": p.stage}
-        case CaseAccepted(payload=p):
-            return {
-                "done": _with_done(case, Stage.ACCEPT),
-                "accepted_by": p.by.actor_id,
-                "accepted_at": event.occurred_at,
-                "handler": case.handler or p.by.actor_id,
-            }
-        case RectificationOrdered(payload=p):
-            return {
-                "done": tuple(
-                    s for s in _with_done(case, Stage.FIRST_RESPONSE) if s != Stage.RECTIFICATION
-                ),
-                "rectification": Rectification(
-                    measure=p.measure, deadline=p.deadline, responsible_party=p.responsible_party
-                ),
-                "due": {**case.due, Stage.RECTIFICATION: p.deadline},
-            }
-        case ProgressRecorded():
-            return {"done": _with_done(case, Stage.FIRST_RESPONSE)}
-        case CaseResolved(payload=p):
-            return {
-                "done": _with_done(
-                    case, Stage.ACCEPT, Stage.FIRST_RESPONSE, Stage.RESOLVE, Stage.RECTIFICATION
-                ),
-                "resolved_by": p.by.actor_id,
-                "resolved_at": event.occurred_at,
-            }
-        case CaseVerified():
-            return {"done": _with_done(case, Stage.VERIFY), "verified_at": event.occurred_at}
-        case CaseReopened():
-            return {
-                "done": _without_done(case, Stage.RESOLVE, Stage.VERIFY, Stage.RECTIFICATION),
-                "reopens": case.reopens + 1,
-                "resolved_by": None,
-                "resolved_at": None,
-            }
-        case CaseClosed():
-            return {"closed_at": event.occurred_at}
-        case CaseRejected() | CaseReturned():
-            return {}
-        case CaseOverdue(payload=p):
-            return {"overdue": {**case.overdue, p.stage: p.due_at}}
-        case CaseConfirmed(payload=p):
-            return {
-                "satisfaction": Satisfaction(
-                    satisfied=p.satisfied, rating=p.rating, by=p.by.actor_id
-                )
-            }
+@functools.singledispatch
+def _effects(event: Envelope, case: Case) -> CaseChanges:
+    """What an allowed event changes besides status and updated_at (one function an event
+    class, registered below)."""
     raise TypeError(f"no effects for {event.event_type}")  # pragma: no cover
+
+
+@_effects.register
+def _reported(event: CaseReported, _case: Case) -> CaseChanges:
+    p = event.payload
+    return {
+        "category": p.category,
+        "severity": p.severity,
+        "district": p.location.district,
+        "community": p.location.community,
+        "reporter_id": p.reporter.reporter_id,
+        "reported_at": event.occurred_at,
+    }
+
+
+@_effects.register
+def _assigned(event: CaseAssigned, case: Case) -> CaseChanges:
+    p = event.payload
+    if p.reason == "reopen":
+        kept = case.rectification.deadline if case.rectification else None
+        return {"handler": p.handler or case.handler, "due": _due(p.due, kept)}
+    return {
+        "department": p.department,
+        "co_departments": tuple(p.co_departments),
+        "handler": p.handler,
+        "due": _due(p.due, None),
+        "done": (),
+        "rectification": None,
+        "returns": p.returns,
+        "duplicate_of": None,
+    }
+
+
+@_effects.register
+def _reassigned(event: CaseReassigned, _case: Case) -> CaseChanges:
+    p = event.payload
+    changes: CaseChanges = {
+        "department": p.department,
+        "co_departments": (),
+        "handler": None if p.supervisor_queue else p.handler,
+        "done": (),
+        "rectification": None,
+    }
+    if p.due is not None:
+        changes["due"] = _due(p.due, None)
+    return changes
+
+
+@_effects.register
+def _marked_duplicate(event: CaseMarkedDuplicate, _case: Case) -> CaseChanges:
+    return {"duplicate_of": event.payload.primary_case_id}
+
+
+@_effects.register
+def _split(_event: CaseSplit, _case: Case) -> CaseChanges:
+    return {"duplicate_of": None}
+
+
+@_effects.register
+def _escalated(event: CaseEscalated, _case: Case) -> CaseChanges:
+    return {"escalation_level": event.payload.level, "escalated_stage": event.payload.stage}
+
+
+@_effects.register
+def _accepted(event: CaseAccepted, case: Case) -> CaseChanges:
+    by = event.payload.by.actor_id
+    return {
+        "done": _with_done(case, Stage.ACCEPT),
+        "accepted_by": by,
+        "accepted_at": event.occurred_at,
+        "handler": case.handler or by,
+    }
+
+
+@_effects.register
+def _rectification_ordered(event: RectificationOrdered, case: Case) -> CaseChanges:
+    p = event.payload
+    done = _with_done(case, Stage.FIRST_RESPONSE)
+    return {
+        "done": tuple(s for s in done if s != Stage.RECTIFICATION),
+        "rectification": Rectification(
+            measure=p.measure, deadline=p.deadline, responsible_party=p.responsible_party
+        ),
+        "due": {**case.due, Stage.RECTIFICATION: p.deadline},
+    }
+
+
+@_effects.register
+def _progress_recorded(_event: ProgressRecorded, case: Case) -> CaseChanges:
+    return {"done": _with_done(case, Stage.FIRST_RESPONSE)}
+
+
+@_effects.register
+def _resolved(event: CaseResolved, case: Case) -> CaseChanges:
+    worked = (Stage.ACCEPT, Stage.FIRST_RESPONSE, Stage.RESOLVE, Stage.RECTIFICATION)
+    return {
+        "done": _with_done(case, *worked),
+        "resolved_by": event.payload.by.actor_id,
+        "resolved_at": event.occurred_at,
+    }
+
+
+@_effects.register
+def _verified(event: CaseVerified, case: Case) -> CaseChanges:
+    return {"done": _with_done(case, Stage.VERIFY), "verified_at": event.occurred_at}
+
+
+@_effects.register
+def _reopened(_event: CaseReopened, case: Case) -> CaseChanges:
+    return {
+        "done": _without_done(case, Stage.RESOLVE, Stage.VERIFY, Stage.RECTIFICATION),
+        "reopens": case.reopens + 1,
+        "resolved_by": None,
+        "resolved_at": None,
+    }
+
+
+@_effects.register
+def _closed(event: CaseClosed, _case: Case) -> CaseChanges:
+    return {"closed_at": event.occurred_at}
+
+
+@_effects.register(CaseRejected)
+@_effects.register(CaseReturned)
+def _status_only(_event: Envelope, _case: Case) -> CaseChanges:
+    return {}
+
+
+@_effects.register
+def _overdue(event: CaseOverdue, case: Case) -> CaseChanges:
+    return {"overdue": {**case.overdue, event.payload.stage: event.payload.due_at}}
+
+
+@_effects.register
+def _confirmed(event: CaseConfirmed, _case: Case) -> CaseChanges:
+    p = event.payload
+    return {"satisfaction": Satisfaction(satisfied=p.satisfied, rating=p.rating, by=p.by.actor_id)}
