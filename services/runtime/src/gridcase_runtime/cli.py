@@ -32,7 +32,7 @@ def create_signing_key(service: Service, directory: Path, trusted: Path) -> Sign
     return key
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridcase", description="gridcase command-line tool")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -50,14 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     token.add_argument("--password", help="the user's password")
     token.add_argument("--client-secret", help="the client's secret")
+    token.set_defaults(run=_token)
 
-    commands.add_parser("topics", help="create the Kafka topics with their partition counts")
-    commands.add_parser(
+    topics = commands.add_parser(
+        "topics", help="create the Kafka topics with their partition counts"
+    )
+    topics.set_defaults(run=_topics)
+    access = commands.add_parser(
         "kafka-access",
         help="as Kafka's administrator: create the topics, set each service's SCRAM password "
         "(from INTAKE_KAFKA_PASSWORD, ASSIGNMENT_..., REMEDIATION_..., STATISTICS_...) and "
         "grant every service its ACLs (under GRIDCASE_TOPIC_NAMESPACE, if set)",
     )
+    access.set_defaults(run=_kafka_access)
 
     keys = commands.add_parser("keys", help="the services' event-signing keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -75,48 +80,67 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--trusted", type=Path, required=True, help="the trusted public keys file"
         )
+        command.set_defaults(run=_keys)
+    return parser
 
-    args = parser.parse_args(argv)
-    if args.command == "keys":
-        services = (
-            [Service(args.service)]
-            if args.keys_command == "create"
-            else [s for s in PRODUCERS if not (args.dir / f"{s.value}.key").exists()]
-        )
-        for service in services:
-            key = create_signing_key(service, args.dir, args.trusted)
-            print(f"{service.value}: key {key.key_id} in {args.dir / f'{service.value}.key'}")
-        return 0
+
+def _token(args: argparse.Namespace) -> None:
     settings = ServiceSettings()
+    if args.user:
+        password = (
+            args.password
+            or os.environ.get("GRIDCASE_PASSWORD")
+            or getpass.getpass(f"password of {args.user}: ")
+        )
+        access_token, _ = password_grant(settings, args.user, password)
+    else:
+        secret = args.client_secret or os.environ.get("GRIDCASE_CLIENT_SECRET")
+        if not secret:
+            raise UsageError("--client needs --client-secret or GRIDCASE_CLIENT_SECRET")
+        access_token, _ = client_credentials(settings, args.client, secret)
+    print(access_token)
+
+
+def _topics(_args: argparse.Namespace) -> None:
+    settings = ServiceSettings()
+    specs = [settings.topic(spec) for spec in ALL_TOPICS]
+    ensure_topics(settings.kafka_bootstrap_servers, specs)
+    for spec in specs:
+        print(f"{spec.name}: {spec.partitions} partitions")
+
+
+def _kafka_access(_args: argparse.Namespace) -> None:
+    settings = ServiceSettings()
+    passwords = passwords_from_environment()
+    provision(
+        settings.kafka_bootstrap_servers, namespace=settings.topic_namespace, passwords=passwords
+    )
+    users = ", ".join(sorted(service.value for service in passwords)) or "none"
+    print(f"topics and ACLs granted; passwords set for: {users}")
+
+
+def _keys(args: argparse.Namespace) -> None:
+    services = (
+        [Service(args.service)]
+        if args.keys_command == "create"
+        else [s for s in PRODUCERS if not (args.dir / f"{s.value}.key").exists()]
+    )
+    for service in services:
+        key = create_signing_key(service, args.dir, args.trusted)
+        print(f"{service.value}: key {key.key_id} in {args.dir / f'{service.value}.key'}")
+
+
+class UsageError(Exception):
+    """Arguments argparse cannot check alone (answered like argparse's own errors)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
-        if args.command == "token":
-            if args.user:
-                password = (
-                    args.password
-                    or os.environ.get("GRIDCASE_PASSWORD")
-                    or getpass.getpass(f"password of {args.user}: ")
-                )
-                access_token, _ = password_grant(settings, args.user, password)
-            else:
-                secret = args.client_secret or os.environ.get("GRIDCASE_CLIENT_SECRET")
-                if not secret:
-                    parser.error("--client needs --client-secret or GRIDCASE_CLIENT_SECRET")
-                access_token, _ = client_credentials(settings, args.client, secret)
-            print(access_token)
-        elif args.command == "topics":
-            specs = [settings.topic(spec) for spec in ALL_TOPICS]
-            ensure_topics(settings.kafka_bootstrap_servers, specs)
-            for spec in specs:
-                print(f"{spec.name}: {spec.partitions} partitions")
-        elif args.command == "kafka-access":
-            passwords = passwords_from_environment()
-            provision(
-                settings.kafka_bootstrap_servers,
-                namespace=settings.topic_namespace,
-                passwords=passwords,
-            )
-            users = ", ".join(sorted(service.value for service in passwords)) or "none"
-            print(f"topics and ACLs granted; passwords set for: {users}")
+        args.run(args)
+    except UsageError as error:
+        parser.error(str(error))
     except (TokenError, ValueError, AccessError, KafkaError) as error:
         print(f"gridcase: {error}", file=sys.stderr)
         return 2
