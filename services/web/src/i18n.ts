@@ -322,6 +322,26 @@ export const MEASURES: Record<string, [string, string]> = {
   "suspension-for-rectification": ["停业整顿", "Suspension for rectification"],
 };
 
+const EVENTS: Record<string, [string, string]> = {
+  CaseReported: ["已上报", "Reported"],
+  CaseAssigned: ["已派单", "Assigned"],
+  CaseReassigned: ["已改派", "Reassigned"],
+  CaseAccepted: ["已受理", "Accepted"],
+  RectificationOrdered: ["已责令整改", "Rectification ordered"],
+  ProgressRecorded: ["整改进展", "Progress"],
+  CaseResolved: ["已化解", "Resolved"],
+  CaseVerified: ["已核验", "Verified"],
+  CaseReopened: ["重办", "Reopened"],
+  CaseClosed: ["已办结", "Closed"],
+  CaseConfirmed: ["已评价", "Confirmed"],
+  CaseRejected: ["不予受理", "Rejected"],
+  CaseReturned: ["退单", "Returned"],
+  CaseMarkedDuplicate: ["并案", "Merged as duplicate"],
+  CaseSplit: ["已拆分", "Split"],
+  CaseEscalated: ["督办", "Escalated"],
+  CaseOverdue: ["逾期", "Overdue"],
+};
+
 function pick(table: Record<string, [string, string]>, code: string | null | undefined): string {
   if (!code) return "—";
   const pair = table[code];
@@ -332,6 +352,7 @@ function pick(table: Record<string, [string, string]>, code: string | null | und
 export const statusName = (code: string | null | undefined): string => pick(STATUS, code);
 export const severityName = (code: string | null | undefined): string => pick(SEVERITY, code);
 export const measureName = (code: string | null | undefined): string => pick(MEASURES, code);
+export const eventName = (type: string): string => pick(EVENTS, type);
 export const SEVERITIES = Object.keys(SEVERITY);
 export const STATUSES = Object.keys(STATUS);
 

@@ -56,3 +56,20 @@ export function Page({ title, children }: { title: string; children: ComponentCh
     </>
   );
 }
+
+/** A table in the console's style: one header row of `head`, the rows as children. */
+export function Table({ head, caption, children }: { head: ComponentChildren[]; caption?: string; children: ComponentChildren }) {
+  return (
+    <table class="cases">
+      {caption && <caption>{caption}</caption>}
+      <thead>
+        <tr>
+          {head.map((cell) => (
+            <th scope="col">{cell}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { get, post, request } from "../api";
 import { lang, t, when } from "../i18n";
 import { useSignal } from "../signal";
-import { Field, Loading, Page, useLoad } from "../ui";
+import { Field, Loading, Page, Table, useLoad } from "../ui";
 
 interface Entry {
   category: string;
@@ -51,52 +51,33 @@ export function Admin() {
     <Page title={t("nav.admin")}>
       <ApiKeys />
       <h2>{t("handlers")}</h2>
-      <table class="cases">
-        <thead>
+      <Table head={["id", t("department"), t("onDuty")]}>
+        {handlers.map((handler) => (
           <tr>
-            <th scope="col">id</th>
-            <th scope="col">{t("department")}</th>
-            <th scope="col">{t("onDuty")}</th>
+            <td>
+              {handler.handler_id} {handler.name}
+            </td>
+            <td>{handler.department}</td>
+            <td>
+              <label>
+                <input type="checkbox" checked={handler.on_duty} onChange={() => void toggle(handler)} /> {t("onDuty")}
+                <span class="visually-hidden"> {handler.handler_id}</span>
+              </label>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {handlers.map((handler) => (
-            <tr>
-              <td>
-                {handler.handler_id} {handler.name}
-              </td>
-              <td>{handler.department}</td>
-              <td>
-                <label>
-                  <input type="checkbox" checked={handler.on_duty} onChange={() => void toggle(handler)} /> {t("onDuty")}
-                  <span class="visually-hidden"> {handler.handler_id}</span>
-                </label>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       <h2>{t("catalogue")}</h2>
-      <table class="cases">
-        <thead>
+      <Table head={[t("category"), t("district"), t("department"), "+"]}>
+        {catalogue.map((entry) => (
           <tr>
-            <th scope="col">{t("category")}</th>
-            <th scope="col">{t("district")}</th>
-            <th scope="col">{t("department")}</th>
-            <th scope="col">+</th>
+            <td>{entry.category}</td>
+            <td>{entry.district}</td>
+            <td>{entry.lead}</td>
+            <td>{entry.co_departments.join(", ")}</td>
           </tr>
-        </thead>
-        <tbody>
-          {catalogue.map((entry) => (
-            <tr>
-              <td>{entry.category}</td>
-              <td>{entry.district}</td>
-              <td>{entry.lead}</td>
-              <td>{entry.co_departments.join(", ")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </Page>
   );
 }
@@ -178,49 +159,39 @@ function ApiKeys() {
       ) : !data.length ? (
         <p>{t("apiKey.none")}</p>
       ) : (
-        <table class="cases">
-          <thead>
-            <tr>
-              <th scope="col">{t("apiKey.id")}</th>
-              <th scope="col">{t("apiKey.clientColumn")}</th>
-              <th scope="col">{t("apiKey.created")}</th>
-              <th scope="col">{t("apiKey.state")}</th>
+        <Table head={[t("apiKey.id"), t("apiKey.clientColumn"), t("apiKey.created"), t("apiKey.state")]}>
+          {data.map((key) => (
+            <tr data-key={key.key_id}>
+              <td>
+                <code>{key.key_id}</code>
+              </td>
+              <td>{key.name}</td>
+              <td>{when(key.created_at)}</td>
+              <td>
+                {key.revoked_at ? (
+                  `${t("apiKey.revoked")} ${when(key.revoked_at)}`
+                ) : revoking === key.key_id ? (
+                  <span role="group" aria-label={t("apiKey.confirmRevoke")}>
+                    {t("apiKey.confirmRevoke")}{" "}
+                    <button type="button" class="danger" ref={(button) => button?.focus()} onClick={() => void revoke(key.key_id)}>
+                      {t("apiKey.confirm")} <span class="visually-hidden">{key.key_id}</span>
+                    </button>{" "}
+                    <button type="button" onClick={() => setRevoking(null)}>
+                      {t("cancel")}
+                    </button>
+                  </span>
+                ) : (
+                  <>
+                    {t("apiKey.active")}{" "}
+                    <button type="button" onClick={() => setRevoking(key.key_id)}>
+                      {t("apiKey.revoke")} <span class="visually-hidden">{key.key_id}</span>
+                    </button>
+                  </>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {data.map((key) => (
-              <tr data-key={key.key_id}>
-                <td>
-                  <code>{key.key_id}</code>
-                </td>
-                <td>{key.name}</td>
-                <td>{when(key.created_at)}</td>
-                <td>
-                  {key.revoked_at ? (
-                    `${t("apiKey.revoked")} ${when(key.revoked_at)}`
-                  ) : revoking === key.key_id ? (
-                    <span role="group" aria-label={t("apiKey.confirmRevoke")}>
-                      {t("apiKey.confirmRevoke")}{" "}
-                      <button type="button" class="danger" ref={(button) => button?.focus()} onClick={() => void revoke(key.key_id)}>
-                        {t("apiKey.confirm")} <span class="visually-hidden">{key.key_id}</span>
-                      </button>{" "}
-                      <button type="button" onClick={() => setRevoking(null)}>
-                        {t("cancel")}
-                      </button>
-                    </span>
-                  ) : (
-                    <>
-                      {t("apiKey.active")}{" "}
-                      <button type="button" onClick={() => setRevoking(key.key_id)}>
-                        {t("apiKey.revoke")} <span class="visually-hidden">{key.key_id}</span>
-                      </button>
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );

@@ -1,14 +1,15 @@
 // One case for handlers and supervisors: map, photos, timeline and the actions the case
 // allows now. Every action sends If-Match with the version read; a 409/412 shows who
 // changed the case and when, and offers a reload. Nothing is ever overwritten.
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, isVersionConflict, post, type Case, type CaseEvent, type Report } from "../api";
-import { lang, named, MEASURES, measureName, severityName, statusName, t, when } from "../i18n";
+import { eventName, lang, named, MEASURES, measureName, severityName, statusName, t, when } from "../i18n";
 import { cityMap, draggablePin, type L } from "../map";
 import { resizePhoto } from "../photo";
 import { useSignal } from "../signal";
 import { Field, Loading, Page, useLoad } from "../ui";
-import { eventName, Photo } from "../volunteer/mine";
+import { Photo } from "../volunteer/mine";
 import { categories } from "../volunteer/report";
 import { dueOf, urgency } from "./queue";
 
@@ -171,20 +172,33 @@ function Actions({ item, act }: { item: Case; act: Act }) {
   );
 }
 
-function OrderForm({ act }: { act: Act }) {
-  const tomorrow = new Date(Date.now() + 7 * 86400_000).toISOString().slice(0, 10);
-  const [measure, setMeasure] = useState("rectification-order");
-  const [deadline, setDeadline] = useState(tomorrow);
-  const [party, setParty] = useState("");
+/** One action's form: its title, its fields and a button that sends it. */
+function ActionForm({ title, send, ready = true, children }: { title: string; send: () => void; ready?: boolean; children: ComponentChildren }) {
   return (
     <form
       class="action"
       onSubmit={(event) => {
         event.preventDefault();
-        void act("rectification-orders", { measure, deadline: `${deadline}T18:00:00+08:00`, responsible_party: party.trim() });
+        send();
       }}
     >
-      <h3>{t("order")}</h3>
+      <h3>{title}</h3>
+      {children}
+      <button type="submit" disabled={!ready}>
+        {title}
+      </button>
+    </form>
+  );
+}
+
+function OrderForm({ act }: { act: Act }) {
+  const tomorrow = new Date(Date.now() + 7 * 86400_000).toISOString().slice(0, 10);
+  const [measure, setMeasure] = useState("rectification-order");
+  const [deadline, setDeadline] = useState(tomorrow);
+  const [party, setParty] = useState("");
+  const send = () => void act("rectification-orders", { measure, deadline: `${deadline}T18:00:00+08:00`, responsible_party: party.trim() });
+  return (
+    <ActionForm title={t("order")} send={send}>
       <Field label={t("measure")}>
         <select value={measure} onChange={(e) => setMeasure(e.currentTarget.value)}>
           {Object.keys(MEASURES).map((code) => (
@@ -198,45 +212,32 @@ function OrderForm({ act }: { act: Act }) {
       <Field label={t("responsible")}>
         <input type="text" required maxLength={500} value={party} onInput={(e) => setParty(e.currentTarget.value)} />
       </Field>
-      <button type="submit">{t("order")}</button>
-    </form>
+    </ActionForm>
   );
 }
 
 function NoteForm({ title, field, action, act, extra = {} }: { title: string; field: string; action: string; act: Act; extra?: Record<string, unknown> }) {
   const [text, setText] = useState("");
   return (
-    <form
-      class="action"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void act(action, { ...extra, [field]: text.trim() }).then(() => setText(""));
-      }}
-    >
-      <h3>{title}</h3>
+    <ActionForm title={title} send={() => void act(action, { ...extra, [field]: text.trim() }).then(() => setText(""))}>
       <Field label={field === "note" ? t("note") : t("reason")}>
         <textarea required rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       </Field>
-      <button type="submit">{title}</button>
-    </form>
+    </ActionForm>
   );
 }
 
 function ResolveForm({ act }: { act: Act }) {
   const [note, setNote] = useState("");
   const [photo, setPhoto] = useState<Blob | null>(null);
+  const send = () => {
+    const form = new FormData();
+    form.append("note", note.trim());
+    if (photo) form.append("photos", photo, "evidence.jpg");
+    void act("resolve", form);
+  };
   return (
-    <form
-      class="action"
-      onSubmit={(event) => {
-        event.preventDefault();
-        const form = new FormData();
-        form.append("note", note.trim());
-        if (photo) form.append("photos", photo, "evidence.jpg");
-        void act("resolve", form);
-      }}
-    >
-      <h3>{t("resolve")}</h3>
+    <ActionForm title={t("resolve")} send={send} ready={photo !== null}>
       <Field label={t("note")}>
         <textarea required rows={2} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
       </Field>
@@ -246,9 +247,6 @@ function ResolveForm({ act }: { act: Act }) {
           if (file) void resizePhoto(file).then(setPhoto);
         }} />
       </Field>
-      <button type="submit" disabled={!photo}>
-        {t("resolve")}
-      </button>
-    </form>
+    </ActionForm>
   );
 }

@@ -7,7 +7,7 @@ import { lang, t, type Key } from "../i18n";
 import { districts } from "../districts";
 import { cityMap, L } from "../map";
 import { useSignal } from "../signal";
-import { Field, Loading, Page, useLoad } from "../ui";
+import { Field, Loading, Page, Table, useLoad } from "../ui";
 
 interface Summary {
   found: number;
@@ -202,23 +202,14 @@ function OpenMap({ rows }: { rows: { district: string; open: number }[] }) {
   return (
     <>
       <div ref={element} class="map" />
-      <table class="cases">
-        <caption>{t("openByDistrict")}</caption>
-        <thead>
+      <Table head={[t("district"), "#"]} caption={t("openByDistrict")}>
+        {[...byDistrict].sort().map(([district, count]) => (
           <tr>
-            <th scope="col">{t("district")}</th>
-            <th scope="col">#</th>
+            <td>{district}</td>
+            <td>{count}</td>
           </tr>
-        </thead>
-        <tbody>
-          {[...byDistrict].sort().map(([district, count]) => (
-            <tr>
-              <td>{district}</td>
-              <td>{count}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </>
   );
 }
@@ -231,28 +222,17 @@ function Board({ by, title, window }: { by: string; title: Key; window: string }
       {!data ? (
         <Loading error={error} />
       ) : (
-        <table class="cases">
-          <thead>
+        <Table head={[t(title), t("found"), t("resolved"), t("resolutionRate"), t("onTimeRate")]}>
+          {data.entries.map((row) => (
             <tr>
-              <th scope="col">{t(title)}</th>
-              <th scope="col">{t("found")}</th>
-              <th scope="col">{t("resolved")}</th>
-              <th scope="col">{t("resolutionRate")}</th>
-              <th scope="col">{t("onTimeRate")}</th>
+              <td>{String(row[by] ?? "—")}</td>
+              <td>{row.found}</td>
+              <td>{row.resolved}</td>
+              <td>{percent(row.resolution_rate)}</td>
+              <td>{percent(row.on_time_rate)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {data.entries.map((row) => (
-              <tr>
-                <td>{String(row[by] ?? "—")}</td>
-                <td>{row.found}</td>
-                <td>{row.resolved}</td>
-                <td>{percent(row.resolution_rate)}</td>
-                <td>{percent(row.on_time_rate)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );

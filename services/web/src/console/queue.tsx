@@ -5,7 +5,7 @@ import { get, type Case, type CasePage } from "../api";
 import { lang, named, SEVERITIES, severityName, STATUSES, statusName, t, when } from "../i18n";
 import { go } from "../route";
 import { useSignal } from "../signal";
-import { Field, Loading, Page, useLoad } from "../ui";
+import { Field, Loading, Page, Table, useLoad } from "../ui";
 import { categories } from "../volunteer/report";
 
 const OPEN = ["assigned", "accepted", "in_remediation", "reopened", "resolved"];
@@ -58,78 +58,58 @@ export function Queue() {
         <button type="submit">{t("find")}</button>
       </form>
       <div class="filters">
-        <Field label={t("status")}>
-          <select value={filters.status} onChange={(e) => set({ status: e.currentTarget.value })}>
-            <option value="">{t("all")}</option>
-            {STATUSES.map((code) => (
-              <option value={code}>{statusName(code)}</option>
-            ))}
-          </select>
-        </Field>
-        <Field label={t("category")}>
-          <select value={filters.category} onChange={(e) => set({ category: e.currentTarget.value })}>
-            <option value="">{t("all")}</option>
-            {(data?.[1] ?? []).map((category) => (
-              <option value={category.code}>{named(category, category.code)}</option>
-            ))}
-          </select>
-        </Field>
-        <Field label={t("district")}>
-          <select value={filters.district} onChange={(e) => set({ district: e.currentTarget.value })}>
-            <option value="">{t("all")}</option>
-            {DISTRICTS.map((code) => (
-              <option value={code}>{code}</option>
-            ))}
-          </select>
-        </Field>
-        <Field label={t("severity")}>
-          <select value={filters.severity} onChange={(e) => set({ severity: e.currentTarget.value })}>
-            <option value="">{t("all")}</option>
-            {SEVERITIES.map((code) => (
-              <option value={code}>{severityName(code)}</option>
-            ))}
-          </select>
-        </Field>
+        <Filter label={t("status")} value={filters.status} codes={STATUSES} name={statusName} choose={(status) => set({ status })} />
+        <Filter
+          label={t("category")}
+          value={filters.category}
+          codes={(data?.[1] ?? []).map((category) => category.code)}
+          name={(code) => named(data?.[1].find((category) => category.code === code), code)}
+          choose={(category) => set({ category })}
+        />
+        <Filter label={t("district")} value={filters.district} codes={DISTRICTS} name={(code) => code} choose={(district) => set({ district })} />
+        <Filter label={t("severity")} value={filters.severity} codes={SEVERITIES} name={severityName} choose={(severity) => set({ severity })} />
       </div>
       {!data ? <Loading error={error} /> : <CaseTable items={items} categories={data[1]} />}
     </Page>
   );
 }
 
+/** A filter's choice of codes, or all of them (the empty value). */
+function Filter(props: { label: string; value: string; codes: string[]; name: (code: string) => string; choose: (code: string) => void }) {
+  return (
+    <Field label={props.label}>
+      <select value={props.value} onChange={(e) => props.choose(e.currentTarget.value)}>
+        <option value="">{t("all")}</option>
+        {props.codes.map((code) => (
+          <option value={code}>{props.name(code)}</option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 export function CaseTable({ items, categories }: { items: Case[]; categories: { code: string; name_zh: string; name_en: string }[] }) {
   if (!items.length) return <p>{t("none")}</p>;
   return (
-    <table class="cases">
-      <thead>
-        <tr>
-          <th scope="col">{t("case")}</th>
-          <th scope="col">{t("category")}</th>
-          <th scope="col">{t("district")}</th>
-          <th scope="col">{t("severity")}</th>
-          <th scope="col">{t("status")}</th>
-          <th scope="col">{t("due")}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {items.map((item) => {
-          const flag = urgency(item);
-          return (
-            <tr class={flag ?? ""} data-case={item.case_id}>
-              <td>
-                <a href={`#/case/${item.case_id}`}>{item.case_id}</a>
-              </td>
-              <td>{named(categories.find((c) => c.code === item.category), item.category ?? "")}</td>
-              <td>{item.district}</td>
-              <td>{severityName(item.severity)}</td>
-              <td>{statusName(item.status)}</td>
-              <td>
-                {when(dueOf(item))}
-                {flag && <span class={`badge ${flag}`}>{flag === "overdue" ? t("overdue") : t("dueSoon")}</span>}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <Table head={[t("case"), t("category"), t("district"), t("severity"), t("status"), t("due")]}>
+      {items.map((item) => {
+        const flag = urgency(item);
+        return (
+          <tr class={flag ?? ""} data-case={item.case_id}>
+            <td>
+              <a href={`#/case/${item.case_id}`}>{item.case_id}</a>
+            </td>
+            <td>{named(categories.find((c) => c.code === item.category), item.category ?? "")}</td>
+            <td>{item.district}</td>
+            <td>{severityName(item.severity)}</td>
+            <td>{statusName(item.status)}</td>
+            <td>
+              {when(dueOf(item))}
+              {flag && <span class={`badge ${flag}`}>{flag === "overdue" ? t("overdue") : t("dueSoon")}</span>}
+            </td>
+          </tr>
+        );
+      })}
+    </Table>
   );
 }

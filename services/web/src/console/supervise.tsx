@@ -5,7 +5,7 @@ import { claims } from "../auth";
 import { get, post, type CasePage } from "../api";
 import { lang, statusName, t, when, type Key } from "../i18n";
 import { useSignal } from "../signal";
-import { Loading, Page, useLoad } from "../ui";
+import { Loading, Page, Table, useLoad } from "../ui";
 import { categories } from "../volunteer/report";
 import { CaseTable } from "./queue";
 
@@ -60,32 +60,20 @@ function AssignmentList({ path }: { path: string }) {
   if (!data) return <Loading error={error} />;
   if (!data.length) return <p>{t("none")}</p>;
   return (
-    <table class="cases">
-      <thead>
+    <Table head={[t("case"), t("category"), t("district"), t("department"), t("status"), t("updated")]}>
+      {data.map((item) => (
         <tr>
-          <th scope="col">{t("case")}</th>
-          <th scope="col">{t("category")}</th>
-          <th scope="col">{t("district")}</th>
-          <th scope="col">{t("department")}</th>
-          <th scope="col">{t("status")}</th>
-          <th scope="col">{t("updated")}</th>
+          <td>
+            <a href={`#/case/${item.case_id}`}>{item.case_id}</a>
+          </td>
+          <td>{item.category}</td>
+          <td>{item.district}</td>
+          <td>{item.department ?? "—"}</td>
+          <td>{statusName(item.status)}</td>
+          <td>{when(item.assigned_at)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {data.map((item) => (
-          <tr>
-            <td>
-              <a href={`#/case/${item.case_id}`}>{item.case_id}</a>
-            </td>
-            <td>{item.category}</td>
-            <td>{item.district}</td>
-            <td>{item.department ?? "—"}</td>
-            <td>{statusName(item.status)}</td>
-            <td>{when(item.assigned_at)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 

@@ -2,7 +2,7 @@
 // volunteer's confirmation with a rating once the case is resolved.
 import { useEffect, useState } from "preact/hooks";
 import { get, imageUrl, post, type Report, type Service } from "../api";
-import { lang, named, statusName, t, when } from "../i18n";
+import { eventName, lang, named, statusName, t, when } from "../i18n";
 import { useSignal } from "../signal";
 import { Field, Loading, Page, useLoad } from "../ui";
 import { categories } from "./report";
@@ -110,31 +110,6 @@ function ReportPage({ caseId }: { caseId: string }) {
       {tracked?.allowed_actions.includes("confirm") && <Confirm caseId={caseId} version={tracked.version} done={reload} />}
     </Page>
   );
-}
-
-const EVENTS: Record<string, [string, string]> = {
-  CaseReported: ["已上报", "Reported"],
-  CaseAssigned: ["已派单", "Assigned"],
-  CaseReassigned: ["已改派", "Reassigned"],
-  CaseAccepted: ["已受理", "Accepted"],
-  RectificationOrdered: ["已责令整改", "Rectification ordered"],
-  ProgressRecorded: ["整改进展", "Progress"],
-  CaseResolved: ["已化解", "Resolved"],
-  CaseVerified: ["已核验", "Verified"],
-  CaseReopened: ["重办", "Reopened"],
-  CaseClosed: ["已办结", "Closed"],
-  CaseConfirmed: ["已评价", "Confirmed"],
-  CaseRejected: ["不予受理", "Rejected"],
-  CaseReturned: ["退单", "Returned"],
-  CaseMarkedDuplicate: ["并案", "Merged as duplicate"],
-  CaseSplit: ["已拆分", "Split"],
-  CaseEscalated: ["督办", "Escalated"],
-  CaseOverdue: ["逾期", "Overdue"],
-};
-
-export function eventName(type: string): string {
-  const pair = EVENTS[type];
-  return pair ? (lang.get() === "zh" ? pair[0] : pair[1]) : type;
 }
 
 function Confirm({ caseId, version, done }: { caseId: string; version: number; done: () => void }) {
