@@ -1,4 +1,5 @@
-"""Whole case lifecycles as events, for the statistics tests and the fuzzing of its API."""
+"""Case lifecycles as events, one builder an event: for the statistics and remediation tests,
+the adapters' contract tests and the fuzzing of the APIs."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,8 @@ from gridcase_contracts.events import (
     CaseMarkedDuplicatePayload,
     CaseOverdue,
     CaseOverduePayload,
+    CaseReassigned,
+    CaseReassignedPayload,
     CaseRejected,
     CaseRejectedPayload,
     CaseReopened,
@@ -30,8 +33,11 @@ from gridcase_contracts.events import (
     CaseResolvedPayload,
     CaseReturned,
     CaseReturnedPayload,
+    CaseSplit,
+    CaseSplitPayload,
     CaseVerified,
     CaseVerifiedPayload,
+    PhotoRef,
     ProgressRecorded,
     ProgressRecordedPayload,
     RectificationOrdered,
@@ -42,6 +48,7 @@ from gridcase_contracts.events import (
 
 HANDLER = Actor(actor_id="h-1", role="handler", department="housing-bureau")
 SUPERVISOR = Actor(actor_id="s-1", role="supervisor")
+REPORTER = Actor(actor_id="volunteer-1", role="volunteer")
 
 
 class CaseStory:
@@ -75,6 +82,10 @@ class CaseStory:
         self.events.append(new_event(cls, case_id=self.case_id, payload=payload, occurred_at=at))
         return self
 
+    @property
+    def last(self) -> Envelope:
+        return self.events[-1]
+
     def assigned(
         self,
         hours: float,
@@ -82,16 +93,31 @@ class CaseStory:
         *,
         accept_within: float = 24,
         reason: Any = "catalogue",
+        handler: str | None = None,
+        co_departments: tuple[str, ...] = (),
+        due: StageDue | None = None,
     ) -> "CaseStory":
         base = self.start + timedelta(hours=hours)
-        due = StageDue(
+        due = due or StageDue(
             accept=base + timedelta(hours=accept_within),
             first_response=base + timedelta(hours=48),
             resolve=base + timedelta(hours=24 * 10),
             verify=base + timedelta(hours=24 * 12),
         )
-        payload = CaseAssignedPayload(department=department, due=due, reason=reason)
+        payload = CaseAssignedPayload(
+            department=department,
+            co_departments=list(co_departments),
+            handler=handler,
+            due=due,
+            reason=reason,
+        )
         return self._add(CaseAssigned, hours, payload)
+
+    def reassigned(self, hours: float, department: str, *, reason: str) -> "CaseStory":
+        payload = CaseReassignedPayload(
+            from_department="housing-bureau", department=department, reason=reason, by=SUPERVISOR
+        )
+        return self._add(CaseReassigned, hours, payload)
 
     def accepted(self, hours: float) -> "CaseStory":
         return self._add(CaseAccepted, hours, CaseAcceptedPayload(by=HANDLER))
@@ -105,30 +131,31 @@ class CaseStory:
         )
         return self._add(RectificationOrdered, hours, payload)
 
-    def progress(self, hours: float) -> "CaseStory":
-        return self._add(ProgressRecorded, hours, ProgressRecordedPayload(note="on it", by=HANDLER))
+    def progress(self, hours: float, note: str = "on it") -> "CaseStory":
+        return self._add(ProgressRecorded, hours, ProgressRecordedPayload(note=note, by=HANDLER))
 
-    def resolved(self, hours: float) -> "CaseStory":
-        return self._add(CaseResolved, hours, CaseResolvedPayload(note="fixed", by=HANDLER))
+    def resolved(
+        self, hours: float, note: str = "fixed", photos: tuple[PhotoRef, ...] = ()
+    ) -> "CaseStory":
+        payload = CaseResolvedPayload(note=note, photos=list(photos), by=HANDLER)
+        return self._add(CaseResolved, hours, payload)
 
     def verified(self, hours: float) -> "CaseStory":
         return self._add(CaseVerified, hours, CaseVerifiedPayload(by=SUPERVISOR))
 
-    def reopened(self, hours: float) -> "CaseStory":
-        return self._add(
-            CaseReopened, hours, CaseReopenedPayload(reason="not fixed", by=SUPERVISOR)
-        )
+    def reopened(self, hours: float, reason: str = "not fixed") -> "CaseStory":
+        return self._add(CaseReopened, hours, CaseReopenedPayload(reason=reason, by=SUPERVISOR))
 
-    def closed(self, hours: float) -> "CaseStory":
-        return self._add(CaseClosed, hours, CaseClosedPayload(by=SUPERVISOR))
+    def closed(self, hours: float, by: Actor = SUPERVISOR) -> "CaseStory":
+        return self._add(CaseClosed, hours, CaseClosedPayload(by=by))
 
     def rejected(self, hours: float) -> "CaseStory":
         return self._add(
             CaseRejected, hours, CaseRejectedPayload(reason="not a hazard", by=HANDLER)
         )
 
-    def returned(self, hours: float) -> "CaseStory":
-        payload = CaseReturnedPayload(department="housing-bureau", reason="not ours", by=HANDLER)
+    def returned(self, hours: float, reason: str = "not ours") -> "CaseStory":
+        payload = CaseReturnedPayload(department="housing-bureau", reason=reason, by=HANDLER)
         return self._add(CaseReturned, hours, payload)
 
     def duplicate(self, hours: float, primary: str) -> "CaseStory":
@@ -137,19 +164,25 @@ class CaseStory:
         )
         return self._add(CaseMarkedDuplicate, hours, payload)
 
-    def overdue(self, hours: float, stage: Stage) -> "CaseStory":
-        payload = CaseOverduePayload(stage=stage, due_at=self.start + timedelta(hours=hours - 1))
-        return self._add(CaseOverdue, hours, payload)
+    def split(self, hours: float, primary: str, reason: str) -> "CaseStory":
+        payload = CaseSplitPayload(primary_case_id=primary, reason=reason, by=SUPERVISOR)
+        return self._add(CaseSplit, hours, payload)
 
-    def escalated(self, hours: float, level: int, stage: Stage = Stage.ACCEPT) -> "CaseStory":
+    def overdue(self, hours: float, stage: Stage, due_at: datetime | None = None) -> "CaseStory":
+        due_at = due_at or self.start + timedelta(hours=hours - 1)
+        return self._add(CaseOverdue, hours, CaseOverduePayload(stage=stage, due_at=due_at))
+
+    def escalated(
+        self, hours: float, level: int, stage: Stage = Stage.ACCEPT, notice: str = "hurry"
+    ) -> "CaseStory":
         payload = CaseEscalatedPayload(
-            level=level, stage=stage, target="handler", department="housing-bureau", notice="hurry"
+            level=level, stage=stage, target="handler", department="housing-bureau", notice=notice
         )
         return self._add(CaseEscalated, hours, payload)
 
-    def confirmed(self, hours: float, satisfied: bool) -> "CaseStory":
-        actor = Actor(actor_id="volunteer-1", role="volunteer")
-        return self._add(CaseConfirmed, hours, CaseConfirmedPayload(satisfied=satisfied, by=actor))
+    def confirmed(self, hours: float, satisfied: bool, rating: int | None = None) -> "CaseStory":
+        payload = CaseConfirmedPayload(satisfied=satisfied, rating=rating, by=REPORTER)
+        return self._add(CaseConfirmed, hours, payload)
 
 
 def fixed_case(case_id: str, reported_at: datetime, **kwargs: Any) -> CaseStory:

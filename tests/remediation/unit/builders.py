@@ -1,56 +1,19 @@
-"""Events and cases for the remediation unit tests."""
+"""Events and cases for the remediation unit tests: one case's events, each built by the
+shared `stories.CaseStory` at the same instant."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from factories import case_reported
-from gridcase_contracts.codes import CaseStatus, Measure, Stage
+from gridcase_contracts.codes import CaseStatus, Stage
 from gridcase_contracts.envelope import Envelope
-from gridcase_contracts.events import (
-    Actor,
-    CaseAccepted,
-    CaseAcceptedPayload,
-    CaseAssigned,
-    CaseAssignedPayload,
-    CaseClosed,
-    CaseClosedPayload,
-    CaseConfirmed,
-    CaseConfirmedPayload,
-    CaseEscalated,
-    CaseEscalatedPayload,
-    CaseMarkedDuplicate,
-    CaseMarkedDuplicatePayload,
-    CaseOverdue,
-    CaseOverduePayload,
-    CaseReassigned,
-    CaseReassignedPayload,
-    CaseRejected,
-    CaseRejectedPayload,
-    CaseReopened,
-    CaseReopenedPayload,
-    CaseResolved,
-    CaseResolvedPayload,
-    CaseReturned,
-    CaseReturnedPayload,
-    CaseSplit,
-    CaseSplitPayload,
-    CaseVerified,
-    CaseVerifiedPayload,
-    PhotoRef,
-    ProgressRecorded,
-    ProgressRecordedPayload,
-    RectificationOrdered,
-    RectificationOrderedPayload,
-    StageDue,
-    new_event,
-)
+from gridcase_contracts.events import PhotoRef, StageDue, new_event
 from gridcase_remediation.domain.case import Case
 from gridcase_remediation.domain.lifecycle import Action
+from stories import HANDLER, REPORTER, CaseStory
 
 NOW = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
 CASE_ID = "GC-20250310-ABCDEFGH"
-HANDLER = Actor(actor_id="h-1", role="handler", department="housing-bureau")
-INSPECTOR = Actor(actor_id="s-1", role="supervisor")
-REPORTER = Actor(actor_id="volunteer-1", role="volunteer")
+PRIMARY = "GC-20250310-PRIMARY0"
 PHOTO = PhotoRef(photo_id="p-1", url="/v1/photos/p-1")
 
 
@@ -68,95 +31,45 @@ def assigned(
     reason: str = "catalogue",
     department: str = "housing-bureau",
     co_departments: tuple[str, ...] = (),
-) -> CaseAssigned:
-    return event(
-        CaseAssigned,
-        CaseAssignedPayload(
-            department=department,
-            co_departments=list(co_departments),
-            handler="h-1",
-            due=due(),
-            reason=reason,  # type: ignore[arg-type]
-        ),
+) -> Envelope:
+    story = CaseStory(CASE_ID, NOW).assigned(
+        0, department, reason=reason, handler="h-1", co_departments=co_departments, due=due()
     )
+    return story.last
 
 
 def event(cls: type[Envelope], payload: object, *, at: datetime = NOW) -> Envelope:
     return new_event(cls, case_id=CASE_ID, payload=payload, occurred_at=at)  # type: ignore[arg-type]
 
 
+STEPS: dict[Action, Callable[[CaseStory], CaseStory]] = {
+    Action.REPORT: lambda story: story,
+    Action.REASSIGN: lambda story: story.reassigned(
+        0, "fire-rescue", reason="wrong catalogue entry"
+    ),
+    Action.MARK_DUPLICATE: lambda story: story.duplicate(0, PRIMARY),
+    Action.SPLIT: lambda story: story.split(0, PRIMARY, reason="different house"),
+    Action.ESCALATE: lambda story: story.escalated(0, 1, notice="accept is overdue"),
+    Action.ACCEPT: lambda story: story.accepted(0),
+    Action.ORDER_RECTIFICATION: lambda story: story.ordered(0, deadline_hours=72),
+    Action.RECORD_PROGRESS: lambda story: story.progress(0, note="props set"),
+    Action.RESOLVE: lambda story: story.resolved(0, note="wall fixed", photos=(PHOTO,)),
+    Action.VERIFY: lambda story: story.verified(0),
+    Action.REOPEN: lambda story: story.reopened(0, reason="still cracked"),
+    Action.CLOSE: lambda story: story.closed(0, by=HANDLER),
+    Action.REJECT: lambda story: story.rejected(0),
+    Action.RETURN: lambda story: story.returned(0, reason="a fire hazard"),
+    Action.CONFIRM: lambda story: story.confirmed(0, satisfied=True, rating=5),
+    Action.FLAG_OVERDUE: lambda story: story.overdue(0, Stage.ACCEPT, due_at=due().accept),
+}
+"""The step of the test case's story that records each action (assigning: `assigned`)."""
+
+
 def event_for(action: Action) -> Envelope:
     """An event that records `action` on the test case."""
-    match action:
-        case Action.REPORT:
-            return case_reported(CASE_ID, occurred_at=NOW)
-        case Action.ASSIGN:
-            return assigned()
-        case Action.REASSIGN:
-            payload = CaseReassignedPayload(
-                from_department="housing-bureau",
-                department="fire-rescue",
-                reason="wrong catalogue entry",
-                by=INSPECTOR,
-            )
-            return event(CaseReassigned, payload)
-        case Action.MARK_DUPLICATE:
-            payload = CaseMarkedDuplicatePayload(
-                primary_case_id="GC-20250310-PRIMARY0",
-                distance_m=12.0,
-                cluster_size=2,
-                primary_priority=1,
-            )
-            return event(CaseMarkedDuplicate, payload)
-        case Action.SPLIT:
-            payload = CaseSplitPayload(
-                primary_case_id="GC-20250310-PRIMARY0", reason="different house", by=INSPECTOR
-            )
-            return event(CaseSplit, payload)
-        case Action.ESCALATE:
-            payload = CaseEscalatedPayload(
-                level=1,
-                stage=Stage.ACCEPT,
-                target="handler",
-                department="housing-bureau",
-                notice="accept is overdue",
-            )
-            return event(CaseEscalated, payload)
-        case Action.ACCEPT:
-            return event(CaseAccepted, CaseAcceptedPayload(by=HANDLER))
-        case Action.ORDER_RECTIFICATION:
-            payload = RectificationOrderedPayload(
-                measure=Measure.RECTIFICATION_ORDER,
-                deadline=NOW + timedelta(days=3),
-                responsible_party="owner",
-                by=HANDLER,
-            )
-            return event(RectificationOrdered, payload)
-        case Action.RECORD_PROGRESS:
-            return event(ProgressRecorded, ProgressRecordedPayload(note="props set", by=HANDLER))
-        case Action.RESOLVE:
-            return event(
-                CaseResolved, CaseResolvedPayload(note="wall fixed", photos=[PHOTO], by=HANDLER)
-            )
-        case Action.VERIFY:
-            return event(CaseVerified, CaseVerifiedPayload(by=INSPECTOR))
-        case Action.REOPEN:
-            return event(CaseReopened, CaseReopenedPayload(reason="still cracked", by=INSPECTOR))
-        case Action.CLOSE:
-            return event(CaseClosed, CaseClosedPayload(by=HANDLER))
-        case Action.REJECT:
-            return event(CaseRejected, CaseRejectedPayload(reason="not a hazard", by=HANDLER))
-        case Action.RETURN:
-            payload = CaseReturnedPayload(
-                department="housing-bureau", reason="a fire hazard", by=HANDLER
-            )
-            return event(CaseReturned, payload)
-        case Action.CONFIRM:
-            return event(CaseConfirmed, CaseConfirmedPayload(satisfied=True, rating=5, by=REPORTER))
-        case Action.FLAG_OVERDUE:
-            payload = CaseOverduePayload(stage=Stage.ACCEPT, due_at=due().accept)
-            return event(CaseOverdue, payload)
-    raise AssertionError(action)
+    if action == Action.ASSIGN:
+        return assigned()
+    return STEPS[action](CaseStory(CASE_ID, NOW)).last
 
 
 def case_in(status: CaseStatus | None) -> Case:

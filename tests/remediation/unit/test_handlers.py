@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from remediation.unit.builders import CASE_ID, INSPECTOR, NOW, assigned, event, event_for
+from remediation.unit.builders import CASE_ID, NOW, assigned, event, event_for
 
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, CaseStatus, Stage
 from gridcase_contracts.events import CaseReassigned, CaseReassignedPayload
@@ -24,6 +24,7 @@ from gridcase_remediation.handlers import (
     take_action,
 )
 from gridcase_runtime.auth import Principal, Role
+from stories import SUPERVISOR
 
 HANDLER = Principal(subject="h-1", role=Role.HANDLER, department="housing-bureau")
 
@@ -181,7 +182,7 @@ async def test_an_action_ahead_of_an_unconsumed_event_keeps_the_ledger_order(
             from_department="housing-bureau",
             department=SUPERVISOR_QUEUE,
             reason="returned too often",
-            by=INSPECTOR,
+            by=SUPERVISOR,
             supervisor_queue=True,
         ),
     )

@@ -5,7 +5,7 @@ import typing
 from datetime import timedelta
 
 import pytest
-from remediation.unit.builders import HANDLER, INSPECTOR, NOW, PHOTO, REPORTER, case_in, event_for
+from remediation.unit.builders import NOW, PHOTO, case_in, event_for
 
 from gridcase_contracts.codes import CaseStatus, Measure
 from gridcase_contracts.envelope import Envelope
@@ -17,6 +17,7 @@ from gridcase_remediation.domain.lifecycle import (
     ActionNotAllowedError,
     allowed_commands,
 )
+from stories import HANDLER, REPORTER, SUPERVISOR
 
 # The lifecycle as DOMAIN.md describes it, written out independently of the code's table.
 # Columns: the status before (abbreviated, see _NAMES); cells: the status after,
@@ -135,7 +136,7 @@ def decide(action: Action, decider: Decider) -> Envelope:
     raise AssertionError(action)
 
 
-ACTOR_OF = {Action.VERIFY: INSPECTOR, Action.REOPEN: INSPECTOR, Action.CONFIRM: REPORTER}
+ACTOR_OF = {Action.VERIFY: SUPERVISOR, Action.REOPEN: SUPERVISOR, Action.CONFIRM: REPORTER}
 COMMAND_PAIRS = [pair for pair in PAIRS if pair[1] in COMMANDS]
 
 

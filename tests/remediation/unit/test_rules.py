@@ -4,10 +4,7 @@ from datetime import timedelta
 
 import pytest
 from remediation.unit.builders import (
-    HANDLER,
-    INSPECTOR,
     NOW,
-    REPORTER,
     assigned,
     case_in,
     event_for,
@@ -22,6 +19,7 @@ from gridcase_remediation.domain.actions import (
 )
 from gridcase_remediation.domain.case import apply, fold
 from gridcase_remediation.domain.lifecycle import Action, ActionNotAllowedError
+from stories import HANDLER, REPORTER, SUPERVISOR
 
 
 def test_the_resolver_may_not_verify_their_own_fix() -> None:
@@ -32,14 +30,14 @@ def test_the_resolver_may_not_verify_their_own_fix() -> None:
             Decider(case, by=resolver, now=NOW, correlation_id=None).verify(
                 passed=passed, reason="looks fine"
             )
-    verified = Decider(case, by=INSPECTOR, now=NOW, correlation_id=None).verify(
+    verified = Decider(case, by=SUPERVISOR, now=NOW, correlation_id=None).verify(
         passed=True, reason=None
     )
     assert verified.event_type == "CaseVerified"
 
 
 def test_a_failed_verification_needs_a_reason_and_reopens() -> None:
-    decider = Decider(case_in(CaseStatus.RESOLVED), by=INSPECTOR, now=NOW, correlation_id=None)
+    decider = Decider(case_in(CaseStatus.RESOLVED), by=SUPERVISOR, now=NOW, correlation_id=None)
     with pytest.raises(RuleViolationError) as raised:
         decider.verify(passed=False, reason=None)
     assert raised.value.field == "reason"
