@@ -85,6 +85,18 @@ class CaseStatus(StrEnum):
 
 FINAL_STATUSES = frozenset({CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.DUPLICATE})
 """Statuses in which a case is no longer open."""
+REASSIGNABLE_STATUSES = frozenset(
+    {
+        CaseStatus.REPORTED,
+        CaseStatus.ASSIGNED,
+        CaseStatus.ACCEPTED,
+        CaseStatus.IN_REMEDIATION,
+        CaseStatus.RETURNED,
+        CaseStatus.REOPENED,
+    }
+)
+"""Statuses a CaseReassigned moves to assigned (not once resolved): assignment reassigns only
+these, remediation-tracking's lifecycle follows."""
 
 
 class Stage(StrEnum):

@@ -12,8 +12,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from gridcase_assignment.domain.ladder import TARGETS, LadderPolicy, StageLadder
 from gridcase_contracts.codes import (
     FINAL_STATUSES,
+    REASSIGNABLE_STATUSES,
     SUPERVISOR_QUEUE,
-    CaseStatus,
     Category,
     District,
     Severity,
@@ -42,17 +42,6 @@ WORKLOAD_STATUSES = ("assigned", "accepted", "in_remediation", "reopened")
 """A handler's open workload: their cases in these statuses."""
 SETTLED_STATUSES = tuple(sorted({"resolved", "verified", *(s.value for s in FINAL_STATUSES)}))
 """Cases no longer being worked: never a duplicate's primary."""
-REASSIGNABLE_STATUSES = frozenset(
-    {
-        CaseStatus.REPORTED,
-        CaseStatus.ASSIGNED,
-        CaseStatus.ACCEPTED,
-        CaseStatus.IN_REMEDIATION,
-        CaseStatus.RETURNED,
-        CaseStatus.REOPENED,
-    }
-)
-"""The statuses remediation-tracking's lifecycle moves on CaseReassigned (not once resolved)."""
 
 ALL_STAGES = tuple(Stage)
 

@@ -5,7 +5,7 @@ consumed event moves the case, so the API and the projection can never disagree.
 
 from enum import StrEnum
 
-from gridcase_contracts.codes import CaseStatus
+from gridcase_contracts.codes import REASSIGNABLE_STATUSES, CaseStatus
 
 Status = CaseStatus | None
 """None: no event of the case has been seen yet."""
@@ -58,17 +58,7 @@ TRANSITIONS: dict[Action, dict[Status, CaseStatus]] = {
         CaseStatus.RETURNED: CaseStatus.ASSIGNED,
         CaseStatus.REOPENED: CaseStatus.REOPENED,
     },
-    Action.REASSIGN: {
-        status: CaseStatus.ASSIGNED
-        for status in (
-            CaseStatus.REPORTED,
-            CaseStatus.ASSIGNED,
-            CaseStatus.ACCEPTED,
-            CaseStatus.IN_REMEDIATION,
-            CaseStatus.RETURNED,
-            CaseStatus.REOPENED,
-        )
-    },
+    Action.REASSIGN: {status: CaseStatus.ASSIGNED for status in REASSIGNABLE_STATUSES},
     Action.MARK_DUPLICATE: {
         CaseStatus.REPORTED: CaseStatus.DUPLICATE,
         CaseStatus.ASSIGNED: CaseStatus.DUPLICATE,
