@@ -9,27 +9,9 @@ remain flags of the view."""
 from dataclasses import dataclass, field
 from typing import Any
 
+from gridcase_contracts import events
 from gridcase_contracts.codes import FINAL_STATUSES, SUPERVISOR_QUEUE, CaseStatus
-from gridcase_contracts.events import (
-    CaseAccepted,
-    CaseAssigned,
-    CaseClosed,
-    CaseConfirmed,
-    CaseEscalated,
-    CaseEvent,
-    CaseMarkedDuplicate,
-    CaseOverdue,
-    CaseReassigned,
-    CaseRejected,
-    CaseReopened,
-    CaseReported,
-    CaseResolved,
-    CaseReturned,
-    CaseSplit,
-    CaseVerified,
-    ProgressRecorded,
-    RectificationOrdered,
-)
+from gridcase_contracts.events import CaseEvent, CaseReported
 
 
 @dataclass(frozen=True)
@@ -82,31 +64,31 @@ def report_facts(event: CaseReported) -> dict[str, Any]:
 def change_of(event: CaseEvent) -> ViewChange:
     """The view change an event makes; pure, so replaying events rebuilds the same view."""
     match event:
-        case CaseReported():
+        case events.CaseReported():
             return ViewChange(status=CaseStatus.REPORTED, report=report_facts(event))
-        case CaseAssigned(payload=p):
+        case events.CaseAssigned(payload=p):
             return ViewChange(
                 status=None if p.reason == "reopen" else CaseStatus.ASSIGNED,
                 fields={"department": p.department, "expected_at": p.due.resolve},
             )
-        case CaseReassigned(payload=p):
+        case events.CaseReassigned(payload=p):
             fields: dict[str, Any] = {
                 "department": SUPERVISOR_QUEUE if p.supervisor_queue else p.department
             }
             if p.due is not None:
                 fields["expected_at"] = p.due.resolve
             return ViewChange(status=CaseStatus.ASSIGNED, fields=fields)
-        case CaseMarkedDuplicate(payload=p):
+        case events.CaseMarkedDuplicate(payload=p):
             return ViewChange(
                 status=CaseStatus.DUPLICATE, fields={"duplicate_of": p.primary_case_id}
             )
-        case CaseSplit():
+        case events.CaseSplit():
             return ViewChange(status=CaseStatus.REPORTED, fields={"duplicate_of": None})
-        case CaseEscalated(payload=p):
+        case events.CaseEscalated(payload=p):
             return ViewChange(fields={"escalation_level": p.level})
-        case CaseAccepted():
+        case events.CaseAccepted():
             return ViewChange(status=CaseStatus.ACCEPTED)
-        case RectificationOrdered(payload=p):
+        case events.RectificationOrdered(payload=p):
             return ViewChange(
                 status=CaseStatus.IN_REMEDIATION,
                 note=p.note,
@@ -115,23 +97,23 @@ def change_of(event: CaseEvent) -> ViewChange:
                     **_public(p.note),
                 },
             )
-        case ProgressRecorded(payload=p):
+        case events.ProgressRecorded(payload=p):
             return ViewChange(status=CaseStatus.IN_REMEDIATION, note=p.note, fields=_public(p.note))
-        case CaseResolved(payload=p):
+        case events.CaseResolved(payload=p):
             return ViewChange(status=CaseStatus.RESOLVED, note=p.note, fields=_public(p.note))
-        case CaseVerified(payload=p):
+        case events.CaseVerified(payload=p):
             return ViewChange(status=CaseStatus.VERIFIED, note=p.reason)
-        case CaseReopened(payload=p):
+        case events.CaseReopened(payload=p):
             return ViewChange(status=CaseStatus.REOPENED, note=p.reason)
-        case CaseClosed(payload=p):
+        case events.CaseClosed(payload=p):
             return ViewChange(status=CaseStatus.CLOSED, note=p.note, fields=_public(p.note))
-        case CaseRejected(payload=p):
+        case events.CaseRejected(payload=p):
             return ViewChange(status=CaseStatus.REJECTED, note=p.reason)
-        case CaseReturned():
+        case events.CaseReturned():
             return ViewChange(status=CaseStatus.RETURNED)
-        case CaseOverdue(payload=p):
+        case events.CaseOverdue(payload=p):
             return ViewChange(fields={f"overdue.{p.stage.value}": p.due_at})
-        case CaseConfirmed(payload=p):
+        case events.CaseConfirmed(payload=p):
             return ViewChange(fields={"satisfied": p.satisfied, "rating": p.rating})
     raise TypeError(f"no projection for {type(event).__name__}")
 

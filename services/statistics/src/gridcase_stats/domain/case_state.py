@@ -8,27 +8,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gridcase_contracts import events
 from gridcase_contracts.codes import FINAL_STATUSES, CaseStatus, Stage
-from gridcase_contracts.events import (
-    CaseAccepted,
-    CaseAssigned,
-    CaseClosed,
-    CaseConfirmed,
-    CaseEscalated,
-    CaseEvent,
-    CaseMarkedDuplicate,
-    CaseOverdue,
-    CaseReassigned,
-    CaseRejected,
-    CaseReopened,
-    CaseReported,
-    CaseResolved,
-    CaseReturned,
-    CaseSplit,
-    CaseVerified,
-    ProgressRecorded,
-    RectificationOrdered,
-)
+from gridcase_contracts.events import CaseEvent
 
 UNKNOWN = "unknown"
 """Dimension value of a case whose CaseReported this service has not seen."""
@@ -124,14 +106,14 @@ def _first(current: float | None, at: float) -> float:
 
 def _change(state: CaseState, event: CaseEvent, at: float) -> None:
     match event:
-        case CaseReported(payload=report):
+        case events.CaseReported(payload=report):
             state.category = report.category.value
             state.district = report.location.district.value
             state.team = report.team
             state.reporter = report.reporter.reporter_id
             state.reported_at = at
             state.status = state.status or CaseStatus.REPORTED.value
-        case CaseAssigned(payload=assigned):
+        case events.CaseAssigned(payload=assigned):
             state.department = assigned.department
             state.first_assigned_at = _first(state.first_assigned_at, at)
             state.due.update(
@@ -139,7 +121,7 @@ def _change(state: CaseState, event: CaseEvent, at: float) -> None:
             )
             if assigned.reason != "reopen":
                 state.status = CaseStatus.ASSIGNED.value
-        case CaseReassigned(payload=reassigned):
+        case events.CaseReassigned(payload=reassigned):
             state.department = reassigned.department
             state.first_assigned_at = _first(state.first_assigned_at, at)
             if reassigned.due is not None:
@@ -147,46 +129,46 @@ def _change(state: CaseState, event: CaseEvent, at: float) -> None:
                     {stage: due.timestamp() for stage, due in reassigned.due.model_dump().items()}
                 )
             state.status = CaseStatus.ASSIGNED.value
-        case CaseAccepted():
+        case events.CaseAccepted():
             state.accepted_at = _first(state.accepted_at, at)
             state.status = CaseStatus.ACCEPTED.value
-        case RectificationOrdered(payload=order):
+        case events.RectificationOrdered(payload=order):
             state.due[Stage.RECTIFICATION.value] = order.deadline.timestamp()
             state.first_response_at = _first(state.first_response_at, at)
             state.status = CaseStatus.IN_REMEDIATION.value
-        case ProgressRecorded():
+        case events.ProgressRecorded():
             state.first_response_at = _first(state.first_response_at, at)
             state.status = CaseStatus.IN_REMEDIATION.value
-        case CaseResolved():
+        case events.CaseResolved():
             state.first_resolved_at = _first(state.first_resolved_at, at)
             state.resolved_at = at
             state.status = CaseStatus.RESOLVED.value
-        case CaseVerified():
+        case events.CaseVerified():
             state.verification_at = _first(state.verification_at, at)
             state.verified_at = at
             state.status = CaseStatus.VERIFIED.value
-        case CaseReopened():
+        case events.CaseReopened():
             state.verification_at = _first(state.verification_at, at)
             state.reopens.append(at)
             state.status = CaseStatus.REOPENED.value
-        case CaseClosed():
+        case events.CaseClosed():
             state.closed_at = at
             state.status = CaseStatus.CLOSED.value
-        case CaseRejected():
+        case events.CaseRejected():
             state.rejected_at = at
             state.status = CaseStatus.REJECTED.value
-        case CaseReturned():
+        case events.CaseReturned():
             state.returns.append(at)
             state.status = CaseStatus.RETURNED.value
-        case CaseMarkedDuplicate():
+        case events.CaseMarkedDuplicate():
             state.duplicate_at = at
             state.status = CaseStatus.DUPLICATE.value
-        case CaseSplit():
+        case events.CaseSplit():
             state.duplicate_at = None
             state.status = CaseStatus.REPORTED.value
-        case CaseOverdue(payload=overdue):
+        case events.CaseOverdue(payload=overdue):
             state.overdue.append((overdue.stage.value, at))
-        case CaseEscalated(payload=escalated):
+        case events.CaseEscalated(payload=escalated):
             state.escalations.append((escalated.level, at))
-        case CaseConfirmed(payload=confirmed):
+        case events.CaseConfirmed(payload=confirmed):
             state.satisfied = confirmed.satisfied
