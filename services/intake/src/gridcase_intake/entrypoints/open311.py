@@ -28,7 +28,9 @@ from gridcase_intake.handlers import (
     IdempotencyConflictError,
     IdempotencyMismatchError,
     KafkaUnavailableError,
+    KeyedRequest,
     RateLimitedError,
+    Render,
     Submission,
 )
 from gridcase_runtime.logs import correlation_id
@@ -217,37 +219,10 @@ async def create_request(
         except Open311Error:
             metrics.rejected("validation", category)
             raise
-        content = {
-            "report": parsed.report.model_dump(mode="json"),
-            "media_url": parsed.media_url,
-            "attributes": parsed.attributes,
-        }
-        try:
-            keyed = keyed_request(
-                idempotency_key,
-                reporter.reporter_id,
-                f"POST /open311/v2/requests.{fmt}",
-                content,
-                [],
-            )
-        except ValueError as error:
-            metrics.rejected("idempotency_key", category)
-            raise Open311Error(400, str(error)) from error
+        keyed = _keyed(parsed, reporter, fmt, idempotency_key, category)
         attributes = dict(parsed.attributes)
         if parsed.account_id:
             attributes["account_id"] = parsed.account_id[:200]
-
-        def render_created(event: CaseReported) -> StoredResponse:
-            document = [
-                {
-                    "service_request_id": event.case_id,
-                    "token": str(event.event_id),
-                    "service_notice": None,
-                    "account_id": parsed.account_id,
-                }
-            ]
-            return render(fmt, "service_requests", document, 201)
-
         submission = Submission(
             report=parsed.report,
             reporter=reporter,
@@ -257,10 +232,48 @@ async def create_request(
             idempotency=keyed,
             correlation_id=correlation_id.get(),
         )
-        outcome = await intake.submit(submission, render_created)
+        outcome = await intake.submit(submission, _created(fmt, parsed.account_id))
         return stored_as_response(outcome.response, replayed=outcome.replayed)
 
     return await answer(request, intake, fmt, jurisdiction_id, build)
+
+
+def _keyed(
+    parsed: open311.Open311Report,
+    reporter: Reporter,
+    fmt: str,
+    idempotency_key: str | None,
+    category: str | None,
+) -> KeyedRequest | None:
+    """The request's Idempotency-Key with its fingerprint; 400 for a malformed key."""
+    content = {
+        "report": parsed.report.model_dump(mode="json"),
+        "media_url": parsed.media_url,
+        "attributes": parsed.attributes,
+    }
+    route = f"POST /open311/v2/requests.{fmt}"
+    try:
+        return keyed_request(idempotency_key, reporter.reporter_id, route, content, [])
+    except ValueError as error:
+        metrics.rejected("idempotency_key", category)
+        raise Open311Error(400, str(error)) from error
+
+
+def _created(fmt: str, account_id: str | None) -> Render:
+    """Renders the created request's document: its id and token."""
+
+    def render_created(event: CaseReported) -> StoredResponse:
+        document = [
+            {
+                "service_request_id": event.case_id,
+                "token": str(event.event_id),
+                "service_notice": None,
+                "account_id": account_id,
+            }
+        ]
+        return render(fmt, "service_requests", document, 201)
+
+    return render_created
 
 
 async def _form(request: Request) -> tuple[list[tuple[str, str]], str]:
