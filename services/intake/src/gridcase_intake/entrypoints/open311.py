@@ -319,6 +319,17 @@ def _date(raw: str | None, name: str) -> datetime | None:
         raise Open311Error(400, f"{name} is out of the calendar's range") from error
 
 
+def _period(
+    start_date: str | None, end_date: str | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The period asked for: up to `end_date` (or now), from `start_date` (or 90 days before)."""
+    until = _date(end_date, "end_date") or now
+    since = _date(start_date, "start_date") or until - timedelta(days=open311.DEFAULT_SPAN_DAYS)
+    if since > until:
+        raise Open311Error(400, "start_date must not be after end_date")
+    return since, until
+
+
 def _positive_int(raw: str | None, name: str, default: int, maximum: int) -> int:
     if raw is None:
         return default
@@ -374,32 +385,36 @@ def _filed_through_open311(case: dict[str, Any] | None) -> dict[str, Any] | None
     return case if case is not None and case.get("channel") == Channel.OPEN311.value else None
 
 
+RequestIds = Annotated[
+    str | None, Query(description="comma-separated ids; other filters are then ignored")
+]
+ServiceCodes = Annotated[str | None, Query(description="comma-separated service codes")]
+StartDate = Annotated[str | None, Query(description="ISO 8601, earliest requested_datetime")]
+EndDate = Annotated[str | None, Query(description="ISO 8601, latest requested_datetime")]
+Statuses = Annotated[str | None, Query(description="open, closed, or both comma-separated")]
+PageNumber = Annotated[
+    str | None, Query(description=f"extension: page number from 1 to {open311.MAX_PAGE}")
+]
+PageSize = Annotated[
+    str | None, Query(description=f"extension: up to {open311.MAX_PAGE_SIZE} (the default)")
+]
+"""The query parameters of GET requests, taken as sent: they are parsed once, by the route,
+so that a bad one gets Open311's error document."""
+
+
 @router.get("/requests.{fmt}", summary="GET Service Requests")
 async def list_requests(
     request: Request,
     intake: IntakeDep,
     fmt: str,
     jurisdiction_id: Jurisdiction = None,
-    service_request_id: Annotated[
-        str | None, Query(description="comma-separated ids; other filters are then ignored")
-    ] = None,
-    service_code: Annotated[str | None, Query(description="comma-separated service codes")] = None,
-    start_date: Annotated[
-        str | None, Query(description="ISO 8601, earliest requested_datetime")
-    ] = None,
-    end_date: Annotated[
-        str | None, Query(description="ISO 8601, latest requested_datetime")
-    ] = None,
-    status: Annotated[
-        str | None, Query(description="open, closed, or both comma-separated")
-    ] = None,
-    page: Annotated[
-        str | None, Query(description=f"extension: page number from 1 to {open311.MAX_PAGE}")
-    ] = None,
-    page_size: Annotated[
-        str | None,
-        Query(description=f"extension: up to {open311.MAX_PAGE_SIZE} (the default)"),
-    ] = None,
+    service_request_id: RequestIds = None,
+    service_code: ServiceCodes = None,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    status: Statuses = None,
+    page: PageNumber = None,
+    page_size: PageSize = None,
     extensions: Annotated[str | None, Query(description=EXTENSIONS)] = None,
     api_key: Annotated[str | None, Query(description=READER_KEY)] = None,
 ) -> Response:
@@ -425,12 +440,7 @@ async def list_requests(
                 limit=size,
             )
         else:
-            until = _date(end_date, "end_date") or intake.clock()
-            since = _date(start_date, "start_date") or until - timedelta(
-                days=open311.DEFAULT_SPAN_DAYS
-            )
-            if since > until:
-                raise Open311Error(400, "start_date must not be after end_date")
+            since, until = _period(start_date, end_date, intake.clock())
             found = await cases.search(
                 categories=_csv(service_code),
                 statuses=_statuses(_csv(status)),
