@@ -17,8 +17,8 @@ M = TypeVar("M", bound=BaseModel)
 PHOTOS = "photos"
 
 
-def _invalid(loc: list[str], msg: str, kind: str, body: Any = None) -> RequestValidationError:
-    return RequestValidationError([{"loc": loc, "msg": msg, "type": kind}], body=body)
+def _invalid(loc: list[str], msg: str, kind: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": loc, "msg": msg, "type": kind}])
 
 
 async def read_body(
@@ -34,6 +34,7 @@ async def read_body(
         try:
             form = await request.form(max_files=max_files, max_fields=1 if json_field else 50)
         except StarletteHTTPException as error:
+            # The parser names the limit passed; only photos may be files.
             at = [*prefix, PHOTOS] if "files" in str(error.detail) else prefix
             raise _invalid(at, str(error.detail), "multipart") from error
         try:
