@@ -90,6 +90,43 @@ async def test_a_report_after_later_events_keeps_their_status(adapters: Adapters
     assert view["category"] == reported.payload.category.value  # type: ignore[attr-defined]
 
 
+async def test_a_consumed_batch_is_applied_once_in_each_cases_order(adapters: Adapters) -> None:
+    first = CaseStory("GC-0003", T0).assigned(1).accepted(2).ordered(3, 48).events
+    second = CaseStory("GC-0004", T0).assigned(1).events
+    assert await adapters.views.apply(first[0], accepted_here=True)
+    # GC-0004's view does not exist before its report is consumed; GC-0003's accepted and
+    # ordered events are the second and third rounds
+    batch = [first[0], second[0], first[1], second[1], first[2], first[3]]
+    assert await adapters.views.apply_batch(batch) == 0
+    once = [shown(await adapters.views.get(case_id)) for case_id in ("GC-0003", "GC-0004")]
+    assert once == [
+        (
+            "in_remediation",
+            ["CaseReported", "CaseAssigned", "CaseAccepted", "RectificationOrdered"],
+        ),
+        ("assigned", ["CaseReported", "CaseAssigned"]),
+    ]
+    # redelivered, with one event that is new: the reports are applied again harmlessly,
+    # every other event that was applied before is told apart from the new one
+    closed = CaseStory("GC-0004", T0).assigned(1).closed(4).events[-1]
+    assert await adapters.views.apply_batch([*batch, closed]) == 4
+    assert shown(await adapters.views.get("GC-0003")) == once[0]
+    assert shown(await adapters.views.get("GC-0004")) == (
+        "closed",
+        ["CaseReported", "CaseAssigned", "CaseClosed"],
+    )
+
+
+async def test_a_consumed_event_before_its_report_creates_the_view(adapters: Adapters) -> None:
+    reported, assigned = CaseStory("GC-0005", T0).assigned(1).events
+    assert await adapters.views.apply_batch([assigned]) == 0
+    assert await adapters.views.apply_batch([reported, assigned]) == 1
+    view = await adapters.views.get("GC-0005")
+    assert shown(view) == ("assigned", ["CaseAssigned", "CaseReported"])
+    assert view is not None
+    assert view["category"] == reported.payload.category.value  # type: ignore[attr-defined]
+
+
 def key_record(key_id: str, attempt: str, **changes: Any) -> KeyRecord:
     fields: dict[str, Any] = {
         "key_id": key_id,

@@ -12,7 +12,7 @@ from gridcase_remediation.adapters.fakes import FakeCaseRepository
 from gridcase_remediation.adapters.repository import CaseRepository
 from gridcase_remediation.domain.case import Case, apply
 from gridcase_remediation.domain.ledger import CaseRecord, with_events
-from gridcase_remediation.handlers import CaseStore
+from gridcase_remediation.ports import CaseStore, CaseWrite
 from gridcase_runtime.mongo import close, connect
 from stories import CaseStory
 
@@ -78,3 +78,33 @@ async def test_cases_with_a_stage_due_are_found(store: CaseStore) -> None:
     for events in (late, early):
         assert await store.save(None, recorded(None, events), events, emit=False)
     assert await store.due_case_ids(now) == ["GC-late"]
+
+
+async def test_consumed_events_of_many_cases_are_saved_at_once_on_the_terms_of_save(
+    store: CaseStore,
+) -> None:
+    """New cases inserted, read ones updated at their version, in one go; a case that
+    exists already or moved since it was read is refused, and the others still saved."""
+    moved_events = CaseStory("GC-moved", T0).assigned(1).accepted(2).events
+    old_events = CaseStory("GC-old", T0).assigned(1).events
+    there = CaseStory("GC-there", T0).events
+    read = recorded(None, moved_events[:1])
+    old = recorded(None, old_events[:1])
+    for record, events in ((read, moved_events[:1]), (old, old_events[:1]), (None, there)):
+        first = record or recorded(None, events)
+        assert await store.save(None, first, events, emit=False)
+    # GC-moved changes after it was read (an action), so its consumed write is stale
+    moved = recorded(read, moved_events[1:2])
+    assert await store.save(read, moved, moved_events[1:2], emit=True)
+    new_events = CaseStory("GC-new", T0).assigned(1).events
+    writes = [
+        CaseWrite(None, recorded(None, there), tuple(there)),  # exists already
+        CaseWrite(None, recorded(None, new_events), tuple(new_events)),
+        CaseWrite(read, recorded(read, moved_events[2:]), tuple(moved_events[2:])),
+        CaseWrite(old, recorded(old, old_events[1:]), tuple(old_events[1:])),
+    ]
+    assert await store.save_consumed(writes) == {"GC-there", "GC-moved"}
+    assert await store.get("GC-moved") == moved
+    assert await store.get("GC-new") == recorded(None, new_events)
+    assert await store.get("GC-old") == recorded(old, old_events[1:])
+    assert set(await store.get_many(["GC-old", "GC-new", "GC-none"])) == {"GC-old", "GC-new"}

@@ -13,7 +13,7 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
-from gridcase_contracts.codes import Channel, Service
+from gridcase_contracts.codes import Channel
 from gridcase_contracts.events import CaseReported, PhotoRef, Reporter, new_event
 from gridcase_intake import metrics
 from gridcase_intake.config import IntakeSettings
@@ -38,7 +38,6 @@ from gridcase_intake.domain.reports import (
 from gridcase_intake.ports import CaseViews, IdempotencyKeys, Photos, RateLimits, Reporting
 from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.auth import Principal, Role
-from gridcase_runtime.batches import per_case
 from gridcase_runtime.faults import crash_at
 from gridcase_runtime.kafka_consumer import Delivery
 from gridcase_runtime.kafka_producer import PublishError
@@ -340,17 +339,12 @@ async def _after_ack(
 
 
 async def project_events(deliveries: list[Delivery], *, cases: CaseViews) -> None:
-    """The consumer's batch handler: applies each case's events in their order (one
-    partition keeps them so), several cases at once; every delivery of a batch is applied
-    before the offsets commit."""
-
-    async def apply_in_order(case_deliveries: list[Delivery]) -> None:
-        for delivery in case_deliveries:
-            event = delivery.event
-            if not await cases.apply(event) and event.producer != Service.INTAKE:
-                runtime_metrics.EVENTS_REDELIVERED.labels("intake").inc()
-
-    await per_case(deliveries, lambda delivery: delivery.event.case_id, apply_in_order)
+    """The consumer's batch handler: applies the batch's events, each case's in their
+    order (one partition keeps them so), before the offsets commit; counts the events that
+    were applied before (other services' events: intake's own reports are applied again
+    harmlessly, and its API applies each one first anyway)."""
+    again = await cases.apply_batch([delivery.event for delivery in deliveries])
+    runtime_metrics.EVENTS_REDELIVERED.labels("intake").inc(again)
 
 
 async def sweep_expired(*, keys: IdempotencyKeys, limits: RateLimits, clock: Clock) -> int:

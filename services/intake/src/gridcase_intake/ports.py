@@ -21,6 +21,10 @@ class Publisher(Protocol):
 class CaseViews(Protocol):
     async def apply(self, event: CaseEvent, *, accepted_here: bool = False) -> bool: ...
 
+    async def apply_batch(self, events: Sequence[CaseEvent]) -> int:
+        """Applies consumed events, each once, each case's in their order; returns how many
+        were applied before (a report, applied again harmlessly, is never counted)."""
+
     async def get(self, case_id: str) -> dict[str, Any] | None: ...
 
     async def by_token(self, token: str) -> dict[str, Any] | None: ...

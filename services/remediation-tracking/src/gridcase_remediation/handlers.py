@@ -12,7 +12,7 @@ from gridcase_remediation.domain.actions import ActorNotPermittedError, Decider
 from gridcase_remediation.domain.case import Case, apply, fold
 from gridcase_remediation.domain.ledger import CaseRecord, ChainBreak, first_break, with_events
 from gridcase_remediation.domain.lifecycle import ACTION_OF_EVENT, Action, allowed_commands
-from gridcase_remediation.ports import CaseStore, ProjectionStore
+from gridcase_remediation.ports import CaseStore, CaseWrite, ProjectionStore
 from gridcase_runtime import metrics as runtime_metrics
 from gridcase_runtime.auth import Principal, Role
 from gridcase_runtime.batches import per_case
@@ -148,28 +148,52 @@ async def take_action(
 
 async def record_events(store: CaseStore, events: Sequence[Envelope]) -> int:
     """Stores consumed events in their cases' ledgers, each exactly once, in order;
-    returns how many were new."""
-    recorded = await per_case(
-        events,
+    returns how many were new. The batch's cases are read (not one whose first event is
+    its report: its insert fails if the case is there already) and written all at once;
+    a case whose write another one preceded (an action, the SLA timer) is then read and
+    written again on its own."""
+    by_case: dict[str, list[Envelope]] = {}
+    for event in events:
+        by_case.setdefault(event.case_id, []).append(event)
+    unread = [case_id for case_id, own in by_case.items() if own[0].event_type != "CaseReported"]
+    records = await store.get_many(unread) if unread else {}
+    writes: list[CaseWrite] = []
+    seen_before: list[Envelope] = []
+    for case_id, own in by_case.items():
+        record = records.get(case_id)
+        fresh = _fresh(record, own)
+        seen_before += [event for event in own if event not in fresh]
+        if fresh:
+            case = _applied(record, case_id, fresh)
+            writes.append(CaseWrite(record, _appended(record, case, fresh), tuple(fresh)))
+    refused = await store.save_consumed(writes)
+    _count_redelivered(event for event in seen_before if event.case_id not in refused)
+    recorded = [write.appended for write in writes if write.case_id not in refused]
+    for appended in recorded:
+        _count(appended)
+    retried = await per_case(
+        [event for event in events if event.case_id in refused],
         lambda event: event.case_id,
-        lambda case_events: _record_case_events(store, case_events[0].case_id, case_events),
+        lambda own: _record_case_events(store, own[0].case_id, own),
     )
-    return sum(recorded)
+    return sum(len(appended) for appended in recorded) + sum(retried)
+
+
+def _fresh(record: CaseRecord | None, events: Sequence[Envelope]) -> list[Envelope]:
+    """The events the case does not hold yet, each once."""
+    seen = {entry.event_id for entry in record.ledger} if record else set()
+    fresh: list[Envelope] = []
+    for event in events:
+        if str(event.event_id) not in seen:
+            seen.add(str(event.event_id))
+            fresh.append(event)
+    return fresh
 
 
 async def _record_case_events(store: CaseStore, case_id: str, events: list[Envelope]) -> int:
-    # A case's first event is its report: no read before inserting it (the insert fails
-    # if the case is there already, and then the case is read).
-    first_read = events[0].event_type != "CaseReported"
     while True:
-        record = await store.get(case_id) if first_read else None
-        first_read = True
-        seen = {entry.event_id for entry in record.ledger} if record else set()
-        fresh: list[Envelope] = []
-        for event in events:
-            if str(event.event_id) not in seen:
-                seen.add(str(event.event_id))
-                fresh.append(event)
+        record = await store.get(case_id)
+        fresh = _fresh(record, events)
         if not fresh or await store.save(
             record, _appended(record, _applied(record, case_id, fresh), fresh), fresh, emit=False
         ):

@@ -9,11 +9,13 @@ coroutine of one in PyMongo) and `close` (a coroutine in PyMongo): both go throu
 import asyncio
 import inspect
 import os
+from dataclasses import dataclass
 from typing import Any, cast
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
 from prometheus_client import Counter
 from pymongo import AsyncMongoClient, WriteConcern, monitoring
+from pymongo.errors import WriteConcernError, WriteError
 
 MongoDatabase = AsyncIOMotorDatabase[dict[str, Any]]
 
@@ -74,6 +76,63 @@ async def aggregate(
         cursor = await cursor
     rows: list[dict[str, Any]] = await cursor.to_list(None)
     return rows
+
+
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Written:
+    """The answer of `write_unordered`."""
+
+    refused: dict[int, dict[str, Any]]
+    """The write error of each refused statement, by the statement's index."""
+    n: int
+    """How many statements took effect: inserted, or matched or upserted."""
+
+
+STATEMENTS_PER_COMMAND = 200
+"""Well under the 16 MB a command may be, for documents of a few KB."""
+
+
+async def write_unordered(
+    collection: AsyncIOMotorCollection[dict[str, Any]],
+    command: str,
+    statements: list[dict[str, Any]],
+) -> Written:
+    """Runs `statements` (an `insert`'s documents, or an `update`'s {q, u, upsert}) once
+    each, unordered, with majority write concern, up to STATEMENTS_PER_COMMAND to a
+    command.
+
+    Not bulk_write, which cannot read the local Mongo-wire server's answer to a refused
+    statement. That server also runs an update's statements in order, stops at the first
+    refused one and names it as the first of all: send only updates that cannot be
+    refused (an upsert only by _id alone); such an answer raises WriteError."""
+    refused: dict[int, dict[str, Any]] = {}
+    n = 0
+    for start in range(0, len(statements), STATEMENTS_PER_COMMAND):
+        answer = await collection.database.command(
+            {
+                command: collection.name,
+                "documents" if command == "insert" else "updates": statements[
+                    start : start + STATEMENTS_PER_COMMAND
+                ],
+                "ordered": False,
+                "writeConcern": {"w": "majority"},
+            },
+            codec_options=collection.codec_options,
+        )
+        if "writeConcernError" in answer:
+            error = answer["writeConcernError"]
+            raise WriteConcernError(error.get("errmsg", "write concern failed"), error.get("code"))
+        errors: list[dict[str, Any]] = answer.get("writeErrors", [])
+        if "n" not in answer:
+            error = errors[0] if errors else {"errmsg": "no n in the answer", "code": None}
+            raise WriteError(error["errmsg"], error["code"], answer)
+        for error in errors:
+            refused[start + error["index"]] = error
+        n += answer["n"]
+    return Written(refused, n)
 
 
 async def ping(database: MongoDatabase) -> None:

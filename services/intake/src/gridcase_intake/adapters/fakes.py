@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gridcase_contracts.envelope import Envelope
-from gridcase_contracts.events import CaseEvent
+from gridcase_contracts.events import CaseEvent, CaseReported
 from gridcase_intake.domain.api_keys import ApiKeyRecord
 from gridcase_intake.domain.idempotency import KeyRecord, KeyState, StoredResponse
 from gridcase_intake.domain.projection import change_of
@@ -56,6 +56,13 @@ class FakeCaseViews:
         if entry is not None:
             case["timeline"].append(entry)
         return True
+
+    async def apply_batch(self, events: Sequence[CaseEvent]) -> int:
+        applied = [await self.apply(event) for event in events]
+        return sum(
+            not new and not isinstance(event, CaseReported)
+            for event, new in zip(events, applied, strict=True)
+        )
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         return self.cases.get(case_id)

@@ -10,9 +10,10 @@
 - `photos` / `photo_chunks`: the runtime's PhotoStore.
 """
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from gridcase_contracts.codes import CaseStatus
-from gridcase_contracts.events import CaseEvent
+from gridcase_contracts.events import CaseEvent, CaseReported
 from gridcase_intake.domain.api_keys import ApiKeyRecord
 from gridcase_intake.domain.idempotency import (
     KeyRecord,
@@ -31,7 +32,7 @@ from gridcase_intake.domain.idempotency import (
 )
 from gridcase_intake.domain.projection import change_of
 from gridcase_intake.domain.rate_limit import window_of
-from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.mongo import MongoDatabase, write_unordered
 
 CaseDocument = dict[str, Any]
 
@@ -51,55 +52,63 @@ class MongoCaseViews:
     async def apply(self, event: CaseEvent, *, accepted_here: bool = False) -> bool:
         """Applies one event once; False if it was applied before. `accepted_here`: intake
         has just accepted this report, so its view most likely does not exist yet."""
-        change = change_of(event)
-        event_id = str(event.event_id)
-        to_set: dict[str, Any] = dict(change.fields)
-        on_insert: dict[str, Any] = {}
-        if change.report is not None:
-            # CaseReported may be applied after later events (the API writes it too): its
-            # status and time only count for a case the view has not seen yet.
-            to_set.update(change.report)
-            on_insert.update(status=CaseStatus.REPORTED.value, updated_at=event.occurred_at)
-        else:
-            to_set["updated_at"] = event.occurred_at
-            if change.status is not None:
-                to_set["status"] = change.status.value
-            if change.note is not None:
-                to_set["last_note"] = change.note
-        pushes: dict[str, Any] = {"event_ids": event_id}
-        entry = change.timeline_entry(event)
-        if entry is not None:
-            pushes["timeline"] = entry
-        update: dict[str, Any] = {"$set": to_set, "$push": pushes}
-        if on_insert:
-            update["$setOnInsert"] = on_insert
-        first = {**_nested({**to_set, **on_insert}), "_id": event.case_id}
-        first.update({name: [value] for name, value in pushes.items()})
+        change = _ViewUpdate.of(event)
         # One round trip in the usual case, and no failed insert: a report accepted here
         # creates its view; a consumed CaseReported finds the view intake wrote on accepting
         # it; every later event finds its view without the event yet.
-        step = "insert" if accepted_here else "find" if change.report is not None else "update"
+        step = "insert" if accepted_here else "find" if change.reports else "update"
         while True:
             if step == "insert":
                 try:
-                    await self.collection.insert_one(first)
+                    await self.collection.insert_one(change.first_view())
                 except DuplicateKeyError:
                     step = "find"
                     continue
                 return True
             if step == "update":
-                result = await self.collection.update_one(
-                    {"_id": event.case_id, "event_ids": {"$ne": event_id}}, update
-                )
+                result = await self.collection.update_one(change.guard(), change.update())
                 if result.modified_count == 1:
                     return True
             known = await self.collection.find_one({"_id": event.case_id}, {"event_ids": 1})
             if known is None:
                 step = "insert"
-            elif event_id in known.get("event_ids", []):
+            elif change.event_id in known.get("event_ids", []):
                 return False
             else:
                 step = "update"
+
+    async def apply_batch(self, events: Sequence[CaseEvent]) -> int:
+        """Applies consumed events, each once and each case's in order: one unordered
+        update per round, the k-th event of every case in round k (one round when no case
+        has two events in the batch). Returns how many were applied before (a report is
+        never counted).
+
+        A report is upserted by its case id: applying it again changes nothing (its facts
+        never change, its id and timeline entry are added as to sets). Any other event
+        updates its view unless the view holds it. When fewer matched than were sent, the
+        views of those other events are read: an event whose view is missing is applied
+        on its own, the rest that did not match were applied before. (No statement can
+        be refused, see write_unordered.)"""
+        again = 0
+        for round_events in _rounds(events):
+            changes = [_ViewUpdate.of(event) for event in round_events]
+            written = await write_unordered(
+                self.collection, "update", [change.statement() for change in changes]
+            )
+            missed = len(changes) - written.n
+            if missed:
+                viewless = await self._viewless([e for e in round_events if not _reports(e)])
+                for event in viewless:
+                    await self.apply(event)
+                again += missed - len(viewless)
+        return again
+
+    async def _viewless(self, events: list[CaseEvent]) -> list[CaseEvent]:
+        """Those of `events` (of distinct cases) whose case has no view."""
+        views = await asyncio.gather(
+            *(self.collection.find_one({"_id": e.case_id}, {"_id": 1}) for e in events)
+        )
+        return [event for event, view in zip(events, views, strict=True) if view is None]
 
     async def get(self, case_id: str) -> CaseDocument | None:
         return await self.collection.find_one({"_id": case_id}, {"event_ids": 0})
@@ -267,6 +276,82 @@ class MongoRateLimits:
     async def sweep(self, now: datetime) -> int:
         result = await self.collection.delete_many({"expires_at": {"$lt": now}})
         return result.deleted_count
+
+
+def _reports(event: CaseEvent) -> bool:
+    return isinstance(event, CaseReported)
+
+
+def _rounds(events: Sequence[CaseEvent]) -> list[list[CaseEvent]]:
+    """The k-th event of every case in the k-th round, each round in the batch's order."""
+    rounds: list[list[CaseEvent]] = []
+    depth: dict[str, int] = {}
+    for event in events:
+        position = depth.get(event.case_id, 0)
+        depth[event.case_id] = position + 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(event)
+    return rounds
+
+
+@dataclass(frozen=True)
+class _ViewUpdate:
+    """What applying one event writes to its case's view."""
+
+    case_id: str
+    event_id: str
+    reports: bool
+    """CaseReported: its status and time count only for a view not seen yet (the API
+    writes it too, so it may be applied after later events)."""
+    to_set: dict[str, Any]
+    on_insert: dict[str, Any]
+    pushes: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: CaseEvent) -> "_ViewUpdate":
+        change = change_of(event)
+        to_set: dict[str, Any] = dict(change.fields)
+        on_insert: dict[str, Any] = {}
+        if change.report is not None:
+            to_set.update(change.report)
+            on_insert.update(status=CaseStatus.REPORTED.value, updated_at=event.occurred_at)
+        else:
+            to_set["updated_at"] = event.occurred_at
+            if change.status is not None:
+                to_set["status"] = change.status.value
+            if change.note is not None:
+                to_set["last_note"] = change.note
+        pushes: dict[str, Any] = {"event_ids": str(event.event_id)}
+        entry = change.timeline_entry(event)
+        if entry is not None:
+            pushes["timeline"] = entry
+        return cls(
+            event.case_id, str(event.event_id), change.report is not None, to_set, on_insert, pushes
+        )
+
+    def guard(self) -> dict[str, Any]:
+        """The view, unless it holds the event."""
+        return {"_id": self.case_id, "event_ids": {"$ne": self.event_id}}
+
+    def update(self) -> dict[str, Any]:
+        update: dict[str, Any] = {"$set": self.to_set, "$push": self.pushes}
+        if self.on_insert:
+            update["$setOnInsert"] = self.on_insert
+        return update
+
+    def statement(self) -> dict[str, Any]:
+        """The statement of an update command that applies the event (see apply_batch)."""
+        if self.reports:
+            once = {"$set": self.to_set, "$setOnInsert": self.on_insert, "$addToSet": self.pushes}
+            return {"q": {"_id": self.case_id}, "u": once, "upsert": True}
+        return {"q": self.guard(), "u": self.update()}
+
+    def first_view(self) -> dict[str, Any]:
+        """The view the event makes of a case that has none yet."""
+        view = {**_nested({**self.to_set, **self.on_insert}), "_id": self.case_id}
+        view.update({name: [value] for name, value in self.pushes.items()})
+        return view
 
 
 def _nested(fields: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.domain.ledger import CaseRecord
+from gridcase_remediation.ports import CaseWrite
 
 
 class FakeCaseRepository:
@@ -14,6 +15,9 @@ class FakeCaseRepository:
 
     async def get(self, case_id: str) -> CaseRecord | None:
         return self.records.get(case_id)
+
+    async def get_many(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        return {case_id: self.records[case_id] for case_id in case_ids if case_id in self.records}
 
     async def save(
         self,
@@ -34,6 +38,13 @@ class FakeCaseRepository:
         if emit:
             self.outbox.extend(appended)
         return True
+
+    async def save_consumed(self, writes: Sequence[CaseWrite]) -> set[str]:
+        return {
+            write.case_id
+            for write in writes
+            if not await self.save(write.before, write.after, write.appended, emit=False)
+        }
 
     async def due_case_ids(self, now: datetime, *, limit: int = 500) -> list[str]:
         return [

@@ -20,7 +20,9 @@ check refuses such actions: waiting until the consumer has caught up with the ca
 partition would still leave the relay delay open, and would refuse actions whenever that
 partition is busy."""
 
+import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -28,13 +30,15 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from gridcase_contracts.envelope import Envelope
 from gridcase_remediation.domain.case import Case
 from gridcase_remediation.domain.ledger import CaseRecord, LedgerEntry, chained, head, linked
+from gridcase_remediation.ports import CaseWrite
+from gridcase_runtime.batches import CASES_AT_ONCE
 from gridcase_runtime.due import DueScan
-from gridcase_runtime.mongo import MongoDatabase, aggregate
+from gridcase_runtime.mongo import DUPLICATE_KEY, MongoDatabase, Written, aggregate, write_unordered
 from gridcase_runtime.outbox import Collection, outbox_update
 
 SORT_FIELDS = ("reported_at", "updated_at")
@@ -98,6 +102,59 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
         raise CursorError("cursor is not one this service issued") from error
 
 
+def _write(
+    write: CaseWrite, emit: bool, due_slot: datetime | None
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The document of a new case (and no filter), or the filter that finds the case still
+    at `write.before`'s version without the events, and the update that stores `write`;
+    with `emit`, the events also enter the outbox."""
+    before, after = write.before, write.after
+    known = len(before.ledger) if before else 0
+    entries = [entry.to_document() for entry in after.ledger[known:]]
+    event_ids = [entry["event_id"] for entry in entries]
+    ledger_head = head(after.ledger)
+    outbox = outbox_update(write.appended) if emit else {"$push": {}, "$set": {}}
+    if before is None:
+        return None, {
+            "_id": after.case.case_id,
+            **_document(after, due_slot),
+            "ledger": entries,
+            "ledger_head": ledger_head,
+            "event_ids": event_ids,
+            "outbox": outbox["$push"].get("outbox", {}).get("$each", []),
+            "outbox_pending": emit,
+        }
+    # A ledger stored before the chain existed is linked in this same write.
+    ledger_update: dict[str, Any] = (
+        {"$push": {"ledger": {"$each": entries}}}
+        if linked(before.ledger)
+        else {"$set": {"ledger": [entry.to_document() for entry in after.ledger]}}
+    )
+    update = {
+        "$set": {
+            **_document(after, due_slot),
+            "ledger_head": ledger_head,
+            **outbox["$set"],
+            **ledger_update.get("$set", {}),
+        },
+        "$push": {
+            **ledger_update.get("$push", {}),
+            "event_ids": {"$each": event_ids},
+            **outbox["$push"],
+        },
+    }
+    guard = {"_id": after.case.case_id, "version": before.version, "event_ids": {"$nin": event_ids}}
+    return guard, update
+
+
+def _duplicates(written: Written) -> list[int]:
+    """The statements refused for a duplicate _id; raises on any other refusal."""
+    for error in written.refused.values():
+        if error["code"] != DUPLICATE_KEY:
+            raise WriteError(error.get("errmsg", "write refused"), error["code"], error)
+    return sorted(written.refused)
+
+
 class CaseRepository:
     """Cases in the `cases` collection."""
 
@@ -120,6 +177,18 @@ class CaseRepository:
         document = await self.cases.find_one({"_id": case_id}, {"outbox": 0, "event_ids": 0})
         return None if document is None else _record(document)
 
+    async def get_many(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        """The cases there are of `case_ids`, each read by its _id (several at once): the
+        local Mongo-wire server would read a whole collection for an `$in`."""
+        slots = asyncio.Semaphore(CASES_AT_ONCE)
+
+        async def one(case_id: str) -> CaseRecord | None:
+            async with slots:
+                return await self.get(case_id)
+
+        records = await asyncio.gather(*(one(case_id) for case_id in case_ids))
+        return {record.case.case_id: record for record in records if record is not None}
+
     async def save(
         self,
         before: CaseRecord | None,
@@ -132,66 +201,54 @@ class CaseRepository:
         case is still at `before`'s version and holds none of the events; with `emit`, the
         events also enter the outbox in that same write. False if another write came first."""
         with self.sla_scan.writing(after.case.next_due_at()) as slot:
-            return await self._store(before, after, appended, emit=emit, due_slot=slot)
+            guard, write = _write(CaseWrite(before, after, tuple(appended)), emit, slot)
+            if guard is None:
+                try:
+                    await self.cases.insert_one(write)
+                except DuplicateKeyError:
+                    return False
+                return True
+            return await self.cases.find_one_and_update(guard, write) is not None
 
-    async def _store(
-        self,
-        before: CaseRecord | None,
-        after: CaseRecord,
-        appended: Sequence[Envelope],
-        *,
-        emit: bool,
-        due_slot: datetime | None,
-    ) -> bool:
-        known = len(before.ledger) if before else 0
-        entries = [entry.to_document() for entry in after.ledger[known:]]
-        event_ids = [entry["event_id"] for entry in entries]
-        ledger_head = head(after.ledger)
-        # A ledger stored before the chain existed is linked in this same write.
-        relink = before is not None and not linked(before.ledger)
-        outbox = outbox_update(appended) if emit else {"$push": {}, "$set": {}}
-        if before is None:
-            document = {
-                "_id": after.case.case_id,
-                **_document(after, due_slot),
-                "ledger": entries,
-                "ledger_head": ledger_head,
-                "event_ids": event_ids,
-                "outbox": outbox["$push"].get("outbox", {}).get("$each", []),
-                "outbox_pending": emit,
-            }
-            try:
-                await self.cases.insert_one(document)
-            except DuplicateKeyError:
-                return False
-            return True
-        ledger_update: dict[str, Any] = (
-            {"$set": {"ledger": [entry.to_document() for entry in after.ledger]}}
-            if relink
-            else {"$push": {"ledger": {"$each": entries}}}
-        )
-        update = {
-            "$set": {
-                **_document(after, due_slot),
-                "ledger_head": ledger_head,
-                **outbox["$set"],
-                **ledger_update.get("$set", {}),
-            },
-            "$push": {
-                **ledger_update.get("$push", {}),
-                "event_ids": {"$each": event_ids},
-                **outbox["$push"],
-            },
+    async def save_consumed(self, writes: Sequence[CaseWrite]) -> set[str]:
+        """Stores consumed events of many cases (none enters the outbox), each case's on
+        the terms of `save`: the new cases in one unordered insert, the others in one
+        unordered update. Returns the ids of the cases refused because another write
+        came first."""
+        with contextlib.ExitStack() as slots:
+            inserts: list[tuple[str, dict[str, Any]]] = []
+            updates: list[tuple[str, dict[str, Any]]] = []
+            for one in writes:
+                slot = slots.enter_context(self.sla_scan.writing(one.after.case.next_due_at()))
+                guard, write = _write(one, False, slot)
+                if guard is None:
+                    inserts.append((one.case_id, write))
+                else:
+                    updates.append((one.case_id, {"q": guard, "u": write}))
+            refused: set[str] = set()
+            if inserts:
+                inserted = await write_unordered(self.cases, "insert", [d for _, d in inserts])
+                refused |= {inserts[index][0] for index in _duplicates(inserted)}
+            if updates:
+                updated = await write_unordered(self.cases, "update", [u for _, u in updates])
+                _duplicates(updated)
+                if updated.n != len(updates):
+                    refused |= await self._not_holding(writes, {c for c, _ in updates})
+        return refused
+
+    async def _not_holding(self, writes: Sequence[CaseWrite], case_ids: set[str]) -> set[str]:
+        """Of those cases, the ones that do not hold their write's events: another write
+        came first (consumed events are written by their partition's consumer alone)."""
+        held = await self.get_many(sorted(case_ids))
+        return {
+            write.case_id
+            for write in writes
+            if write.case_id in case_ids
+            and (
+                write.case_id not in held
+                or not all(held[write.case_id].has(str(e.event_id)) for e in write.appended)
+            )
         }
-        found = await self.cases.find_one_and_update(
-            {
-                "_id": after.case.case_id,
-                "version": before.version,
-                "event_ids": {"$nin": event_ids},
-            },
-            update,
-        )
-        return found is not None
 
     async def replace_projection(self, record: CaseRecord, rebuilt: Case) -> bool:
         """Stores a projection rebuilt from the ledger, unless the case moved meanwhile."""
