@@ -91,8 +91,11 @@ class Written:
     """How many statements took effect: inserted, or matched or upserted."""
 
 
-STATEMENTS_PER_COMMAND = 200
-"""Well under the 16 MB a command may be, for documents of a few KB."""
+STATEMENTS_PER_COMMAND = {"insert": 200, "update": 16}
+"""An insert's documents stay well under the 16 MB a command may be. The local Mongo-wire
+server keeps each update statement's query open until the whole command is done, holding a
+PostgreSQL connection per statement (of 50 per role): more than that in one command stalls
+the server. 16 is as many as a consumer's concurrent single writes held (`per_case`)."""
 
 
 async def write_unordered(
@@ -102,7 +105,7 @@ async def write_unordered(
 ) -> Written:
     """Runs `statements` (an `insert`'s documents, or an `update`'s {q, u, upsert}) once
     each, unordered, with majority write concern, up to STATEMENTS_PER_COMMAND to a
-    command.
+    command, one command at a time.
 
     Not bulk_write, which cannot read the local Mongo-wire server's answer to a refused
     statement. That server also runs an update's statements in order, stops at the first
@@ -110,13 +113,12 @@ async def write_unordered(
     refused (an upsert only by _id alone); such an answer raises WriteError."""
     refused: dict[int, dict[str, Any]] = {}
     n = 0
-    for start in range(0, len(statements), STATEMENTS_PER_COMMAND):
+    size = STATEMENTS_PER_COMMAND[command]
+    for start in range(0, len(statements), size):
         answer = await collection.database.command(
             {
                 command: collection.name,
-                "documents" if command == "insert" else "updates": statements[
-                    start : start + STATEMENTS_PER_COMMAND
-                ],
+                "documents" if command == "insert" else "updates": statements[start : start + size],
                 "ordered": False,
                 "writeConcern": {"w": "majority"},
             },
