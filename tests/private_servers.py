@@ -1,6 +1,6 @@
 """Servers of a test's own, started by the local runner on free ports and a state folder
 of their own, so a test can kill, stall and restart them without touching the shared
-ones: a Kafka broker, and the Mongo-wire server with its PostgreSQL."""
+ones: a Kafka broker, a cluster of three, and the Mongo-wire server with its PostgreSQL."""
 
 import contextlib
 import os
@@ -97,6 +97,36 @@ class PrivateBroker(PrivateServers):
 
     def resume(self, component: str = "kafka") -> None:
         super().resume(component)
+
+
+class PrivateCluster(PrivateServers):
+    """Three KRaft nodes, each broker and controller (`KAFKA_NODES=3 infra.py up kafka`):
+    topics with three replicas, `min.insync.replicas` 2."""
+
+    NODES = ("kafka", "kafka-2", "kafka-3")
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(
+            state_dir,
+            {
+                f"KAFKA_{node}{kind}": free_port()
+                for node in ("", "2_", "3_")
+                for kind in ("PORT", "CONTROLLER_PORT")
+            },
+        )
+        self._env["KAFKA_NODES"] = str(len(self.NODES))
+        self.bootstrap = ",".join(
+            f"127.0.0.1:{self.ports[f'KAFKA_{node}PORT']}" for node in ("", "2_", "3_")
+        )
+
+    def start(self, *nodes: str) -> None:
+        """The named nodes (all three if none) once ready; the running ones are left be."""
+        self.infra("up", *(nodes or self.NODES))
+
+    def stop(self) -> None:
+        for node in self.NODES:
+            self.resume(node)
+        self.infra("down", *self.NODES)
 
 
 class PrivateDatabase(PrivateServers):

@@ -26,11 +26,16 @@ four services.
 Kafka asks every client for SASL/SCRAM-SHA-512 credentials and its ACLs decide the rest:
 each service gets its own user, password and ACLs (from `gridcase kafka-access`, run before
 the services start); the passwords are made once, into .local/kafka/credentials.json.
+KAFKA_NODES=3 makes Kafka a cluster of three KRaft nodes (each broker and controller,
+components kafka, kafka-2 and kafka-3, started together): topics have three replicas and
+`min.insync.replicas` is 2.
 
 Only the standard library is used, so it runs before the virtual environment exists.
 Jars and binaries live under .local/ (git-ignored); so do data, logs and pid files unless
 GRIDCASE_INFRA_STATE names another folder. Ports come from the environment:
-KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (5432), MONGO_PORT (27017),
+KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), in a cluster KAFKA_2_PORT (9094),
+KAFKA_2_CONTROLLER_PORT (9095), KAFKA_3_PORT (9096) and KAFKA_3_CONTROLLER_PORT (9097),
+POSTGRES_PORT (5432), MONGO_PORT (27017),
 PROMETHEUS_PORT (9090), KEYCLOAK_PORT (8080), NGINX_PORT (8081: the web apps and the
 services under /api/), and the services' own INTAKE_PORT (8001), ASSIGNMENT_PORT (8002),
 REMEDIATION_PORT (8003) and STATISTICS_PORT (8004). PostgreSQL runs as the `postgres`
@@ -82,10 +87,49 @@ TRUSTED_KEYS = SIGNING / "trusted-keys.json"
 
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
+KAFKA_NODES = int(os.environ.get("KAFKA_NODES", "1"))
+KAFKA_REPLICAS = min(KAFKA_NODES, 3)
+KAFKA_MIN_INSYNC = max(1, KAFKA_REPLICAS - 1)
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node of the local Kafka (broker and controller in one process)."""
+
+    id: int
+
+    @property
+    def name(self) -> str:
+        return "kafka" if self.id == 1 else f"kafka-{self.id}"
+
+    def _port(self, kind: str, default: int) -> int:
+        variable = "KAFKA_" + ("" if self.id == 1 else f"{self.id}_") + kind
+        return int(os.environ.get(variable, str(default + 2 * (self.id - 1))))
+
+    @property
+    def port(self) -> int:
+        return self._port("PORT", 9092) if self.id > 1 else KAFKA_PORT
+
+    @property
+    def controller_port(self) -> int:
+        return self._port("CONTROLLER_PORT", 9093) if self.id > 1 else CONTROLLER_PORT
+
+    @property
+    def data(self) -> Path:
+        return DATA / self.name
+
+
+KAFKA_CLUSTER = [KafkaNode(n) for n in range(1, KAFKA_NODES + 1)]
+KAFKA_NODE_NAMES = {node.name for node in KAFKA_CLUSTER}
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
 POSTGRES_PORT = int(os.environ.get("POSTGRES_PORT", "5432"))
 # The services started from here find Kafka on this port.
-os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
+os.environ.setdefault(
+    "KAFKA_BOOTSTRAP_SERVERS", ",".join(f"127.0.0.1:{node.port}" for node in KAFKA_CLUSTER)
+)
+# ... and create the topics they need themselves (statistics' changelogs) with as many
+# replicas as the cluster's own.
+os.environ.setdefault("GRIDCASE_KAFKA_REPLICATION_FACTOR", str(KAFKA_REPLICAS))
 # Local-only credentials (PostgreSQL and FerretDB listen on 127.0.0.1 only). FerretDB hands
 # a client's PLAIN user name and password to PostgreSQL: the administrator is PostgreSQL's
 # superuser (for tests, tools and FerretDB's catalogue); each service that keeps data logs
@@ -522,17 +566,26 @@ def kafka_password_variable(service: str) -> str:
     return f"{service.split('-')[0].upper()}_KAFKA_PASSWORD"
 
 
-def kafka_properties() -> Path:
+def kafka_properties(node: KafkaNode) -> Path:
     template = (DEPLOY / "kafka" / "server.properties").read_text()
+    if len(KAFKA_CLUSTER) == 1:  # one node: its own quorum, formatted --standalone
+        quorum = f"controller.quorum.bootstrap.servers=127.0.0.1:{node.controller_port}"
+    else:
+        voters = ",".join(f"{n.id}@127.0.0.1:{n.controller_port}" for n in KAFKA_CLUSTER)
+        quorum = f"controller.quorum.voters={voters}"
     values = {
-        "KAFKA_PORT": str(KAFKA_PORT),
-        "CONTROLLER_PORT": str(CONTROLLER_PORT),
-        "DATA_DIR": str(DATA / "kafka"),
+        "NODE_ID": str(node.id),
+        "QUORUM": quorum,
+        "KAFKA_PORT": str(node.port),
+        "CONTROLLER_PORT": str(node.controller_port),
+        "DATA_DIR": str(node.data),
         "BROKER_PASSWORD": kafka_credentials()[KAFKA_BROKER],
+        "REPLICAS": str(KAFKA_REPLICAS),
+        "MIN_INSYNC": str(KAFKA_MIN_INSYNC),
     }
     for key, value in values.items():
         template = template.replace("${" + key + "}", value)
-    path = RUN / "kafka-server.properties"
+    path = RUN / f"{node.name}-server.properties"
     write_private(path, template)
     return path
 
@@ -544,16 +597,27 @@ def kafka_authenticates() -> bool:
     return started.exists() and "sasl.enabled.mechanisms" in started.read_text()
 
 
-def format_kafka_storage() -> None:
-    """Formats Kafka's log folder with the broker's and the administrator's SCRAM users.
-    A folder formatted without them (before Kafka had users, or with other passwords) is
-    formatted afresh: its topics are lost, as a local broker's may be."""
-    properties = kafka_properties()
-    data = DATA / "kafka"
+def kafka_cluster_id() -> str:
+    """The id every node of the local Kafka is formatted with, made once."""
+    path = DATA / "kafka-cluster.id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(uuid.uuid4()))
+    return path.read_text()
+
+
+def format_kafka_storage(node: KafkaNode) -> None:
+    """Formats a node's log folder with the broker's and the administrator's SCRAM users.
+    A folder formatted without them (before Kafka had users, with other passwords, or for
+    another cluster) is formatted afresh: its topics are lost, as a local broker's may be."""
+    properties = kafka_properties(node)
+    data = node.data
     credentials = kafka_credentials()
     users = {user: credentials[user] for user in (KAFKA_BROKER, KAFKA_ADMIN)}
-    fingerprint = hashlib.sha256(json.dumps(users, sort_keys=True).encode()).hexdigest()
-    stamp = DATA / "kafka-users.sha256"  # beside the log folder, which is Kafka's alone
+    cluster = {"cluster": kafka_cluster_id(), "nodes": len(KAFKA_CLUSTER)}
+    formatted = users if len(KAFKA_CLUSTER) == 1 else {**users, **cluster}
+    fingerprint = hashlib.sha256(json.dumps(formatted, sort_keys=True).encode()).hexdigest()
+    stamp = DATA / f"{node.name}-users.sha256"  # beside the log folder, Kafka's alone
     if (data / "meta.properties").exists():
         if stamp.exists() and stamp.read_text() == fingerprint:
             return
@@ -567,9 +631,9 @@ def format_kafka_storage() -> None:
         kafka_java(
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            *(["--standalone"] if len(KAFKA_CLUSTER) == 1 else []),
             "-t",
-            str(uuid.uuid4()),
+            kafka_cluster_id() if len(KAFKA_CLUSTER) > 1 else str(uuid.uuid4()),
             "-c",
             str(properties),
             *(
@@ -600,10 +664,10 @@ def provision_kafka() -> None:
     )
 
 
-def kafka_ready() -> bool:
-    log = LOGS / "kafka.log"
+def kafka_ready(node: KafkaNode) -> bool:
+    log = LOGS / f"{node.name}.log"
     return (
-        port_open(KAFKA_PORT)
+        port_open(node.port)
         and log.exists()
         and "Kafka Server started" in log.read_text(errors="replace")[-200_000:]
     )
@@ -812,20 +876,27 @@ def truncate_log(name: str) -> Callable[[], None]:
     return prepare
 
 
-def components() -> list[Component]:
-    def prepare_kafka() -> None:
-        truncate_log("kafka")()
-        format_kafka_storage()
+def kafka_component(node: KafkaNode) -> Component:
+    """A node of the local Kafka; a node of a cluster brings the others along."""
 
+    def prepare() -> None:
+        truncate_log(node.name)()
+        format_kafka_storage(node)
+
+    return Component(
+        name=node.name,
+        ports=[node.port, node.controller_port],
+        prepare=prepare,
+        command=lambda: kafka_java("kafka.Kafka", str(kafka_properties(node))),
+        ready=partial(kafka_ready, node),
+        timeout_s=120,
+        requires=tuple(other.name for other in KAFKA_CLUSTER if other != node),
+    )
+
+
+def components() -> list[Component]:
     return [
-        Component(
-            name="kafka",
-            ports=[KAFKA_PORT, CONTROLLER_PORT],
-            prepare=prepare_kafka,
-            command=lambda: kafka_java("kafka.Kafka", str(kafka_properties())),
-            ready=kafka_ready,
-            timeout_s=120,
-        ),
+        *(kafka_component(node) for node in KAFKA_CLUSTER),
         Component(
             name="postgres",
             ports=[POSTGRES_PORT],
@@ -994,14 +1065,19 @@ def up(names: list[str]) -> None:
     if all(c.pid() is not None for c in chosen):
         say("already up; nothing to do")
         return
-    # Keycloak takes the longest to start and needs nothing else: it boots meanwhile.
+    # Keycloak takes the longest to start and needs nothing else: it boots meanwhile. A
+    # cluster's nodes start together: each waits for a majority of controllers.
     early = [(c, c.launch()) for c in chosen if c.name == "keycloak"]
+    together = [c for c in chosen if c.name in KAFKA_NODE_NAMES]
+    for component, process in [(c, c.launch()) for c in together]:
+        if process is not None:
+            component.wait_ready(process)
     provisioned = False
     for component in chosen:
         if component.name in SERVICES and component.pid() is None and not provisioned:
             provision_kafka()  # once Kafka runs: the services' users, topics and ACLs
             provisioned = True
-        if component.name != "keycloak":
+        if component.name != "keycloak" and component not in together:
             component.start()
     for component, process in early:
         if process is not None:

@@ -101,7 +101,8 @@ class System:
         """A new process of `service` (on `port`, or a free one), once it is ready."""
         instance = self._launch(service, port or free_port(), extra)
         self.instances.setdefault(service, []).append(instance)
-        deadline = time.monotonic() + STARTUP_S
+        launched = time.monotonic()
+        deadline = launched + STARTUP_S
         while not _ready(instance.url):
             if instance.process.poll() is not None:
                 raise RuntimeError(
@@ -110,6 +111,7 @@ class System:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{service} not ready after {STARTUP_S} s; see {instance.log}")
             time.sleep(0.25)
+        print(f"  {service} ready in {time.monotonic() - launched:.1f} s (load {load():.1f})")
         return instance
 
     def crash_at(self, service: str, point: str, timeout_s: float = 120) -> int:
@@ -189,6 +191,11 @@ REDELIVERED = re.compile(
 def redeliveries(metrics: str) -> float:
     """The redeliveries a process counted, from its /metrics."""
     return sum(float(value) for value in REDELIVERED.findall(metrics))
+
+
+def load() -> float:
+    """The host's load average over the last minute."""
+    return os.getloadavg()[0]
 
 
 def _ready(url: str) -> bool:

@@ -2,21 +2,27 @@
 workaround and undone with it. When a reproduction fails, a release fixed the stall and
 its workaround (`kafka_workarounds`) can go."""
 
+import asyncio
 import time
 from collections.abc import Iterator
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewPartitions
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import KafkaError, KafkaTimeoutError
+from private_servers import PrivateBroker
 
+from factories import case_reported
 from gridcase_contracts.topics import CASE_EVENTS, TopicSpec
 from gridcase_runtime.kafka_admin import ensure_topics
+from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.kafka_workarounds import (
+    failed_for_good,
     finish_stalled_rebalance,
     request_new_producer_id_after_reset,
 )
 from kafka_login import client_settings
+from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +114,67 @@ def test_a_join_stalled_by_a_metadata_change_is_finished(
     finally:
         consumer.close()
         admin.close()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
+    """A broker of this module's own, to stall."""
+    broker = PrivateBroker(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def stall_until_failed(producer: KafkaProducer, broker: PrivateBroker, topic: str) -> None:
+    """The broker stalled while the producer asks it for a new producer id (after an
+    expired batch, for the next record), until that request times out; then the broker
+    resumes."""
+    broker.pause()
+    try:
+        reset_as_an_expired_batch_does(producer)
+        producer.send(topic, b"stalled")
+        deadline = time.monotonic() + 30
+        while not failed_for_good(producer):
+            assert time.monotonic() < deadline, "the producer id request never failed"
+            time.sleep(0.1)
+    finally:
+        broker.resume()
+
+
+def test_a_timed_out_producer_id_request_fails_the_producer_for_good(
+    broker: PrivateBroker,
+) -> None:
+    spec = CASE_EVENTS.namespaced("init-timeout")
+    ensure_topics(broker.bootstrap, [spec])
+    producer = KafkaProducer(
+        **client_settings(
+            broker.bootstrap, acks="all", enable_idempotence=True, request_timeout_ms=1000
+        )
+    )
+    try:
+        request_new_producer_id_after_reset(producer)
+        producer.send(spec.name, b"first").get(10)
+        stall_until_failed(producer, broker, spec.name)
+        time.sleep(2)  # the broker answers again
+        with pytest.raises(KafkaError):
+            producer.send(spec.name, b"second").get(10)
+        assert failed_for_good(producer)
+    finally:
+        producer._sender.force_close()
+        producer.close(timeout=5)
+
+
+async def test_the_publisher_replaces_a_producer_failed_for_good(broker: PrivateBroker) -> None:
+    spec = CASE_EVENTS.namespaced("init-timeout-publisher")
+    ensure_topics(broker.bootstrap, [spec])
+    publisher = EventPublisher(
+        broker.bootstrap, spec, service="test", signer=AsProducers(), ack_timeout_s=2
+    )
+    try:
+        await publisher.publish(case_reported("GC-FATAL-1"))
+        failed = await publisher._ready_producer()
+        await asyncio.to_thread(stall_until_failed, failed, broker, spec.name)
+        await publisher.publish(case_reported("GC-FATAL-2"))
+        assert publisher._producer is not failed
+    finally:
+        publisher.close()

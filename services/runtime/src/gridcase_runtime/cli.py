@@ -104,7 +104,11 @@ def _token(args: argparse.Namespace) -> None:
 def _topics(_args: argparse.Namespace) -> None:
     settings = ServiceSettings()
     specs = [settings.topic(spec) for spec in ALL_TOPICS]
-    ensure_topics(settings.kafka_bootstrap_servers, specs)
+    ensure_topics(
+        settings.kafka_bootstrap_servers,
+        specs,
+        replication_factor=settings.kafka_replication_factor,
+    )
     for spec in specs:
         print(f"{spec.name}: {spec.partitions} partitions")
 
@@ -113,7 +117,10 @@ def _kafka_access(_args: argparse.Namespace) -> None:
     settings = ServiceSettings()
     passwords = passwords_from_environment()
     provision(
-        settings.kafka_bootstrap_servers, namespace=settings.topic_namespace, passwords=passwords
+        settings.kafka_bootstrap_servers,
+        namespace=settings.topic_namespace,
+        passwords=passwords,
+        replication_factor=settings.kafka_replication_factor,
     )
     users = ", ".join(sorted(service.value for service in passwords)) or "none"
     print(f"topics and ACLs granted; passwords set for: {users}")

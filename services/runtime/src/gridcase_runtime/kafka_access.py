@@ -112,12 +112,20 @@ class AccessError(RuntimeError):
 
 
 def provision(
-    bootstrap_servers: str, *, namespace: str = "", passwords: Mapping[Service, str] | None = None
+    bootstrap_servers: str,
+    *,
+    namespace: str = "",
+    passwords: Mapping[Service, str] | None = None,
+    replication_factor: int = 1,
 ) -> None:
     """As the administrator (a super user; credentials from KAFKA_*): creates the topics of
-    `namespace`, sets the SCRAM-SHA-512 password of each service in `passwords`, and grants
-    every service its ACLs there. Safe to repeat."""
-    ensure_topics(bootstrap_servers, [spec.namespaced(namespace) for spec in ALL_TOPICS])
+    `namespace` with `replication_factor` replicas, sets the SCRAM-SHA-512 password of each
+    service in `passwords`, and grants every service its ACLs there. Safe to repeat."""
+    ensure_topics(
+        bootstrap_servers,
+        [spec.namespaced(namespace) for spec in ALL_TOPICS],
+        replication_factor=replication_factor,
+    )
     with _admin(bootstrap_servers) as admin:
         if passwords:
             answers = admin.alter_user_scram_credentials(

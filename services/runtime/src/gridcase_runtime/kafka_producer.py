@@ -15,7 +15,10 @@ from gridcase_contracts.topics import TopicSpec
 from gridcase_runtime import metrics
 from gridcase_runtime.health import NotReadyError
 from gridcase_runtime.kafka_security import KafkaSecurity
-from gridcase_runtime.kafka_workarounds import request_new_producer_id_after_reset
+from gridcase_runtime.kafka_workarounds import (
+    failed_for_good,
+    request_new_producer_id_after_reset,
+)
 from gridcase_runtime.signing import RecordSigner
 
 
@@ -63,9 +66,13 @@ class EventPublisher:
         """When the latest publish failed (monotonic), or None once one succeeded since."""
 
     async def _ready_producer(self) -> KafkaProducer:
-        """The producer, created on first use; creation needs a reachable broker."""
-        if self._producer is None:
+        """The producer, created on first use and again after it failed for good; creation
+        needs a reachable broker."""
+        if self._producer is None or failed_for_good(self._producer):
             async with self._create_lock:
+                if self._producer is not None and failed_for_good(self._producer):
+                    stale, self._producer = self._producer, None
+                    await asyncio.to_thread(_discard, stale)
                 if self._producer is None:
                     try:
                         producer = await asyncio.to_thread(KafkaProducer, **self._config)
@@ -162,6 +169,12 @@ class EventPublisher:
                 self._producer._sender.force_close()
                 self._producer.close(timeout=timeout_s)
             self._producer = None
+
+
+def _discard(producer: KafkaProducer) -> None:
+    """Closes a producer that failed for good, failing what it still holds."""
+    producer._sender.force_close()
+    producer.close(timeout=0)
 
 
 FAILING_WINDOW_S = 30.0

@@ -28,6 +28,14 @@ def request_new_producer_id_after_reset(producer: KafkaProducer) -> None:
     manager.reset_producer_id = reset_and_request_new_id
 
 
+def failed_for_good(producer: KafkaProducer) -> bool:
+    """Whether a kafka-python 3.0.12 idempotent producer has stopped for good. A request
+    for a producer id that times out (its broker stalled, or busy while the cluster moves
+    leaders away from a broker that died) is fatal to it, where the Java client retries:
+    from then on it fails every batch at once. Only a new producer publishes again."""
+    return bool(producer._transaction_manager.has_fatal_error())
+
+
 def finish_stalled_rebalance(consumer: KafkaConsumer) -> None:
     """Works around a kafka-python 3.0.12 stall. When a metadata change makes the group
     leader rejoin and the join outlasts one poll(), the leader's own new assignment clears
