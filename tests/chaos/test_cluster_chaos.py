@@ -68,7 +68,7 @@ def min_insync_replicas(cluster: PrivateCluster, topic: str) -> str:
     with _admin(cluster) as admin:
         wanted = ConfigResource(ConfigResourceType.TOPIC, topic, {"min.insync.replicas": None})
         answer = admin.describe_configs([wanted], config_filter="all")
-    return str(answer["TOPIC"][topic]["min.insync.replicas"]["value"])
+    return str(answer["topic"][topic]["min.insync.replicas"]["value"])
 
 
 def _admin(cluster: PrivateCluster) -> contextlib.closing[KafkaAdminClient]:
