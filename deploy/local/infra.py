@@ -569,12 +569,13 @@ def kafka_password_variable(service: str) -> str:
 def kafka_properties(node: KafkaNode) -> Path:
     template = (DEPLOY / "kafka" / "server.properties").read_text()
     if len(KAFKA_CLUSTER) == 1:  # one node: its own quorum, formatted --standalone
-        quorum = f"controller.quorum.bootstrap.servers=127.0.0.1:{node.controller_port}"
+        kind, quorum = "bootstrap.servers", f"127.0.0.1:{node.controller_port}"
     else:
-        voters = ",".join(f"{n.id}@127.0.0.1:{n.controller_port}" for n in KAFKA_CLUSTER)
-        quorum = f"controller.quorum.voters={voters}"
+        kind = "voters"
+        quorum = ",".join(f"{n.id}@127.0.0.1:{n.controller_port}" for n in KAFKA_CLUSTER)
     values = {
         "NODE_ID": str(node.id),
+        "QUORUM_KIND": kind,
         "QUORUM": quorum,
         "KAFKA_PORT": str(node.port),
         "CONTROLLER_PORT": str(node.controller_port),

@@ -26,6 +26,7 @@ from typing import Any
 
 from chaos.workload import Ledger, key_of
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from gridcase_assignment.handlers.events import EVENT_HANDLERS
 from gridcase_contracts.codes import Service
@@ -253,7 +254,13 @@ async def caught_up(
     """Seconds until every group has committed up to `target` (lag 0 against it)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        offsets = await asyncio.to_thread(committed, bootstrap, groups, topic)
+        try:
+            offsets = await asyncio.to_thread(committed, bootstrap, groups, topic)
+        except KafkaError as error:  # a group's coordinator moving or loading after the fault
+            if not error.retriable:
+                raise
+            await asyncio.sleep(0.5)
+            continue
         if all(
             offsets[group].get(partition, 0) >= end
             for group in groups
