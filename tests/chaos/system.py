@@ -111,7 +111,10 @@ class System:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{service} not ready after {STARTUP_S} s; see {instance.log}")
             time.sleep(0.25)
-        print(f"  {service} ready in {time.monotonic() - launched:.1f} s (load {load():.1f})")
+        print(
+            f"  {service} ready in {time.monotonic() - launched:.1f} s, "
+            f"{cpu_seconds(instance.process.pid):.1f} s of CPU (load {load():.1f})"
+        )
         return instance
 
     def crash_at(self, service: str, point: str, timeout_s: float = 120) -> int:
@@ -191,6 +194,12 @@ REDELIVERED = re.compile(
 def redeliveries(metrics: str) -> float:
     """The redeliveries a process counted, from its /metrics."""
     return sum(float(value) for value in REDELIVERED.findall(metrics))
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load() -> float:

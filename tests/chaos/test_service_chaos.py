@@ -30,7 +30,8 @@ MAX_KILLS = 10
 @pytest.mark.parametrize(
     "service",
     [
-        pytest.param(service, marks=[pytest.mark.chaos_ci] if service == "assignment" else [])
+        # statistics commits once a second: a kill at a random moment lands in its window
+        pytest.param(service, marks=[pytest.mark.chaos_ci] if service == "statistics" else [])
         for service in SERVICES
     ],
 )
