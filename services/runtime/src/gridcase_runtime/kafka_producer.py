@@ -123,7 +123,6 @@ class EventPublisher:
         acknowledgements: list[asyncio.Future[None]] = [loop.create_future() for _ in records]
 
         def send_all() -> None:
-            # In a thread: send() blocks (up to max_block_ms) while topic metadata is missing.
             for (key, value, headers), acknowledged in zip(records, acknowledgements, strict=True):
                 signed = self.signer.sign(key, value, headers)
                 record = producer.send(self.topic.name, key=key, value=value, headers=signed)
@@ -132,7 +131,11 @@ class EventPublisher:
 
         try:
             async with asyncio.timeout(self.ack_timeout_s + 1):
-                await asyncio.to_thread(send_all)
+                if producer._metadata.partitions_for_topic(self.topic.name) is None:
+                    # send() blocks (up to max_block_ms) until the topic's metadata arrives
+                    await asyncio.to_thread(send_all)
+                else:
+                    send_all()  # only appends to the sender thread's batches: no hand-off
                 await asyncio.gather(*acknowledgements)
         except (KafkaError, TimeoutError) as error:
             for acknowledged in acknowledgements:
