@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,7 @@ def run_pipeline(
     profile: str | None,
     output: Path,
     measure: bool = True,
+    rate: float | None = None,
 ) -> None:
     """Measures the pipeline (unless not `measure`), then profiles the service named by
     `profile` ("slowest": the slowest stage; None: none)."""
@@ -240,7 +241,7 @@ def run_pipeline(
         say("warm-up: 2 s at 20 reports/s")
         pipeline.load(20, 2, drain_wait_s=60)
         if measure:
-            measure_pipeline(pipeline, mode, results)
+            measure_pipeline(pipeline, mode, results, rate=rate)
         if profile:
             chosen = None if profile == "slowest" else profile
             results["profile"] = profile_service(
@@ -256,17 +257,23 @@ def run_pipeline(
         pipeline.close()
 
 
-def measure_pipeline(pipeline: Pipeline, mode: Mode, results: dict[str, Any]) -> None:
-    """The sustainable rate, latency at half of it, capacities, overload and memory."""
-    say("finding the highest sustainable rate ...")
-    sustainable, steps = pipeline.find_sustainable_rate(
-        start=mode.search_start,
-        seconds=mode.search_step_s,
-        max_steps=mode.search_steps,
-        settle_s=mode.settle_s,
-    )
-    results["search_steps"] = steps
-    results["sustainable_per_s"] = sustainable
+def measure_pipeline(
+    pipeline: Pipeline, mode: Mode, results: dict[str, Any], *, rate: float | None = None
+) -> None:
+    """The sustainable rate, latency at half of it, capacities, overload and memory; with
+    `rate`, no search: latency at `rate` and overload at twice it."""
+    if rate is None:
+        say("finding the highest sustainable rate ...")
+        sustainable, steps = pipeline.find_sustainable_rate(
+            start=mode.search_start,
+            seconds=mode.search_step_s,
+            max_steps=mode.search_steps,
+            settle_s=mode.settle_s,
+        )
+        results["search_steps"] = steps
+        results["sustainable_per_s"] = sustainable
+    else:
+        sustainable = 2 * rate
     if sustainable is None:
         say(
             f"not even {mode.search_start:g}/s is sustainable: "
@@ -316,6 +323,13 @@ def main() -> int:
         choices=[service.name for service in SERVICES],
         help="the service to profile (default: the slowest stage)",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="reports/s of the latency run, without searching for the sustainable rate "
+        "(the overload runs at twice it); to compare builds at one rate",
+    )
+    parser.add_argument("--latency-s", type=float, help="the latency run's length in seconds")
     parser.add_argument("--keep", action="store_true", help="keep the run's topics and databases")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     parser.add_argument(
@@ -326,6 +340,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
+    if args.latency_s:
+        mode = replace(mode, latency_s=args.latency_s)
     os.environ[DRIVER_VARIABLE] = args.mongo_driver
     use_administrator()  # the services log in as their own users (the local runner's)
     # the local Mongo-wire server as its administrator and the local broker on KAFKA_PORT,
@@ -375,6 +391,7 @@ def main() -> int:
                     profile=None if args.no_profile else args.profile or "slowest",
                     output=args.output,
                     measure=args.only != "profile",
+                    rate=args.rate,
                 )
             finally:
                 system.stop()
