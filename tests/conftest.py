@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from private_servers import PrivateBroker
 
 from identity import trust_test_issuer
 from kafka_login import use_administrator
@@ -123,3 +124,12 @@ def service_env(kafka_bootstrap: str, mongo_url: str, namespace: str) -> dict[st
         "MONGODB_URL": mongo_url,
         "GRIDCASE_TOPIC_NAMESPACE": namespace,
     }
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
+    """A broker of the test module's own, to stall, kill and restart."""
+    broker = PrivateBroker(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    yield broker
+    broker.stop()

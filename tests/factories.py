@@ -48,7 +48,15 @@ def case_reported(
     )
 
 
-def case_assigned(case_id: str, *, department: str = "housing-bureau") -> CaseAssigned:
+def case_assigned(
+    case_id: str,
+    *,
+    department: str = "housing-bureau",
+    handler: str | None = None,
+    co_departments: tuple[str, ...] = (),
+    accept_in: timedelta = timedelta(hours=4),
+    verify_in: timedelta = timedelta(days=9),
+) -> CaseAssigned:
     """Assignment's decision for the case, with the usual stage deadlines from now."""
     now = datetime.now(UTC)
     return new_event(
@@ -57,11 +65,13 @@ def case_assigned(case_id: str, *, department: str = "housing-bureau") -> CaseAs
         occurred_at=now,
         payload=CaseAssignedPayload(
             department=department,
+            co_departments=list(co_departments),
+            handler=handler,
             due=StageDue(
-                accept=now + timedelta(hours=4),
+                accept=now + accept_in,
                 first_response=now + timedelta(days=1),
                 resolve=now + timedelta(days=7),
-                verify=now + timedelta(days=9),
+                verify=now + verify_in,
             ),
         ),
     )

@@ -4,7 +4,6 @@ prints its row and ends in the checker's verdict: nothing lost, duplicated or
 unexpected."""
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from chaos.conftest import Systems
@@ -12,14 +11,6 @@ from chaos.scenarios import run_scenario, start
 from private_servers import PrivateBroker
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
-    broker = PrivateBroker(tmp_path_factory.mktemp("broker"))
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.mark.chaos_ci

@@ -116,15 +116,6 @@ def test_a_join_stalled_by_a_metadata_change_is_finished(
         admin.close()
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
-    """A broker of this module's own, to stall."""
-    broker = PrivateBroker(tmp_path_factory.mktemp("broker"))
-    broker.start()
-    yield broker
-    broker.stop()
-
-
 def stall_until_failed(producer: KafkaProducer, broker: PrivateBroker, topic: str) -> None:
     """The broker stalled while the producer asks it for a new producer id (after an
     expired batch, for the next record), until that request times out; then the broker

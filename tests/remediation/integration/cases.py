@@ -3,14 +3,11 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from factories import case_reported
+from factories import case_assigned, case_reported
 from gridcase_contracts.codes import Category
 from gridcase_contracts.events import (
     CaseAssigned,
-    CaseAssignedPayload,
     CaseReported,
-    StageDue,
-    new_event,
 )
 
 
@@ -32,20 +29,11 @@ def assigned(
     accept_in: timedelta = timedelta(hours=4),
     co_departments: tuple[str, ...] = (),
 ) -> CaseAssigned:
-    now = datetime.now(UTC)
-    return new_event(
-        CaseAssigned,
-        case_id=case_id,
-        occurred_at=now,
-        payload=CaseAssignedPayload(
-            department=department,
-            co_departments=list(co_departments),
-            handler=handler,
-            due=StageDue(
-                accept=now + accept_in,
-                first_response=now + timedelta(days=1),
-                resolve=now + timedelta(days=7),
-                verify=now + timedelta(days=10),
-            ),
-        ),
+    return case_assigned(
+        case_id,
+        department=department,
+        handler=handler,
+        co_departments=co_departments,
+        accept_in=accept_in,
+        verify_in=timedelta(days=10),
     )
