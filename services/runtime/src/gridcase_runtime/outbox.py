@@ -18,11 +18,12 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorCollection
 from prometheus_client import Gauge
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 
 from gridcase_contracts.codec import EncodedEvent, encode
 from gridcase_contracts.envelope import Envelope
 from gridcase_runtime.kafka_producer import EventPublisher, PublishError
+from gridcase_runtime.mongo import write_unordered
 from gridcase_runtime.outages import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -111,23 +112,24 @@ class OutboxRelay:
         return len(entries)
 
     async def _clear_all(self, documents: list[dict[str, Any]]) -> None:
-        """Removes the published entries of every document: one bulk write in the usual
-        case, where nothing was appended since the read. If an outbox grew meanwhile,
-        every document is then cleared on its own, keeping what was appended (a document
-        the bulk write cleared is left as it is)."""
+        """Removes the published entries of every document: unordered updates in the
+        usual case, where nothing was appended since the read. If an outbox grew
+        meanwhile, every document is then cleared on its own, keeping what was appended
+        (a document the updates cleared is left as it is)."""
         if not documents:
             return
-        cleared = await self.collection.bulk_write(
+        cleared = await write_unordered(
+            self.collection,
+            "update",
             [
-                UpdateOne(
-                    {"_id": document["_id"], "outbox": document.get("outbox", [])},
-                    {"$set": {"outbox": [], "outbox_pending": False}},
-                )
+                {
+                    "q": {"_id": document["_id"], "outbox": document.get("outbox", [])},
+                    "u": {"$set": {"outbox": [], "outbox_pending": False}},
+                }
                 for document in documents
             ],
-            ordered=False,
         )
-        if cleared.matched_count < len(documents):
+        if cleared.n < len(documents):
             await asyncio.gather(
                 *(self._clear(doc["_id"], doc.get("outbox", [])) for doc in documents)
             )
