@@ -1,9 +1,14 @@
 """The faust agent in faust's test context (no broker): one table value per case, events
-counted once however often they are delivered, bad records dead-lettered."""
+counted once however often they are delivered, bad records dead-lettered, an event
+acknowledged only once its write is delivered."""
 
+import asyncio
+import signal
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from gridcase_contracts.codec import encode
 from gridcase_contracts.codes import Service
@@ -11,6 +16,7 @@ from gridcase_contracts.topics import Headers
 from gridcase_stats.config import StatsSettings
 from gridcase_stats.domain.case_state import CaseState, load_states
 from gridcase_stats.domain.figures import Metric, Scope, summary
+from gridcase_stats.entrypoints import consumer
 from gridcase_stats.entrypoints.consumer import CaseStream
 from producers import AsProducers, key_of
 
@@ -43,6 +49,36 @@ async def test_redelivered_events_are_counted_once(
     assert first.status == "closed"
     figures = summary(load_states(case_stream.snapshot()), Scope())
     assert (figures[Metric.FOUND], figures[Metric.RESOLVED], figures["open"]) == (2, 1, 1)
+
+
+async def test_an_event_is_acknowledged_only_once_its_state_is_on_the_broker(
+    tmp_path: Path, story: Any, may_day: datetime
+) -> None:
+    case_stream = stream(tmp_path)
+    key, value, headers = encode(story("GC-agent-6", may_day).events[0])
+    async with case_stream.agent.test_context() as agent:
+        event = await agent.put(value, key=key, headers=AsProducers().sign(key, value, headers))
+        written = case_stream.app.producer.buffer.pending.get_nowait()  # not sent yet
+        assert written.message.key == b'"GC-agent-6"'  # the table's JSON key
+        assert not event.message.acked  # so its offset cannot be committed
+        written.set_result(None)
+        await asyncio.sleep(0)
+        assert event.message.acked
+
+
+async def test_a_write_the_producer_gave_up_on_shuts_the_service_down_unacknowledged(
+    tmp_path: Path, story: Any, may_day: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signals: list[int] = []
+    monkeypatch.setattr(consumer.os, "kill", lambda _pid, sent: signals.append(sent))
+    case_stream = stream(tmp_path)
+    key, value, headers = encode(story("GC-agent-7", may_day).events[0])
+    async with case_stream.agent.test_context() as agent:
+        event = await agent.put(value, key=key, headers=AsProducers().sign(key, value, headers))
+        case_stream.app.producer.buffer.pending.get_nowait().set_exception(TimeoutError())
+        await asyncio.sleep(0)
+    assert not event.message.acked
+    assert signals == [signal.SIGTERM]
 
 
 async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(

@@ -1,12 +1,17 @@
 """The faust-streaming app: one agent over the case events, one changelog-backed table.
 
 The table `case-stats` maps case_id to the case's whole statistical state (see
-domain.case_state), written once per event. faust flushes the changelog before it commits
-source offsets, so after a crash the recovered table holds every event whose offset was
-committed; events replayed beyond that are recognised by their event_id and skipped."""
+domain.case_state), written once per event. An event's source offset becomes committable
+only once that write is on the broker, so after a crash the table recovered from the
+changelog holds every event whose offset was committed; events replayed beyond that are
+recognised by their event_id and skipped."""
 
+import asyncio
 import logging
+import os
+import signal
 import time
+from functools import partial
 from typing import Any, cast
 
 import faust
@@ -19,7 +24,7 @@ from gridcase_runtime.kafka_consumer import dead_letter_headers
 from gridcase_runtime.signing import UntrustedRecordError
 from gridcase_runtime.streams import faust_app_settings
 from gridcase_stats.config import SERVICE, StatsSettings
-from gridcase_stats.handlers import record_event
+from gridcase_stats.handlers import applied
 
 log = logging.getLogger(__name__)
 
@@ -65,28 +70,62 @@ class CaseStream:
         self.agent = self.app.agent(self.source, name="case-statistics")(self._process)
 
     async def _process(self, stream: Any) -> None:
-        async for record in stream.events():
-            message = record.message
-            try:
-                event = self.verifier.event_of(
-                    message.key, record.value, list(_headers(message).items())
-                )
-            except ValueError as error:
-                await self._dead_letter(message, error)
-                continue
-            if not record_event(self.cases, event):
-                REDELIVERIES.inc()
-                continue
-            metrics.EVENTS_CONSUMED.labels(SERVICE, event.event_type).inc()
-            ingest_ts = _headers(message).get(Headers.INGEST_TS)
-            if ingest_ts:
-                metrics.observe_end_to_end(SERVICE, int(ingest_ts), time.time_ns())
+        """Acknowledges each event, making its offset committable, only once what it wrote
+        (its case's new state in the changelog, or its dead letter) is on the broker. faust's
+        own acknowledgement comes when the next event is taken, and the flush it does before
+        committing can return with changelog records still in its buffer: a crash then left
+        the table an event short of its committed offsets."""
+        manual = stream.noack()
+        async for record in manual.events():
+            written = await self._handle(record)
+            if written is None:
+                record.ack()
+            else:
+                written.add_done_callback(partial(self._ack_when_written, record))
 
-    async def _dead_letter(self, message: Any, error: Exception) -> None:
+    async def _handle(self, record: Any) -> "asyncio.Future[Any] | None":
+        """Applies one record; returns the delivery of what it wrote, None if nothing."""
+        message = record.message
+        headers = _headers(message)
+        try:
+            event = self.verifier.event_of(message.key, record.value, list(headers.items()))
+        except ValueError as error:
+            return await self._dead_letter(message, error)
+        state = applied(self.cases, event)
+        if state is None:
+            REDELIVERIES.inc()
+            return None
+        self.cases.data[event.case_id] = state
+        written = self.cases.send_changelog(message.partition, event.case_id, state)
+        metrics.EVENTS_CONSUMED.labels(SERVICE, event.event_type).inc()
+        ingest_ts = headers.get(Headers.INGEST_TS)
+        if ingest_ts:
+            metrics.observe_end_to_end(SERVICE, int(ingest_ts), time.time_ns())
+        return cast("asyncio.Future[Any]", written)
+
+    @staticmethod
+    def _ack_when_written(record: Any, written: "asyncio.Future[Any]") -> None:
+        """Acknowledges `record` once its write is delivered. A write the producer gave up
+        on leaves its offset uncommitted for good, so the process shuts down gracefully, as
+        a failed worker does, to be restarted and take the event again."""
+        if not written.cancelled() and written.exception() is None:
+            record.ack()
+            return
+        message = record.message
+        log.error(
+            "the write for %s/%s/%s failed; shutting down",
+            message.topic,
+            message.partition,
+            message.offset,
+            exc_info=None if written.cancelled() else written.exception(),
+        )
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    async def _dead_letter(self, message: Any, error: Exception) -> "asyncio.Future[Any]":
         log.warning(
             "dead-lettering %s/%s/%s: %s", message.topic, message.partition, message.offset, error
         )
-        await self.dlq.send(
+        delivery = await self.dlq.send(
             key=message.key,
             value=message.value,
             headers=dead_letter_headers(
@@ -98,6 +137,7 @@ class CaseStream:
         )
         reason = error.reason if isinstance(error, UntrustedRecordError) else "invalid"
         metrics.DLQ_RECORDS.labels(SERVICE, reason).inc()
+        return cast("asyncio.Future[Any]", delivery)
 
     @property
     def recovered(self) -> bool:
