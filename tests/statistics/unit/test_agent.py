@@ -55,15 +55,23 @@ async def test_an_event_is_acknowledged_only_once_its_state_is_on_the_broker(
     tmp_path: Path, story: Any, may_day: datetime
 ) -> None:
     case_stream = stream(tmp_path)
-    key, value, headers = encode(story("GC-agent-6", may_day).events[0])
+    reported, assigned = story("GC-agent-6", may_day).assigned(1).events[:2]
     async with case_stream.agent.test_context() as agent:
-        event = await agent.put(value, key=key, headers=AsProducers().sign(key, value, headers))
-        written = case_stream.app.producer.buffer.pending.get_nowait()  # not sent yet
-        assert written.message.key == b'"GC-agent-6"'  # the table's JSON key
-        assert not event.message.acked  # so its offset cannot be committed
-        written.set_result(None)
+        taken = []
+        for event in (reported, assigned, reported):  # the last one a redelivery
+            key, value, headers = encode(event)
+            signed = AsProducers().sign(key, value, headers)
+            taken.append(await agent.put(value, key=key, headers=signed))
+        pending = case_stream.app.producer.buffer.pending
+        first, second = pending.get_nowait(), pending.get_nowait()  # not sent yet
+        assert first.message.key == b'"GC-agent-6"'  # the table's JSON key
+        second.set_result(None)
         await asyncio.sleep(0)
-        assert event.message.acked
+        # none, so no offset can be committed: the first event's write is not delivered
+        assert [event.message.acked for event in taken] == [False, False, False]
+        first.set_result(None)
+        await asyncio.sleep(0)
+        assert [event.message.acked for event in taken] == [True, True, True]
 
 
 async def test_a_write_the_producer_gave_up_on_shuts_the_service_down_unacknowledged(

@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import time
-from functools import partial
+from collections import defaultdict, deque
 from typing import Any, cast
 
 import faust
@@ -38,6 +38,49 @@ REDELIVERIES = Counter(
 
 def _headers(message: Any) -> dict[str, bytes]:
     return {key: value for key, value in (message.headers or ()) if value is not None}
+
+
+class InOrderAcks:
+    """Acknowledges each partition's records in offset order, each once what it wrote is
+    delivered, which makes its offset committable. In order, because faust commits past
+    an unacknowledged record when the one after it is acknowledged first. A write the
+    producer gave up on is never acknowledged, nor is anything after it, and the process
+    shuts down gracefully, as a failed worker does, to be restarted and take it again."""
+
+    def __init__(self) -> None:
+        self._pending: defaultdict[Any, deque[tuple[Any, asyncio.Future[Any] | None]]] = (
+            defaultdict(deque)
+        )
+
+    def add(self, record: Any, written: "asyncio.Future[Any] | None") -> None:
+        """`record` taken, with the delivery of what it wrote (None: it wrote nothing)."""
+        pending = self._pending[record.message.tp]
+        pending.append((record, written))
+        if written is None:
+            self._release(pending)
+        else:
+            written.add_done_callback(lambda _: self._release(pending))
+
+    @staticmethod
+    def _release(pending: deque[tuple[Any, "asyncio.Future[Any] | None"]]) -> None:
+        while pending:
+            record, written = pending[0]
+            if written is not None:
+                if not written.done():
+                    return
+                if written.cancelled() or written.exception() is not None:
+                    message = record.message
+                    log.error(
+                        "the write for %s/%s/%s failed; shutting down",
+                        message.topic,
+                        message.partition,
+                        message.offset,
+                        exc_info=None if written.cancelled() else written.exception(),
+                    )
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+            pending.popleft()
+            record.ack()
 
 
 class CaseStream:
@@ -70,18 +113,14 @@ class CaseStream:
         self.agent = self.app.agent(self.source, name="case-statistics")(self._process)
 
     async def _process(self, stream: Any) -> None:
-        """Acknowledges each event, making its offset committable, only once what it wrote
-        (its case's new state in the changelog, or its dead letter) is on the broker. faust's
-        own acknowledgement comes when the next event is taken, and the flush it does before
-        committing can return with changelog records still in its buffer: a crash then left
-        the table an event short of its committed offsets."""
-        manual = stream.noack()
-        async for record in manual.events():
-            written = await self._handle(record)
-            if written is None:
-                record.ack()
-            else:
-                written.add_done_callback(partial(self._ack_when_written, record))
+        """Acknowledges each event only once what it wrote (its case's new state in the
+        changelog, or its dead letter) is on the broker. faust's own acknowledgement comes
+        when the next event is taken, and the flush it does before committing can return
+        with changelog records still in its buffer: a crash then left the table an event
+        short of its committed offsets."""
+        acks = InOrderAcks()
+        async for record in stream.noack().events():
+            acks.add(record, await self._handle(record))
 
     async def _handle(self, record: Any) -> "asyncio.Future[Any] | None":
         """Applies one record; returns the delivery of what it wrote, None if nothing."""
@@ -102,24 +141,6 @@ class CaseStream:
         if ingest_ts:
             metrics.observe_end_to_end(SERVICE, int(ingest_ts), time.time_ns())
         return cast("asyncio.Future[Any]", written)
-
-    @staticmethod
-    def _ack_when_written(record: Any, written: "asyncio.Future[Any]") -> None:
-        """Acknowledges `record` once its write is delivered. A write the producer gave up
-        on leaves its offset uncommitted for good, so the process shuts down gracefully, as
-        a failed worker does, to be restarted and take the event again."""
-        if not written.cancelled() and written.exception() is None:
-            record.ack()
-            return
-        message = record.message
-        log.error(
-            "the write for %s/%s/%s failed; shutting down",
-            message.topic,
-            message.partition,
-            message.offset,
-            exc_info=None if written.cancelled() else written.exception(),
-        )
-        os.kill(os.getpid(), signal.SIGTERM)
 
     async def _dead_letter(self, message: Any, error: Exception) -> "asyncio.Future[Any]":
         log.warning(
