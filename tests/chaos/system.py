@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from kafka import KafkaAdminClient, OffsetSpec, TopicPartition
+from kafka.errors import KafkaError
 from private_servers import free_port
+
+from gridcase_runtime.kafka_security import KafkaSecurity
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {
@@ -183,6 +187,46 @@ class System:
             except subprocess.TimeoutExpired:
                 instance.process.kill()
                 instance.process.wait()
+
+
+class GroupWatch:
+    """A consumer group seen from outside, as often as asked: the members that hold its
+    partitions, what it committed and where its topic ends."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str, partitions: int) -> None:
+        self.group = group
+        self.partitions = [TopicPartition(topic, p) for p in range(partitions)]
+        self.admin = KafkaAdminClient(
+            **KafkaSecurity().client_config(), bootstrap_servers=bootstrap
+        )
+
+    def members(self) -> frozenset[str]:
+        """The members once the group is stable; none while it rebalances (or while its
+        coordinator moves or loads)."""
+        try:
+            described = self.admin.describe_groups([self.group])[self.group]
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            return frozenset()
+        if described["group_state"] != "Stable":
+            return frozenset()
+        return frozenset(member["member_id"] for member in described["members"])
+
+    def ends(self) -> dict[TopicPartition, int]:
+        found = self.admin.list_partition_offsets(dict.fromkeys(self.partitions, OffsetSpec.LATEST))
+        return {partition: found[partition].offset for partition in self.partitions}
+
+    def reached(self, target: dict[TopicPartition, int]) -> bool:
+        """Whether the group has committed every partition up to `target`."""
+        committed = self.admin.list_group_offsets({self.group: self.partitions})[self.group]
+        return all(
+            partition in committed and committed[partition].offset >= end
+            for partition, end in target.items()
+        )
+
+    def close(self) -> None:
+        self.admin.close()
 
 
 REDELIVERED = re.compile(

@@ -4,18 +4,21 @@ among the good. Each scenario ends in the checker's verdict over the topic, ever
 service's database and the statistics figures."""
 
 import asyncio
+import math
 import random
 import signal
+import time
 import uuid
 
 import orjson
 import pytest
 from chaos.scenarios import run_scenario, settings_of, start
-from chaos.system import System
+from chaos.system import GroupWatch, System
 from kafka import KafkaConsumer, KafkaProducer
 
 from factories import case_reported
 from gridcase_contracts.codec import encode
+from gridcase_contracts.codes import Service
 from gridcase_contracts.topics import Headers, namespaced
 from gridcase_runtime.kafka_access import CONSUMER_GROUPS
 from gridcase_runtime.kafka_security import KafkaSecurity
@@ -25,6 +28,8 @@ pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(90
 
 SERVICES = ["intake", "assignment", "remediation-tracking", "statistics"]
 MAX_KILLS = 10
+CATCH_UP_GUESS_S = 2.0
+"""How long a restarted consumer takes to work off what piled up, until one is seen."""
 
 
 @pytest.mark.parametrize(
@@ -36,23 +41,70 @@ MAX_KILLS = 10
     ],
 )
 async def test_each_service_sigkilled_three_times(system: System, service: str) -> None:
-    """Killed at random moments, three times, and again (up to ten kills) until a kill
-    has fallen between a write and its offset commit: a service that commits every
-    batch at once, under light load, leaves that window open a few milliseconds a second."""
+    """Killed at a random moment, then again, three times and more (up to ten kills)
+    until a kill has fallen between a write and its offset commit.
+
+    Statistics commits once a second, so a kill at any moment may land in that window.
+    The others commit each batch as soon as it is written: a few milliseconds a second
+    under light load. So every other kill of theirs falls at a random moment of the
+    restarted process's catch-up, while it works through the events that piled up while
+    it was down (in batches of hundreds); the process after it catches up in full,
+    applying again what that kill left written but uncommitted, and counting it."""
     await start(system)
+    topic = settings_of(system).case_events_topic
+    group = namespaced(CONSUMER_GROUPS[Service(service)], system.namespace)
+    watch = GroupWatch(system.bootstrap, group, topic.name, topic.partitions)
     kills = 0
 
     async def fault() -> None:
         nonlocal kills
+        catch_up_s = CATCH_UP_GUESS_S
+        await asyncio.sleep(random.uniform(1, 5))
         while kills < 3 or (kills < MAX_KILLS and system.redelivered(service) == 0):
-            await asyncio.sleep(random.uniform(1, 5))
+            killed = await asyncio.to_thread(watch.members)
             await asyncio.to_thread(system.restart, system.instances[service][0])
             kills += 1
+            if service == "statistics":
+                await asyncio.sleep(random.uniform(1, 5))
+            elif kills % 2:
+                moment = random.uniform(0, catch_up_s)
+                taken = await during_catch_up(watch, killed, moment)
+                print(
+                    f"  kill {kills + 1} {moment:.2f} s into a catch-up"
+                    if taken is None
+                    else f"  kill {kills + 1} after a catch-up of {taken:.2f} s"
+                )
+                catch_up_s = taken or catch_up_s
+            else:
+                catch_up_s = await during_catch_up(watch, killed, math.inf) or catch_up_s
+                print(f"  caught up in {catch_up_s:.2f} s")
 
-    await run_scenario(f"{service} SIGKILL ×3 or more, restart", system, fault)
+    try:
+        await run_scenario(f"{service} SIGKILL ×3 or more, restart", system, fault)
+    finally:
+        watch.close()
     redelivered = system.redelivered(service)
     print(f"  {service} killed {kills} times, applied {redelivered:.0f} redelivered events again")
     assert redelivered > 0, f"none of {kills} kills fell between a write and its offset commit"
+
+
+async def during_catch_up(
+    watch: GroupWatch, killed: frozenset[str], moment_s: float, timeout_s: float = 120
+) -> float | None:
+    """Waits until a new member holds the group's partitions (none of the `killed` ones),
+    then `moment_s` more while it catches up with the topic's end as it found it; how long
+    that catch-up took if it ended sooner."""
+    deadline = time.monotonic() + timeout_s
+    while not (members := await asyncio.to_thread(watch.members)) or members & killed:
+        assert time.monotonic() < deadline, f"{watch.group} has no new member after {timeout_s} s"
+        await asyncio.sleep(0.05)
+    began = time.monotonic()
+    target = await asyncio.to_thread(watch.ends)
+    while time.monotonic() - began < moment_s:
+        if await asyncio.to_thread(watch.reached, target):
+            return time.monotonic() - began
+        await asyncio.sleep(0.02)
+    return None
 
 
 @pytest.mark.chaos_ci
