@@ -60,24 +60,26 @@ async def test_each_service_sigkilled_three_times(system: System, service: str) 
         nonlocal kills
         catch_up_s = CATCH_UP_GUESS_S
         await asyncio.sleep(random.uniform(1, 5))
-        while kills < 3 or (kills < MAX_KILLS and system.redelivered(service) == 0):
+        while True:
             killed = await asyncio.to_thread(watch.members)
             await asyncio.to_thread(system.restart, system.instances[service][0])
             kills += 1
+            if service != "statistics" and kills % 2 == 0:
+                catch_up_s = await during_catch_up(watch, killed, math.inf) or catch_up_s
+                print(f"  after kill {kills}: caught up in {catch_up_s:.2f} s")
+            if kills >= MAX_KILLS or (kills >= 3 and system.redelivered(service) > 0):
+                return
             if service == "statistics":
                 await asyncio.sleep(random.uniform(1, 5))
             elif kills % 2:
                 moment = random.uniform(0, catch_up_s)
                 taken = await during_catch_up(watch, killed, moment)
                 print(
-                    f"  kill {kills + 1} {moment:.2f} s into a catch-up"
+                    f"  kill {kills + 1}: {moment:.2f} s into the catch-up after kill {kills}"
                     if taken is None
-                    else f"  kill {kills + 1} after a catch-up of {taken:.2f} s"
+                    else f"  kill {kills + 1}: once caught up after kill {kills} ({taken:.2f} s)"
                 )
                 catch_up_s = taken or catch_up_s
-            else:
-                catch_up_s = await during_catch_up(watch, killed, math.inf) or catch_up_s
-                print(f"  caught up in {catch_up_s:.2f} s")
 
     try:
         await run_scenario(f"{service} SIGKILL ×3 or more, restart", system, fault)
