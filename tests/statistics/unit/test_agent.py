@@ -3,7 +3,6 @@ counted once however often they are delivered, bad records dead-lettered, an eve
 acknowledged only once its write is delivered."""
 
 import asyncio
-import signal
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,11 +73,16 @@ async def test_an_event_is_acknowledged_only_once_its_state_is_on_the_broker(
         assert [event.message.acked for event in taken] == [True, True, True]
 
 
-async def test_a_write_the_producer_gave_up_on_shuts_the_service_down_unacknowledged(
+async def test_a_write_the_producer_gave_up_on_ends_the_process_unacknowledged(
     tmp_path: Path, story: Any, may_day: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    signals: list[int] = []
-    monkeypatch.setattr(consumer.os, "kill", lambda _pid, sent: signals.append(sent))
+    exits: list[int] = []
+
+    def exit_at_once(status: int) -> None:  # as os._exit, the caller goes no further
+        exits.append(status)
+        raise RuntimeError("exited")
+
+    monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
     case_stream = stream(tmp_path)
     key, value, headers = encode(story("GC-agent-7", may_day).events[0])
     async with case_stream.agent.test_context() as agent:
@@ -86,7 +90,7 @@ async def test_a_write_the_producer_gave_up_on_shuts_the_service_down_unacknowle
         case_stream.app.producer.buffer.pending.get_nowait().set_exception(TimeoutError())
         await asyncio.sleep(0)
     assert not event.message.acked
-    assert signals == [signal.SIGTERM]
+    assert exits == [consumer.EXIT_WRITE_FAILED]
 
 
 async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(

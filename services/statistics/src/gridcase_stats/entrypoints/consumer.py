@@ -9,7 +9,6 @@ recognised by their event_id and skipped."""
 import asyncio
 import logging
 import os
-import signal
 import time
 from collections import defaultdict, deque
 from typing import Any, cast
@@ -40,12 +39,17 @@ def _headers(message: Any) -> dict[str, bytes]:
     return {key: value for key, value in (message.headers or ()) if value is not None}
 
 
+EXIT_WRITE_FAILED = 70
+"""The exit status when a table write failed for good (EX_SOFTWARE)."""
+
+
 class InOrderAcks:
     """Acknowledges each partition's records in offset order, each once what it wrote is
     delivered, which makes its offset committable. In order, because faust commits past
     an unacknowledged record when the one after it is acknowledged first. A write the
     producer gave up on is never acknowledged, nor is anything after it, and the process
-    shuts down gracefully, as a failed worker does, to be restarted and take it again."""
+    exits at once, as a crash would, to be restarted and take it again: a graceful stop
+    would wait for ever for the acknowledgements faust still expects."""
 
     def __init__(self) -> None:
         self._pending: defaultdict[Any, deque[tuple[Any, asyncio.Future[Any] | None]]] = (
@@ -70,15 +74,14 @@ class InOrderAcks:
                     return
                 if written.cancelled() or written.exception() is not None:
                     message = record.message
-                    log.error(
-                        "the write for %s/%s/%s failed; shutting down",
+                    log.critical(
+                        "the write for %s/%s/%s failed; exiting",
                         message.topic,
                         message.partition,
                         message.offset,
                         exc_info=None if written.cancelled() else written.exception(),
                     )
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    return
+                    os._exit(EXIT_WRITE_FAILED)
             pending.popleft()
             record.ack()
 
