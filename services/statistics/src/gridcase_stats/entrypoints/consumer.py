@@ -132,7 +132,7 @@ class CaseStream:
         try:
             event = self.verifier.event_of(message.key, record.value, list(headers.items()))
         except ValueError as error:
-            return await self._dead_letter(message, error)
+            return await self._dead_letter(message, headers, error)
         state = applied(self.cases, event)
         if state is None:
             REDELIVERIES.inc()
@@ -145,7 +145,9 @@ class CaseStream:
             metrics.observe_end_to_end(SERVICE, int(ingest_ts), time.time_ns())
         return cast("asyncio.Future[Any]", written)
 
-    async def _dead_letter(self, message: Any, error: Exception) -> "asyncio.Future[Any]":
+    async def _dead_letter(
+        self, message: Any, headers: dict[str, bytes], error: Exception
+    ) -> "asyncio.Future[Any]":
         log.warning(
             "dead-lettering %s/%s/%s: %s", message.topic, message.partition, message.offset, error
         )
@@ -153,7 +155,7 @@ class CaseStream:
             key=message.key,
             value=message.value,
             headers=dead_letter_headers(
-                list(_headers(message).items()),
+                list(headers.items()),
                 error,
                 source=(message.topic, message.partition, message.offset),
                 consumer=self.app.conf.id,
