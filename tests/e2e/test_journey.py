@@ -255,9 +255,15 @@ async def test_an_overdue_stage_climbs_the_escalation_ladder(
     )
     assert "accept" in escalated["flags"]["overdue_stages"]
     assert escalated["flags"]["escalation_level"] == 3
-    kinds = [entry["event_type"] for entry in escalated["timeline"]]
-    assert kinds.count("CaseOverdue") == 1
-    assert kinds.count("CaseEscalated") == 3
+    # Only the accept stage's events: a slow run can also see first_response (due at
+    # about 14 s) fall overdue and start its own ladder.
+    accept_kinds = [
+        entry["event_type"]
+        for entry in escalated["timeline"]
+        if entry["payload"].get("stage") == "accept"
+    ]
+    assert accept_kinds.count("CaseOverdue") == 1
+    assert accept_kinds.count("CaseEscalated") == 3
 
 
 async def _flagged(http: httpx.AsyncClient, case_id: str, headers: dict[str, str]) -> Any:
