@@ -103,7 +103,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	serializer := &writeSerializer{backend: socket}
+	serializer := newWriteSerializer(socket)
 	go func() {
 		<-ctx.Done()
 		listener.Close()

@@ -10,10 +10,26 @@ import (
 )
 
 // scope is what a write command may change: the documents of one collection named by
-// their _id, or (ids nil) any document of the collection, or (collection "") anything.
+// their _id, or (ids nil) any document of the collection, or (collection "") anything;
+// and how many PostgreSQL connections FerretDB may hold at once to carry it out.
 type scope struct {
-	collection string
-	ids        []string
+	collection  string
+	ids         []string
+	connections int64
+}
+
+// connectionsFor is how many PostgreSQL connections FerretDB 1.24 may hold at once for a
+// write command: an update keeps each statement's query (and its connection) open until
+// the whole command ends and takes one more connection for each statement's write; a
+// findAndModify holds its query while it writes; an insert or a delete uses one at a time.
+func connectionsFor(command string, statements int) int64 {
+	switch command {
+	case "update":
+		return int64(statements) + 1
+	case "findandmodify":
+		return 2
+	}
+	return 1
 }
 
 const checksumPresent = 1 << 0
@@ -35,7 +51,7 @@ func writeScope(message []byte) (scope, bool) {
 	}
 	body, sequences, err := opMsgSections(message)
 	if err != nil {
-		return scope{}, true // FerretDB will refuse it; until then, exclude every write
+		return scope{connections: 1}, true // FerretDB will refuse it; until then, exclude every write
 	}
 	first, err := body.IndexErr(0)
 	if err != nil {
@@ -48,25 +64,28 @@ func writeScope(message []byte) (scope, bool) {
 	}
 	collectionName, _ := first.Value().StringValueOK()
 	database, _ := body.Lookup("$db").StringValueOK()
-	whole := scope{collection: database + "." + collectionName}
 
 	var statements []bson.Raw
+	readable := true
 	if list == "" {
 		statements = []bson.Raw{body}
 	} else if array, ok := body.Lookup(list).ArrayOK(); ok {
 		values, err := array.Values()
-		if err != nil {
-			return whole, true
-		}
+		readable = err == nil
 		for _, value := range values {
 			document, ok := value.DocumentOK()
-			if !ok {
-				return whole, true
-			}
+			readable = readable && ok
 			statements = append(statements, document)
 		}
 	} else {
 		statements = sequences[list]
+	}
+	whole := scope{
+		collection:  database + "." + collectionName,
+		connections: connectionsFor(name, len(statements)),
+	}
+	if !readable {
+		return whole, true
 	}
 	ids := make([]string, 0, len(statements))
 	for _, statement := range statements {
@@ -79,7 +98,8 @@ func writeScope(message []byte) (scope, bool) {
 	if len(ids) == 0 {
 		return whole, true
 	}
-	return scope{collection: whole.collection, ids: ids}, true
+	whole.ids = ids
+	return whole, true
 }
 
 // namedDocument is the _id of the one document a write statement can change, if it names

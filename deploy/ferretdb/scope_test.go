@@ -63,7 +63,7 @@ func TestWriteScope(t *testing.T) {
 					})
 			},
 			write: true,
-			want:  scope{collection: "d.cases", ids: []string{key("GC-1"), key("GC-2")}},
+			want:  scope{collection: "d.cases", ids: []string{key("GC-1"), key("GC-2")}, connections: 3},
 		},
 		{
 			name: "insert with ObjectId and string _ids in the command document",
@@ -75,7 +75,7 @@ func TestWriteScope(t *testing.T) {
 				})
 			},
 			write: true,
-			want:  scope{collection: "d.cases", ids: []string{key(id), key("x")}},
+			want:  scope{collection: "d.cases", ids: []string{key(id), key("x")}, connections: 1},
 		},
 		{
 			name: "findAndModify by _id",
@@ -87,7 +87,7 @@ func TestWriteScope(t *testing.T) {
 				})
 			},
 			write: true,
-			want:  scope{collection: "d.cases", ids: []string{key("GC-1")}},
+			want:  scope{collection: "d.cases", ids: []string{key("GC-1")}, connections: 2},
 		},
 		{
 			name: "update by another field takes the collection",
@@ -99,7 +99,7 @@ func TestWriteScope(t *testing.T) {
 					})
 			},
 			write: true,
-			want:  scope{collection: "d.cases"},
+			want:  scope{collection: "d.cases", connections: 3},
 		},
 		{
 			name: "delete with an operator on _id takes the collection",
@@ -108,7 +108,7 @@ func TestWriteScope(t *testing.T) {
 					"deletes", []bson.D{{{Key: "q", Value: bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"a"}}}}}}}})
 			},
 			write: true,
-			want:  scope{collection: "d.cases"},
+			want:  scope{collection: "d.cases", connections: 1},
 		},
 		{
 			name: "a numeric _id takes the collection (1 and 1.0 name one document)",
@@ -117,7 +117,7 @@ func TestWriteScope(t *testing.T) {
 					"documents", []bson.D{{{Key: "_id", Value: 1}}})
 			},
 			write: true,
-			want:  scope{collection: "d.cases"},
+			want:  scope{collection: "d.cases", connections: 1},
 		},
 		{
 			name: "a read is no write",
@@ -133,12 +133,14 @@ func TestWriteScope(t *testing.T) {
 				return message
 			},
 			write: true,
+			want:  scope{connections: 1},
 		},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			got, write := writeScope(test.message(t))
 			if write != test.write || got.collection != test.want.collection ||
-				!slices.Equal(got.ids, test.want.ids) || (got.ids == nil) != (test.want.ids == nil) {
+				!slices.Equal(got.ids, test.want.ids) || (got.ids == nil) != (test.want.ids == nil) ||
+				got.connections != test.want.connections {
 				t.Fatalf("writeScope = %+v, %v; want %+v, %v", got, write, test.want, test.write)
 			}
 		})

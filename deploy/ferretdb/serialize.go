@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // FerretDB 1.24 executes an update as "query the document, then write it back"
@@ -18,17 +21,30 @@ import (
 // in front of the embedded FerretDB and lets one write command at a time through per
 // document it names (see scope.go and locks.go), while reads and writes to other
 // documents run concurrently, so PostgreSQL commits them together.
+//
+// FerretDB 1.24 keeps a pool of 50 PostgreSQL connections per role, and an update command
+// of n statements may hold n+1 of them at once (see connectionsFor); three 16-statement
+// updates can take the whole pool and then wait on each other for ever. writeSerializer
+// also admits write commands by those connections, at most writeConnections at once, so
+// the pool always has room for every admitted write to finish and for reads.
 
 const (
 	opMsg       = 2013
 	moreToCome  = 1 << 1
 	headerBytes = 16
 	maxMessage  = 48 << 20
+
+	writeConnections = 40
 )
 
 type writeSerializer struct {
-	backend string
-	locks   lockTable
+	backend     string
+	locks       lockTable
+	connections *semaphore.Weighted
+}
+
+func newWriteSerializer(backend string) *writeSerializer {
+	return &writeSerializer{backend: backend, connections: semaphore.NewWeighted(writeConnections)}
 }
 
 func (s *writeSerializer) serve(listener net.Listener) error {
@@ -61,8 +77,13 @@ func (s *writeSerializer) relay(client net.Conn) {
 		}
 		scope, write := writeScope(request)
 		if write {
+			// The locks first: a write waiting for connections holds no connection, so
+			// no write that holds some ever waits for a lock.
 			unlock := s.locks.lock(scope)
+			connections := min(scope.connections, writeConnections)
+			_ = s.connections.Acquire(context.Background(), connections)
 			err = exchange(backend, client, request)
+			s.connections.Release(connections)
 			unlock()
 		} else {
 			err = exchange(backend, client, request)

@@ -6,7 +6,14 @@ import pytest
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from gridcase_runtime.mongo import MongoDatabase, close, connect, ping
+from gridcase_runtime.mongo import (
+    STATEMENTS_PER_COMMAND,
+    MongoDatabase,
+    close,
+    connect,
+    ping,
+    write_unordered,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +161,36 @@ async def test_concurrent_writes_to_many_documents_are_all_kept(database: MongoD
     final = {d["_id"]: d async for d in counters.find({})}
     assert {i: final[i]["n"] for i in ids} == {i: 60 for i in ids}
     assert {i: final[i]["version"] for i in ids} == won_per_id
+
+
+async def test_full_update_commands_at_once_all_finish(database: MongoDatabase) -> None:
+    """The local server holds a PostgreSQL connection per statement of an update command
+    until it ends, from a pool of 50 per role: without the serializer's admission by
+    connections, three full commands at once could take the pool and wait on each other
+    for ever. Eight at once, on one role, all finish and all their statements count."""
+    import asyncio
+
+    counters = database["counters"]
+    size = STATEMENTS_PER_COMMAND["update"]
+
+    async def command(writer: int) -> int:
+        written = await write_unordered(
+            counters,
+            "update",
+            [
+                {"q": {"_id": f"w{writer}-{n}"}, "u": {"$inc": {"n": 1}}, "upsert": True}
+                for n in range(size)
+            ],
+        )
+        return written.n
+
+    for _ in range(3):
+        counts = await asyncio.wait_for(
+            asyncio.gather(*(command(writer) for writer in range(8))), timeout=120
+        )
+        assert counts == [size] * 8
+    assert {d["n"] async for d in counters.find({})} == {3}
+    assert await counters.count_documents({}) == 8 * size
 
 
 async def test_writes_by_id_and_writes_by_other_fields_exclude_each_other(
