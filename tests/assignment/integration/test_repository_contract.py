@@ -13,7 +13,7 @@ from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.domain.model import Case
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import CatalogueEntry
-from gridcase_assignment.ports import CaseRepository
+from gridcase_assignment.ports import CaseRepository, NewCase
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, District, Severity, Stage
 from gridcase_contracts.events import CaseEscalated, CaseEscalatedPayload, new_event
 from gridcase_runtime.mongo import close, connect
@@ -88,6 +88,31 @@ async def test_a_case_is_created_once_then_changed_only_at_its_version(
     assert again is not None
     assert again.case == replace(assigned, version=2)
     assert again.processed == {"e1", "e2"}
+
+
+async def test_new_cases_are_inserted_together_and_one_stored_before_is_left_as_it_is(
+    repository: CaseRepository,
+) -> None:
+    first = case("GC-N1", status="assigned", handler="h-1", assigned_at=T0, cluster_size=2)
+    merged = case("GC-N2", status="duplicate", primary_case_id="GC-N1")
+    assert await repository.insert_cases([]) == set()
+    assert await repository.insert_cases([NewCase(first, (), "e1"), NewCase(merged, (), "e2")]) == {
+        "GC-N1",
+        "GC-N2",
+    }
+    again = replace(first, status="reported", handler=None, assigned_at=None)
+    later = case("GC-N3")
+    assert await repository.insert_cases([NewCase(again, (), "e1"), NewCase(later, (), "e3")]) == {
+        "GC-N3"
+    }
+
+    stored = [await repository.load_case(case_id) for case_id in ("GC-N1", "GC-N2", "GC-N3")]
+    assert [(one.case, one.processed) for one in stored if one] == [
+        (replace(first, version=1), {"e1"}),
+        (replace(merged, version=1), {"e2"}),
+        (replace(later, version=1), {"e3"}),
+    ]
+    assert await repository.cluster_size("GC-N1") == 2
 
 
 async def test_cluster_size_and_priority_are_kept_apart_from_the_case_writes(
@@ -229,15 +254,13 @@ async def test_workload_follows_who_works_each_open_case_and_a_recount_agrees(
         await repository.put_handler(handler, by="a", at=T0)
     first = case("GC-W1", status="assigned", handler="h-s-1", assigned_at=T0)
     second = case("GC-W2", status="assigned", handler="h-s-1", assigned_at=T0 + timedelta(hours=1))
-    for new in (first, second):
-        await repository.save_case(new)
-        await repository.move_workload(None, new)
+    await repository.insert_cases([NewCase(new, (), new.case_id) for new in (first, second)])
+    await repository.move_workload([(None, first), (None, second)])
     moved = replace(second, handler="h-s-2", assigned_at=T0 + timedelta(hours=2), version=1)
     await repository.save_case(moved)
-    await repository.move_workload(second, moved)
     resolved = replace(first, status="resolved", version=1)
     await repository.save_case(resolved)
-    await repository.move_workload(first, resolved)
+    await repository.move_workload([(second, moved), (first, resolved)])
 
     loads = {
         load.handler_id: (load.open_cases, load.last_assigned_at)
@@ -255,3 +278,23 @@ async def test_workload_follows_who_works_each_open_case_and_a_recount_agrees(
     }
     assert recounted == {"h-s-1": (0, T0), "h-s-2": (1, T0 + timedelta(hours=2))}
     assert await repository.least_loaded([]) == []
+
+
+async def test_workload_moves_of_more_handlers_than_one_command_takes(
+    repository: CaseRepository,
+) -> None:
+    handler_ids = [f"h-m-{i:02}" for i in range(40)]
+    cases = [
+        case(f"GC-M{i:02}", status="assigned", handler=h, assigned_at=T0 + timedelta(minutes=i))
+        for i, h in enumerate(handler_ids)
+    ]
+    await repository.move_workload([(None, one) for one in cases + cases[:3]])
+    await repository.move_workload([(cases[0], replace(cases[0], status="resolved"))])
+
+    loads = await repository.least_loaded(handler_ids)
+    assert [(load.open_cases, load.last_assigned_at) for load in loads] == [
+        (1, T0),
+        (2, T0 + timedelta(minutes=1)),
+        (2, T0 + timedelta(minutes=2)),
+        *((1, T0 + timedelta(minutes=i)) for i in range(3, 40)),
+    ]

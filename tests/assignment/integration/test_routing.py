@@ -14,6 +14,8 @@ from gridcase_assignment import handlers
 from gridcase_assignment.adapters.repository import AssignmentRepository
 from gridcase_assignment.config import AssignmentSettings
 from gridcase_assignment.domain.routing import HandlerLoad, RoutingTables
+from gridcase_assignment.handlers.context import RoutingCache
+from gridcase_assignment.ports import NewCase
 from gridcase_contracts.codes import CITY_TIME_ZONE, Category, District
 from gridcase_contracts.events import Actor, CaseResolved, CaseResolvedPayload, new_event
 from gridcase_runtime.auth import Role
@@ -162,12 +164,13 @@ async def test_a_catalogue_change_applies_to_the_next_case_without_restart(
 
 
 class CountingRepository(AssignmentRepository):
-    """Counts the reads that route a case."""
+    """Counts the reads that route new cases and the writes that store them."""
 
     def __init__(self, database: MongoDatabase) -> None:
         super().__init__(database)
         self.table_reads = 0
         self.workload_reads = 0
+        self.case_writes = 0
 
     async def routing_tables(self) -> RoutingTables:
         self.table_reads += 1
@@ -177,19 +180,33 @@ class CountingRepository(AssignmentRepository):
         self.workload_reads += 1
         return await super().least_loaded(handler_ids)
 
+    async def insert_cases(self, new_cases: Sequence[NewCase]) -> set[str]:
+        self.case_writes += bool(new_cases)
+        return await super().insert_cases(new_cases)
 
-async def test_a_batch_reads_the_routing_tables_once_and_rotates_the_handlers(
+
+def decision(case: dict[str, object]) -> dict[str, object]:
+    """A stored case but its outbox, which the relay clears meanwhile."""
+    return {k: v for k, v in case.items() if k not in ("outbox", "outbox_pending")}
+
+
+def redelivered() -> float:
+    labels = {"service": "assignment"}
+    return REGISTRY.get_sample_value("gridcase_events_redelivered_total", labels) or 0.0
+
+
+async def test_a_batch_of_reports_is_routed_with_one_read_and_one_write_and_redelivered_unchanged(
     service: FastAPI, database: MongoDatabase
 ) -> None:
     counting = CountingRepository(database)
-    context = replace(service.state.components.context, repository=counting)
+    context = replace(service.state.components.context, repository=counting, routing=RoutingCache())
     reports = [
         case_reported(category=Category.MARKET_SAFETY, lat=26.30 + i / 100, lon=112.00)
         for i in range(4)
     ]
     await handlers.handle_batch(list(reports), context)
 
-    assert (counting.table_reads, counting.workload_reads) == (1, 4)
+    assert (counting.table_reads, counting.workload_reads, counting.case_writes) == (1, 1, 1)
     stored = [await database["cases"].find_one({"_id": r.case_id}) for r in reports]
     # fewest open cases first, then the longest idle, then the id
     assert [case["handler"] for case in stored] == [
@@ -198,6 +215,16 @@ async def test_a_batch_reads_the_routing_tables_once_and_rotates_the_handlers(
         "h-market-1",
         "h-market-2",
     ]
+    loads = await counting.least_loaded(["h-market-1", "h-market-2"])
+    before = redelivered()
+
+    await handlers.handle_batch(list(reports), context)
+
+    assert redelivered() - before == len(reports)
+    again = [await database["cases"].find_one({"_id": r.case_id}) for r in reports]
+    assert [decision(case) for case in again] == [decision(case) for case in stored]
+    assert await counting.least_loaded(["h-market-1", "h-market-2"]) == loads
+    assert counting.table_reads == 1
 
 
 async def test_workload_counters_follow_decisions_and_a_recount_repairs_them(

@@ -1,9 +1,12 @@
 """The handlers over the in-memory repository: routing, merging, returns and the admin
 rules, without a broker or database."""
 
+import copy
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from factories import case_reported
 from gridcase_assignment import handlers
@@ -68,6 +71,61 @@ async def test_reports_go_to_the_least_loaded_handler_and_a_near_one_is_merged(
     again = await context.repository.load_case(first.case_id)
     assert again is not None
     assert again.case.version == cases[first.case_id].version
+
+
+def redelivered() -> float:
+    labels = {"service": "assignment"}
+    return REGISTRY.get_sample_value("gridcase_events_redelivered_total", labels) or 0.0
+
+
+async def test_a_redelivered_batch_of_reports_changes_nothing_and_is_counted(
+    context: handlers.Context,
+) -> None:
+    reports = [
+        case_reported(category=Category.SANITATION, occurred_at=NOW, lat=26.9 + i / 100, lon=112.6)
+        for i in range(4)
+    ]
+    await handlers.handle_batch(list(reports), context)
+    repository = context.repository
+    assert isinstance(repository, FakeCaseRepository)
+    stored = copy.deepcopy(repository.cases)
+    loads = await repository.least_loaded(["h-sanitation-1", "h-sanitation-2"])
+    assert [load.open_cases for load in loads] == [2, 2]
+    before = redelivered()
+
+    await handlers.handle_batch(list(reports), context)
+
+    assert redelivered() - before == len(reports)
+    assert repository.cases == stored
+    assert await repository.least_loaded(["h-sanitation-1", "h-sanitation-2"]) == loads
+
+
+async def test_a_case_merged_into_a_redelivered_batch_mate_is_decided_again_as_stored(
+    context: handlers.Context,
+) -> None:
+    """The batch mate was stored merged into a case since resolved: decided afresh it
+    would be a primary, but it keeps its stored decision, so a near case is not merged
+    into it."""
+    first = case_reported(category=Category.SANITATION, occurred_at=NOW, lat=26.9, lon=112.6)
+    mate = case_reported(category=Category.SANITATION, occurred_at=NOW, lat=26.9002, lon=112.6)
+    await handlers.handle_batch([first], context)
+    await handlers.handle_batch([mate], context)
+    repository = context.repository
+    stored_first = await repository.load_case(first.case_id)
+    assert stored_first is not None
+    assert await repository.save_case(replace(stored_first.case, status="resolved"))
+    near = case_reported(category=Category.SANITATION, occurred_at=NOW, lat=26.9004, lon=112.6)
+    before = redelivered()
+
+    await handlers.handle_batch([mate, near], context)
+
+    assert redelivered() - before == 1
+    kept, decided = [await repository.load_case(r.case_id) for r in (mate, near)]
+    assert kept is not None
+    assert decided is not None
+    assert (kept.case.status, kept.case.primary_case_id) == ("duplicate", first.case_id)
+    assert decided.case.primary_case_id is None
+    assert decided.case.handler is not None
 
 
 async def test_returns_walk_the_candidates_then_the_supervisor_queue(

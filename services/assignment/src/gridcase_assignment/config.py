@@ -49,6 +49,12 @@ class AssignmentSettings(ServiceSettings):
     duplicate_window_days: float = Field(default=30.0, gt=0)
     priority_thresholds: list[int] = Field(default_factory=lambda: [3, 5, 10])
     max_returns: int = Field(default=3, ge=1, description="Returns before the supervisor queue.")
+    routing_tables_max_age_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long routing reuses the catalogue and duty roster it read; admin "
+        "changes through this process apply at once.",
+    )
 
     ladder_level2_delay_s: float = Field(default=4 * 3600, ge=0)
     ladder_level3_delay_s: float = Field(default=24 * 3600, ge=0)

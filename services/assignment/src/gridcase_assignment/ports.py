@@ -24,6 +24,14 @@ class LoadedCase(NamedTuple):
     processed: frozenset[str]
 
 
+class NewCase(NamedTuple):
+    """A reported case as first decided, its events and the id of the report's event."""
+
+    case: Case
+    events: tuple[Envelope, ...]
+    processed_event: str
+
+
 class Change(NamedTuple):
     kind: str
     key: str
@@ -62,12 +70,14 @@ class CaseRepository(Protocol):
 
     async def least_loaded(self, handler_ids: Sequence[str]) -> list[HandlerLoad]: ...
 
-    async def move_workload(self, before: Case | None, after: Case) -> None: ...
+    async def move_workload(self, moves: Sequence[tuple[Case | None, Case]]) -> None: ...
 
     async def recount_workload(self) -> None: ...
 
     # --- cases
     async def load_case(self, case_id: str) -> LoadedCase | None: ...
+
+    async def insert_cases(self, new_cases: Sequence[NewCase]) -> set[str]: ...
 
     async def save_case(
         self,

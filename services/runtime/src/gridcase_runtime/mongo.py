@@ -90,6 +90,13 @@ class Written:
     n: int
     """How many statements took effect: inserted, or matched or upserted."""
 
+    def duplicates(self) -> set[int]:
+        """The statements refused for a duplicate _id; raises WriteError on any other."""
+        for error in self.refused.values():
+            if error["code"] != DUPLICATE_KEY:
+                raise WriteError(error.get("errmsg", "write refused"), error["code"], error)
+        return set(self.refused)
+
 
 STATEMENTS_PER_COMMAND = {"insert": 200, "update": 16}
 """An insert's documents stay well under the 16 MB a command may be. The local Mongo-wire

@@ -9,7 +9,7 @@ from gridcase_assignment.domain.duplicates import NearbyCase
 from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES, Case
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import CatalogueEntry, HandlerLoad, RoutingTables
-from gridcase_assignment.ports import Change, Document, LoadedCase
+from gridcase_assignment.ports import Change, Document, LoadedCase, NewCase
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category
 from gridcase_contracts.envelope import Envelope
 
@@ -151,17 +151,20 @@ class FakeCaseRepository:
         loads = [(h, self.workload.get(h, Workload())) for h in handler_ids]
         return [HandlerLoad(h, load.open_cases, load.last_assigned_at) for h, load in loads]
 
-    async def move_workload(self, before: Case | None, after: Case) -> None:
-        was, now = _holder(before), _holder(after)
-        if was == now:
-            return
-        if was is not None:
-            self.workload.setdefault(was, Workload()).open_cases -= 1
-        if now is not None:
-            load = self.workload.setdefault(now, Workload())
-            load.open_cases += 1
-            if after.assigned_at is not None:
-                load.last_assigned_at = after.assigned_at
+    async def move_workload(self, moves: Sequence[tuple[Case | None, Case]]) -> None:
+        latest: dict[str, datetime] = {}
+        for before, after in moves:
+            was, now = _holder(before), _holder(after)
+            if was == now:
+                continue
+            if was is not None:
+                self.workload.setdefault(was, Workload()).open_cases -= 1
+            if now is not None:
+                self.workload.setdefault(now, Workload()).open_cases += 1
+                if after.assigned_at is not None:
+                    latest[now] = max(latest.get(now, after.assigned_at), after.assigned_at)
+        for handler_id, assigned_at in latest.items():
+            self.workload[handler_id].last_assigned_at = assigned_at
 
     async def recount_workload(self) -> None:
         for handler in await self.list_handlers():
@@ -177,6 +180,15 @@ class FakeCaseRepository:
     async def load_case(self, case_id: str) -> LoadedCase | None:
         stored = self.cases.get(case_id)
         return LoadedCase(stored.case, frozenset(stored.processed)) if stored else None
+
+    async def insert_cases(self, new_cases: Sequence[NewCase]) -> set[str]:
+        inserted = set()
+        for new in new_cases:
+            if await self.save_case(
+                new.case, events=new.events, processed_event=new.processed_event
+            ):
+                inserted.add(new.case.case_id)
+        return inserted
 
     async def save_case(
         self,

@@ -31,12 +31,12 @@ from gridcase_assignment.domain.routing import (
     HandlerLoad,
     RoutingTables,
 )
-from gridcase_assignment.ports import Change, ConcurrentChangeError, LoadedCase
+from gridcase_assignment.ports import Change, ConcurrentChangeError, LoadedCase, NewCase
 from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, District, Severity, Stage
 from gridcase_contracts.envelope import Envelope
 from gridcase_contracts.events import StageDue
 from gridcase_runtime.due import DueScan
-from gridcase_runtime.mongo import MongoDatabase
+from gridcase_runtime.mongo import MongoDatabase, write_unordered
 from gridcase_runtime.outbox import Collection, outbox_update
 
 Document = dict[str, Any]
@@ -120,6 +120,33 @@ def _case(document: Document) -> Case:
         },
         version=document.get("version", 0),
     )
+
+
+def _escalation(events: tuple[Envelope, ...]) -> Document:
+    """`escalated_at` when the events escalate the case (the escalated-cases list's key)."""
+    escalated = [event.occurred_at for event in events if event.event_type == "CaseEscalated"]
+    return {"escalated_at": max(escalated)} if escalated else {}
+
+
+def _new_case_document(
+    case: Case, fields: Document, events: tuple[Envelope, ...], processed_event: str | None
+) -> Document:
+    """A new case's document: `fields`, version 1, its first events in the outbox."""
+    document = {
+        "_id": case.case_id,
+        **fields,
+        **_escalation(events),
+        "version": 1,
+        "priority": case.priority,
+        "cluster_size": case.cluster_size,
+        "processed": [processed_event] if processed_event else [],
+        "outbox": [],
+    }
+    if events:
+        outbox = outbox_update(events)
+        document.update(outbox["$set"])
+        document["outbox"] = outbox["$push"]["outbox"]["$each"]
+    return document
 
 
 def _entry(document: Document) -> CatalogueEntry:
@@ -322,20 +349,34 @@ class AssignmentRepository:
             for handler_id in handler_ids
         ]
 
-    async def move_workload(self, before: Case | None, after: Case) -> None:
-        """Moves one open case between the counters when a stored decision changed who
-        works it (or whether it is open). A crash between the decision and this leaves a
-        counter off by one until `recount_workload` runs."""
-        was, now = _workload_holder(before), _workload_holder(after)
-        if was == now:
-            return
-        if was is not None:
-            await self.workload.update_one({"_id": was}, {"$inc": {"open_cases": -1}}, upsert=True)
-        if now is not None:
-            update: Document = {"$inc": {"open_cases": 1}}
-            if after.assigned_at is not None:
-                update["$set"] = {"last_assigned_at": after.assigned_at}
-            await self.workload.update_one({"_id": now}, update, upsert=True)
+    async def move_workload(self, moves: Sequence[tuple[Case | None, Case]]) -> None:
+        """Moves open cases between the counters where stored decisions (each case before
+        and after) changed who works them, or whether they are open: one upsert by _id per
+        handler, unordered. A crash between the decisions and this leaves counters off
+        until `recount_workload` runs."""
+        changes: dict[str, int] = {}
+        latest: dict[str, datetime] = {}
+        for before, after in moves:
+            was, now = _workload_holder(before), _workload_holder(after)
+            if was == now:
+                continue
+            if was is not None:
+                changes[was] = changes.get(was, 0) - 1
+            if now is not None:
+                changes[now] = changes.get(now, 0) + 1
+                if after.assigned_at is not None:
+                    latest[now] = max(latest.get(now, after.assigned_at), after.assigned_at)
+        statements = [
+            {
+                "q": {"_id": handler},
+                "u": {"$inc": {"open_cases": change}}
+                | ({"$set": {"last_assigned_at": latest[handler]}} if handler in latest else {}),
+                "upsert": True,
+            }
+            for handler, change in changes.items()
+        ]
+        if statements:
+            await write_unordered(self.workload, "update", statements)
 
     async def recount_workload(self) -> None:
         """Sets every handler's counters from the cases as stored now."""
@@ -397,9 +438,15 @@ class AssignmentRepository:
         events: tuple[Envelope, ...],
         processed_event: str | None,
     ) -> bool:
-        if any(event.event_type == "CaseEscalated" for event in events):
-            fields["escalated_at"] = max(event.occurred_at for event in events)
-        update: Document = {"$set": {**fields, "version": case.version + 1}}
+        if case.version == 0:
+            try:
+                await self.cases.insert_one(
+                    _new_case_document(case, fields, events, processed_event)
+                )
+            except DuplicateKeyError:
+                return False
+            return True
+        update: Document = {"$set": {**fields, **_escalation(events), "version": case.version + 1}}
         pushes: Document = {}
         if processed_event:
             pushes["processed"] = processed_event
@@ -407,20 +454,29 @@ class AssignmentRepository:
             outbox = outbox_update(events)
             pushes.update(outbox["$push"])
             update["$set"].update(outbox["$set"])
-        if case.version == 0:
-            document = {"_id": case.case_id, **update["$set"], "priority": case.priority}
-            document["cluster_size"] = case.cluster_size
-            document["processed"] = [processed_event] if processed_event else []
-            document["outbox"] = pushes.get("outbox", {}).get("$each", [])
-            try:
-                await self.cases.insert_one(document)
-            except DuplicateKeyError:
-                return False
-            return True
         if pushes:
             update["$push"] = pushes
         result = await self.cases.update_one({"_id": case.case_id, "version": case.version}, update)
         return result.matched_count == 1
+
+    async def insert_cases(self, new_cases: Sequence[NewCase]) -> set[str]:
+        """Stores new cases (no ladder running), each with its events in the outbox and the
+        id of the event that reported it, in unordered inserts. Returns the ids inserted; a
+        case stored before (a redelivery) is left as it is."""
+        documents = [
+            _new_case_document(
+                new.case,
+                {**_case_document(new.case), "ladder_next_at": None, "ladder_due_slot": None},
+                new.events,
+                new.processed_event,
+            )
+            for new in new_cases
+        ]
+        if not documents:
+            return set()
+        written = await write_unordered(self.cases, "insert", documents)
+        refused = written.duplicates()
+        return {new.case.case_id for i, new in enumerate(new_cases) if i not in refused}
 
     async def nearby_open_cases(
         self, category: Category, cell: str, *, excluding: str

@@ -25,11 +25,13 @@ async def put_catalogue_entry(context: Context, entry: CatalogueEntry, *, by: st
     await _check_departments(context, "lead", [entry.lead])
     await _check_departments(context, "co_departments", list(entry.co_departments))
     await context.repository.put_catalogue_entry(entry, by=by, at=context.clock())
+    context.routing.drop()
 
 
 async def remove_catalogue_entry(context: Context, key: str, *, by: str) -> None:
     if not await context.repository.remove_catalogue_entry(key, by=by, at=context.clock()):
         raise NotFoundError(f"no catalogue entry {key}")
+    context.routing.drop()
 
 
 async def put_department(context: Context, department: Department, *, by: str) -> None:
@@ -45,6 +47,7 @@ async def put_department(context: Context, department: Department, *, by: str) -
 async def put_handler(context: Context, handler: Handler, *, by: str) -> None:
     await _check_departments(context, "department", [handler.department])
     await context.repository.put_handler(handler, by=by, at=context.clock())
+    context.routing.drop()
 
 
 async def set_on_duty(context: Context, handler_id: str, on_duty: bool, *, by: str) -> Handler:
@@ -53,4 +56,5 @@ async def set_on_duty(context: Context, handler_id: str, on_duty: bool, *, by: s
         raise NotFoundError(f"no handler {handler_id}")
     changed = replace(found, on_duty=on_duty)
     await context.repository.put_handler(changed, by=by, at=context.clock())
+    context.routing.drop()
     return changed

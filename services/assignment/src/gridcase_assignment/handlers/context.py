@@ -3,7 +3,7 @@ the read-decide-store loop that keeps a decision and its events in one write."""
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gridcase_assignment import metrics
@@ -42,6 +42,18 @@ class ConflictError(Exception):
         self.status = status
 
 
+@dataclass
+class RoutingCache:
+    """The catalogue and duty roster as last read for routing, reused for
+    `routing_tables_max_age_s`; an admin change made through this process drops them."""
+
+    tables: RoutingTables | None = None
+    read_at: float = 0.0
+
+    def drop(self) -> None:
+        self.tables = None
+
+
 @dataclass(frozen=True)
 class Context:
     repository: CaseRepository
@@ -51,8 +63,7 @@ class Context:
     ladder: LadderPolicy
     notify_outbox: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    routing: RoutingTables | None = None
-    """Set while a consumed batch is handled: the tables read for it."""
+    routing: RoutingCache = field(default_factory=RoutingCache)
 
 
 Decide = Callable[[Case], Awaitable[Decision | None]]
@@ -79,7 +90,7 @@ async def update_case(
             ladder_next_at=next_ladder_at(decision.case, context.ladder),
         )
         if saved:
-            await context.repository.move_workload(loaded.case, decision.case)
+            await context.repository.move_workload([(loaded.case, decision.case)])
             if decision.events:
                 metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
                 metrics.count_emitted(decision.events, category=decision.case.category.value)

@@ -4,11 +4,13 @@ id is left alone."""
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from gridcase_assignment import metrics
+from gridcase_assignment.domain.duplicates import NearbyCase
 from gridcase_assignment.domain.model import (
     LIFECYCLE,
     SYSTEM_ACTOR,
@@ -21,18 +23,21 @@ from gridcase_assignment.domain.model import (
     reassign,
     returned,
 )
-from gridcase_assignment.domain.routing import next_candidate, route_for
+from gridcase_assignment.domain.routing import choose_handler, next_candidate, route_for
 from gridcase_assignment.handlers.context import Context, department_head, update_case
 from gridcase_assignment.handlers.routing import (
     assigned,
+    cell_of,
     due_dates,
     duplicate_of_open_case,
     least_loaded,
     near_cells,
+    nearby_open_cases,
     refresh_cluster,
     routing_tables,
 )
-from gridcase_contracts.codes import SUPERVISOR_QUEUE, Service
+from gridcase_assignment.ports import NewCase
+from gridcase_contracts.codes import SUPERVISOR_QUEUE, Category, Service
 from gridcase_contracts.events import (
     CaseEvent,
     CaseOverdue,
@@ -45,20 +50,13 @@ from gridcase_runtime.batches import per_case
 
 
 async def case_reported(event: CaseReported, context: Context) -> None:
-    """A new case: merged into an open case nearby, or routed by the catalogue. A redelivery
-    keeps the decision stored first but refreshes the primary's cluster again: the refresh
-    is a write of its own, and a crash may have come between the merge and the refresh."""
-    case = await _decide_reported(event, context)
-    if case.primary_case_id:
-        await refresh_cluster(context, case.primary_case_id)
+    """A new case: merged into an open case nearby, or routed by the catalogue."""
+    await route_reports([event], context)
 
 
-async def _decide_reported(event: CaseReported, context: Context) -> Case:
-    """Merges or routes the new case and stores the decision; the case as stored. The
-    insert itself tells whether the case is new (no read before it)."""
-    started = time.perf_counter()
+def _new_case(event: CaseReported, context: Context) -> Case:
     payload = event.payload
-    case = Case(
+    return Case(
         case_id=event.case_id,
         category=payload.category,
         severity=payload.severity,
@@ -69,27 +67,88 @@ async def _decide_reported(event: CaseReported, context: Context) -> Case:
         near_cells=near_cells(payload.location.lat, payload.location.lon, context),
         correlation_id=event.correlation_id or str(event.event_id),
     )
-    cause = str(event.event_id)
-    # The nearby cases and the lead department's workload are read at once: one round
-    # trip instead of two, though the workload goes unused when the case is merged.
-    route = route_for((await routing_tables(context)).catalogue, case.category, case.district)
-    duplicate, handler = await asyncio.gather(
-        duplicate_of_open_case(context, case, cause=cause), least_loaded(context, route.lead)
+
+
+async def route_reports(reports: Sequence[CaseReported], context: Context) -> None:
+    """Routes the new cases of `reports` (one report each) in their order, each merged
+    into an open case nearby or routed by the catalogue. The stored open cases near each
+    (at most CASES_AT_ONCE reads at a time) and the workload of the lead departments'
+    handlers (one read) are read first; each decision then sees the cases and the
+    workload the previous ones left; the cases are stored in unordered inserts, the
+    counters in unordered updates.
+
+    A case stored before (a redelivery) keeps its decision, and a case merged into such
+    a one is decided again against what is stored. The primary of every merged case has
+    its cluster refreshed, on a redelivery too: that is a write of its own, and a crash
+    may have come between the merge and the refresh."""
+    started = time.perf_counter()
+    tables = await routing_tables(context)
+    cases = [_new_case(event, context) for event in reports]
+    routes = [route_for(tables.catalogue, case.category, case.district) for case in cases]
+    on_duty = sorted({handler for route in routes for handler in tables.on_duty_in(route.lead)})
+    loads, stored_nearby = await asyncio.gather(
+        context.repository.least_loaded(on_duty),
+        per_case(cases, lambda case: case.case_id, lambda own: nearby_open_cases(context, own[0])),
     )
-    decision = duplicate or assigned(
-        context, case, route, handler, cause=cause, start=event.occurred_at
+    workload = {load.handler_id: load for load in loads}
+    decided_nearby: dict[tuple[Category, str], list[NearbyCase]] = {}
+    merged_here: Counter[str] = Counter()
+    decisions: list[Decision] = []
+    for event, case, route, nearby in zip(reports, cases, routes, stored_nearby, strict=True):
+        cause = str(event.event_id)
+        decided = decided_nearby.get((case.category, cell_of(context, case) or ""), [])
+        decision = await duplicate_of_open_case(
+            context, case, [*nearby, *decided], merged_here=merged_here, cause=cause
+        )
+        if decision is not None:
+            merged_here[decision.case.primary_case_id or ""] += 1
+        else:
+            handler = choose_handler(workload[h] for h in tables.on_duty_in(route.lead))
+            decision = assigned(context, case, route, handler, cause=cause, start=event.occurred_at)
+            if handler is not None:
+                workload[handler] = replace(
+                    workload[handler],
+                    open_cases=workload[handler].open_cases + 1,
+                    last_assigned_at=decision.case.assigned_at,
+                )
+            if case.lat is not None and case.lon is not None:
+                for near in case.near_cells:
+                    decided_nearby.setdefault((case.category, near), []).append(
+                        NearbyCase(case.case_id, case.lat, case.lon, case.reported_at)
+                    )
+        decisions.append(decision)
+    new_cases = [
+        NewCase(decision.case, decision.events, str(event.event_id))
+        for decision, event in zip(decisions, reports, strict=True)
+    ]
+    ids = {case.case_id for case in cases}
+    inserted = await context.repository.insert_cases(
+        [new for new in new_cases if new.case.primary_case_id not in ids]
     )
-    if await context.repository.save_case(
-        decision.case, events=decision.events, processed_event=cause
-    ):
-        await context.repository.move_workload(None, decision.case)
-        metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
-        metrics.count_emitted(decision.events, category=case.category.value)
+    merged_into_batch = [new for new in new_cases if new.case.primary_case_id in ids]
+    inserted |= await context.repository.insert_cases(
+        [new for new in merged_into_batch if new.case.primary_case_id in inserted]
+    )
+    again = {
+        new.case.case_id for new in merged_into_batch if new.case.primary_case_id not in inserted
+    }
+    stored = [new.case for new in new_cases if new.case.case_id in inserted]
+    await context.repository.move_workload([(None, case) for case in stored])
+    elapsed = time.perf_counter() - started
+    for new in new_cases:
+        if new.case.case_id in inserted:
+            metrics.DECISION_SECONDS.observe(elapsed)
+            metrics.count_emitted(new.events, category=new.case.category.value)
+    if inserted:
         context.notify_outbox()
-        return decision.case
-    runtime_metrics.EVENTS_REDELIVERED.labels("assignment").inc()
-    stored = await context.repository.load_case(event.case_id)  # a redelivery: decided before
-    return stored.case if stored else decision.case
+    kept = [case.case_id for case in cases if case.case_id not in inserted | again]
+    runtime_metrics.EVENTS_REDELIVERED.labels("assignment").inc(len(kept))
+    loaded = await per_case(kept, str, lambda own: context.repository.load_case(own[0]))
+    merged = [*stored, *(one.case for one in loaded if one is not None)]
+    primaries = sorted({case.primary_case_id for case in merged if case.primary_case_id})
+    await per_case(primaries, str, lambda own: refresh_cluster(context, own[0]))
+    if again:
+        await route_reports([event for event in reports if event.case_id in again], context)
 
 
 async def case_returned(event: CaseReturned, context: Context) -> None:
@@ -203,12 +262,20 @@ ROUTING_EVENTS = frozenset({"CaseReported", "CaseReturned", "CaseReopened"})
 
 
 async def handle_batch(events: list[CaseEvent], context: Context) -> None:
-    """Handles a consumed batch, several cases at once and each case's events in their
-    order, routing by the catalogue and duty roster as read once for the batch. Routing
-    decisions are taken one at a time: each must see the workload and the open cases that
-    the previous one left."""
-    if any(event.event_type in ROUTING_EVENTS for event in events):
-        context = replace(context, routing=await context.repository.routing_tables())
+    """Handles a consumed batch: the cases whose only event is their report routed
+    together (see `route_reports`), then the other cases, several at once and each case's
+    events in their order. Their routing decisions are taken one at a time: each must see
+    the workload and the open cases that the previous one left."""
+    handled: dict[str, list[CaseEvent]] = {}
+    for event in events:
+        if event.producer != Service.ASSIGNMENT and event.event_type in EVENT_HANDLERS:
+            handled.setdefault(event.case_id, []).append(event)
+    reports = [
+        own[0] for own in handled.values() if len(own) == 1 and isinstance(own[0], CaseReported)
+    ]
+    if reports:
+        await route_reports(reports, context)
+    routed = {report.case_id for report in reports}
     routing = asyncio.Lock()
 
     async def handle_case(case_events: list[CaseEvent]) -> None:
@@ -219,4 +286,8 @@ async def handle_batch(events: list[CaseEvent], context: Context) -> None:
             else:
                 await handle_event(event, context)
 
-    await per_case(events, lambda event: event.case_id, handle_case)
+    await per_case(
+        [event for event in events if event.case_id not in routed],
+        lambda event: event.case_id,
+        handle_case,
+    )

@@ -2,11 +2,14 @@
 deadlines on the working calendar, and merging into an open case nearby."""
 
 import logging
+import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
 from gridcase_assignment import metrics
 from gridcase_assignment.domain.duplicates import (
+    NearbyCase,
     cells_near,
     cluster_priority,
     find_primary,
@@ -22,7 +25,12 @@ log = logging.getLogger(__name__)
 
 
 async def routing_tables(context: Context) -> RoutingTables:
-    return context.routing or await context.repository.routing_tables()
+    """The tables of `context.routing`, read again once they are older than the setting."""
+    cache = context.routing
+    now = time.monotonic()
+    if cache.tables is None or now - cache.read_at > context.settings.routing_tables_max_age_s:
+        cache.tables, cache.read_at = await context.repository.routing_tables(), now
+    return cache.tables
 
 
 async def least_loaded(context: Context, department: str) -> str | None:
@@ -96,12 +104,34 @@ def assigned(
     )
 
 
-async def duplicate_of_open_case(context: Context, case: Case, *, cause: str) -> Decision | None:
+def cell_of(context: Context, case: Case) -> str | None:
+    """The grid cell of `case`, if it has a place."""
+    if case.lat is None or case.lon is None:
+        return None
+    return grid_cell(case.lat, case.lon, context.settings.duplicate_radius_m)
+
+
+async def nearby_open_cases(context: Context, case: Case) -> list[NearbyCase]:
+    """The stored open cases of `case`'s category in its grid cell (none without a place)."""
+    cell = cell_of(context, case)
+    if cell is None:
+        return []
+    return await context.repository.nearby_open_cases(case.category, cell, excluding=case.case_id)
+
+
+async def duplicate_of_open_case(
+    context: Context,
+    case: Case,
+    nearby: list[NearbyCase],
+    *,
+    merged_here: Mapping[str, int],
+    cause: str,
+) -> Decision | None:
+    """`case` merged into the nearest of `nearby` within the radius and window, if any;
+    `merged_here`: the cases merged into each primary but not stored yet."""
     if case.lat is None or case.lon is None:
         return None
     settings = context.settings
-    cell = grid_cell(case.lat, case.lon, settings.duplicate_radius_m)
-    nearby = await context.repository.nearby_open_cases(case.category, cell, excluding=case.case_id)
     match = find_primary(
         case.lat,
         case.lon,
@@ -112,10 +142,11 @@ async def duplicate_of_open_case(context: Context, case: Case, *, cause: str) ->
     )
     if match is None:
         return None
-    cluster_size = await context.repository.cluster_size(match.primary.case_id) + 1
+    primary = match.primary.case_id
+    cluster_size = await context.repository.cluster_size(primary) + merged_here.get(primary, 0) + 1
     return mark_duplicate(
         case,
-        primary_case_id=match.primary.case_id,
+        primary_case_id=primary,
         distance_m=match.distance_m,
         cluster_size=cluster_size,
         primary_priority=cluster_priority(cluster_size, settings.priority_thresholds),
