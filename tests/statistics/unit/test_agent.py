@@ -90,7 +90,39 @@ async def test_a_write_the_producer_gave_up_on_ends_the_process_unacknowledged(
         case_stream.app.producer.buffer.pending.get_nowait().set_exception(TimeoutError())
         await asyncio.sleep(0)
     assert not event.message.acked
-    assert exits == [consumer.EXIT_WRITE_FAILED]
+    assert exits == [consumer.EXIT_STREAM_FAILED]
+
+
+async def test_a_crashed_stream_ends_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exits: list[int] = []
+
+    def exit_at_once(status: int) -> None:
+        exits.append(status)
+        raise RuntimeError("exited")
+
+    monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
+    case_stream = stream(tmp_path)
+    watch = asyncio.create_task(case_stream.exit_when_crashed())
+    await asyncio.sleep(0.05)
+    assert not watch.done()
+    await case_stream.app.crash(RuntimeError("the producer's buffer died"))
+    with pytest.raises(RuntimeError, match="exited"):
+        await watch
+    assert exits == [consumer.EXIT_STREAM_FAILED]
+
+
+async def test_a_stream_stopped_on_purpose_does_not_end_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(consumer.os, "_exit", exits.append)
+    case_stream = stream(tmp_path)
+    watch = asyncio.create_task(case_stream.exit_when_crashed())
+    await case_stream.app.stop()
+    await watch
+    assert exits == []
 
 
 async def test_an_unparsable_record_is_dead_lettered_and_the_stream_goes_on(

@@ -39,8 +39,8 @@ def _headers(message: Any) -> dict[str, bytes]:
     return {key: value for key, value in (message.headers or ()) if value is not None}
 
 
-EXIT_WRITE_FAILED = 70
-"""The exit status when a table write failed for good (EX_SOFTWARE)."""
+EXIT_STREAM_FAILED = 70
+"""The exit status when a table write failed for good, or faust crashed (EX_SOFTWARE)."""
 
 
 class InOrderAcks:
@@ -81,7 +81,7 @@ class InOrderAcks:
                         message.offset,
                         exc_info=None if written.cancelled() else written.exception(),
                     )
-                    os._exit(EXIT_WRITE_FAILED)
+                    os._exit(EXIT_STREAM_FAILED)
             pending.popleft()
             record.ack()
 
@@ -114,6 +114,7 @@ class CaseStream:
             help="case_id -> the case's statistical state with the ids of its applied events",
         )
         self.agent = self.app.agent(self.source, name="case-statistics")(self._process)
+        self._watch: asyncio.Task[None] | None = None
 
     async def _process(self, stream: Any) -> None:
         """Acknowledges each event only once what it wrote (its case's new state in the
@@ -183,6 +184,16 @@ class CaseStream:
 
     async def start(self) -> None:
         await self.app.start()
+        self._watch = asyncio.create_task(self.exit_when_crashed())  # kept: tasks are weak
+
+    async def exit_when_crashed(self) -> None:
+        """faust marks the app crashed when one of its services dies (the producer's
+        buffer, say) and then works no more, waiting for acknowledgements that never
+        come; the process ends then, as a crash would, to be restarted."""
+        await self.app.wait_until_stopped()  # stopped or crashed
+        if self.app.crashed:
+            log.critical("the stream crashed (%r); exiting", self.app.crash_reason)
+            os._exit(EXIT_STREAM_FAILED)
 
     async def stop(self) -> None:
         await self.app.stop()
