@@ -31,7 +31,10 @@ DESCRIPTION = (
     "and of the roof works were taken from the lane. The landlord could not be reached by "
     "phone; the community office keeps the contact details of the owner. Please inspect soon."
 )
-GOLDEN = 0.6180339887498949
+PLASTIC = 1.324717957244746
+"""The plastic number g: the points (n / g, n / g²) mod 1 cover a square evenly (the R2
+sequence). With the golden ratio φ for both axes, nφ² = nφ + n put every report on the
+square's diagonal, a few metres from the last ones, so nearly all were duplicates."""
 
 __all__ = ["ReportModel", "case_reported", "report_body", "volunteer_tokens"]
 """ReportModel: intake's own request model, which the no-op baseline validates too."""
@@ -41,8 +44,8 @@ def report_fields(sequence: int) -> dict[str, object]:
     """The body of report number `sequence`: every report has its own place (a low-discrepancy
     spread over a ~40 km square, so duplicates are as rare as in real life; intake finds its
     district and community), and categories and severities rotate."""
-    spread_lat = (sequence * GOLDEN) % 1.0
-    spread_lon = (sequence * GOLDEN * GOLDEN) % 1.0
+    spread_lat = (0.5 + sequence / PLASTIC) % 1.0
+    spread_lon = (0.5 + sequence / PLASTIC**2) % 1.0
     return {
         "category": CATEGORIES[sequence % len(CATEGORIES)],
         "severity": SEVERITIES[sequence % len(SEVERITIES)],
