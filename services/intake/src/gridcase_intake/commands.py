@@ -39,6 +39,8 @@ class Intake:
     clock: Callable[[], datetime] = utc_now
     boundaries: Boundaries = field(init=False)
     geography: Geography = field(init=False)
+    in_work: int = field(default=0, init=False)
+    """Submissions being worked on now."""
 
     def __post_init__(self) -> None:
         self.boundaries = load_boundaries(self.settings.boundaries_file)
@@ -47,9 +49,16 @@ class Intake:
     async def submit(
         self, submission: handlers.Submission, render: handlers.Render
     ) -> handlers.Outcome:
-        """`handlers.submit_report` on these adapters, each refusal counted."""
+        """`handlers.submit_report` on these adapters, each refusal counted; refused with
+        OverloadedError while `max_reports_in_work` others are being worked on."""
         try:
-            return await handlers.submit_report(submission, render, self)
+            if self.in_work >= self.settings.max_reports_in_work:
+                raise handlers.OverloadedError("too many reports at once")
+            self.in_work += 1
+            try:
+                return await handlers.submit_report(submission, render, self)
+            finally:
+                self.in_work -= 1
         except tuple(handlers.REFUSALS) as error:
             handlers.count_refusal(error, submission)
             raise

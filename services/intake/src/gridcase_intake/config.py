@@ -49,6 +49,12 @@ class IntakeSettings(ServiceSettings):
         description="How long an accepted report's answer waits for its view to be written.",
     )
     reports_per_minute: int = Field(default=30, ge=1)
+    max_reports_in_work: int = Field(
+        default=100,
+        ge=1,
+        description="Reports one process works on at once; more are answered 503 with "
+        "Retry-After at once.",
+    )
     open311_reads_per_minute: int = Field(default=120, ge=1)
     idempotency_retention_h: float = Field(default=24.0, ge=24)
     idempotency_lease_s: float = Field(default=30.0, gt=0)

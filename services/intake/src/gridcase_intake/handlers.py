@@ -62,6 +62,12 @@ class KafkaUnavailableError(Exception):
     """Kafka did not acknowledge the report in time (503); nothing was accepted."""
 
 
+class OverloadedError(Exception):
+    """More reports are in work in this process than it takes at once (503): refused at
+    once, before anything else, so a load beyond what the pipeline carries is shed rather
+    than queued until clients give up."""
+
+
 class RateLimitedError(Exception):
     """The caller sent too many new reports (429); `wait_s` until the next is allowed."""
 
@@ -165,6 +171,7 @@ REFUSALS: dict[type[Exception], str] = {
     IdempotencyConflictError: "idempotency_conflict",
     IdempotencyMismatchError: "idempotency_mismatch",
     KafkaUnavailableError: "kafka_unavailable",
+    OverloadedError: "overloaded",
 }
 """What `submit_report` refuses with, and the reason each refusal is counted under."""
 

@@ -13,6 +13,7 @@ from gridcase_intake.handlers import (
     IdempotencyConflictError,
     IdempotencyMismatchError,
     KafkaUnavailableError,
+    OverloadedError,
     RateLimitedError,
 )
 from gridcase_runtime.app import serve
@@ -46,7 +47,7 @@ def _key_reused(_request: Request, error: IdempotencyMismatchError) -> Problem:
     return Problem(validation_problem(422, [reused]))
 
 
-def _kafka_unavailable(request: Request, _error: KafkaUnavailableError) -> Problem:
+def _unavailable(request: Request, _error: KafkaUnavailableError | OverloadedError) -> Problem:
     settings: IntakeSettings = request.app.state.settings
     detail = "the report could not be stored right now; nothing was accepted, retry later"
     return Problem(problem(503, detail), {"Retry-After": str(settings.retry_after_s)})
@@ -58,7 +59,8 @@ DOMAIN_ERRORS: DomainErrors = {
     ValidationError: _invalid,
     IdempotencyConflictError: _in_flight,
     IdempotencyMismatchError: _key_reused,
-    KafkaUnavailableError: _kafka_unavailable,
+    KafkaUnavailableError: _unavailable,
+    OverloadedError: _unavailable,
 }
 """How the native API answers a refused submission (Open311 answers in its own format)."""
 

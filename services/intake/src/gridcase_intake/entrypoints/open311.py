@@ -29,6 +29,7 @@ from gridcase_intake.handlers import (
     IdempotencyMismatchError,
     KafkaUnavailableError,
     KeyedRequest,
+    OverloadedError,
     RateLimitedError,
     Render,
     Submission,
@@ -117,6 +118,7 @@ async def answer(
 REFUSALS = (
     RateLimitedError,
     KafkaUnavailableError,
+    OverloadedError,
     ReportRejectedError,
     IdempotencyConflictError,
     IdempotencyMismatchError,
@@ -128,7 +130,7 @@ def _refusal(error: Exception, settings: IntakeSettings) -> tuple[Open311Error, 
     if isinstance(error, RateLimitedError):
         limit = f"at most {settings.reports_per_minute} requests a minute"
         return Open311Error(429, limit), {"Retry-After": retry_after_header(error.wait_s)}
-    if isinstance(error, KafkaUnavailableError):
+    if isinstance(error, KafkaUnavailableError | OverloadedError):
         unavailable = "the request could not be stored right now; retry later"
         return Open311Error(503, unavailable), {"Retry-After": str(settings.retry_after_s)}
     if isinstance(error, ReportRejectedError):
