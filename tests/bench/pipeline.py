@@ -101,10 +101,17 @@ class Pipeline:
         for name, figures in service_memory().items():
             self.peak_memory[name] = max(self.peak_memory.get(name, 0.0), figures["VmHWM"])
 
-    def load(self, rate: float | None, seconds: float, *, drain_wait_s: float) -> Step:
+    def load(
+        self,
+        rate: float | None,
+        seconds: float,
+        *,
+        drain_wait_s: float,
+        connections: int | None = None,
+    ) -> Step:
         """Runs one load while sampling lag each second, then waits for the backlog to drain
         (reporting how long it took, up to `drain_wait_s`)."""
-        load = Load(rate, seconds, self.connections, first_sequence=self.sequence)
+        load = Load(rate, seconds, connections or self.connections, first_sequence=self.sequence)
         self.sequence += int((rate or 5000) * seconds * 2) + 10_000
         samples: list[dict[str, Any]] = []
         stop = threading.Event()
@@ -278,7 +285,9 @@ class Pipeline:
         }
 
     def overload(self, rate: float, seconds: float, settle_s: float) -> dict[str, Any]:
-        step = self.load(rate, seconds, drain_wait_s=settle_s)
+        """`rate` from four times the connections: clients that can have more reports in
+        work at once than intake takes (INTAKE_MAX_REPORTS_IN_WORK), so it must shed them."""
+        step = self.load(rate, seconds, drain_wait_s=settle_s, connections=4 * self.connections)
         over_limit = {name: mb for name, mb in self.peak_memory.items() if mb > 1024}
         return {
             "rate": rate,
