@@ -6,7 +6,12 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from gridcase_assignment.domain.duplicates import NearbyCase
-from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES, Case
+from gridcase_assignment.domain.model import (
+    SETTLED_STATUSES,
+    WORKLOAD_STATUSES,
+    Case,
+    workload_moves,
+)
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import CatalogueEntry, HandlerLoad, RoutingTables
 from gridcase_assignment.ports import Change, Document, LoadedCase, NewCase
@@ -35,12 +40,6 @@ class Record:
 class Workload:
     open_cases: int = 0
     last_assigned_at: datetime | None = None
-
-
-def _holder(case: Case | None) -> str | None:
-    if case is None or case.handler is None or case.status not in WORKLOAD_STATUSES:
-        return None
-    return case.handler
 
 
 class FakeCaseRepository:
@@ -152,17 +151,9 @@ class FakeCaseRepository:
         return [HandlerLoad(h, load.open_cases, load.last_assigned_at) for h, load in loads]
 
     async def move_workload(self, moves: Sequence[tuple[Case | None, Case]]) -> None:
-        latest: dict[str, datetime] = {}
-        for before, after in moves:
-            was, now = _holder(before), _holder(after)
-            if was == now:
-                continue
-            if was is not None:
-                self.workload.setdefault(was, Workload()).open_cases -= 1
-            if now is not None:
-                self.workload.setdefault(now, Workload()).open_cases += 1
-                if after.assigned_at is not None:
-                    latest[now] = max(latest.get(now, after.assigned_at), after.assigned_at)
+        changes, latest = workload_moves(moves)
+        for handler_id, change in changes.items():
+            self.workload.setdefault(handler_id, Workload()).open_cases += change
         for handler_id, assigned_at in latest.items():
             self.workload[handler_id].last_assigned_at = assigned_at
 

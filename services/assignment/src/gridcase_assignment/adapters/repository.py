@@ -24,7 +24,12 @@ from pymongo.errors import DuplicateKeyError
 
 from gridcase_assignment.domain.duplicates import NearbyCase
 from gridcase_assignment.domain.ladder import StageLadder
-from gridcase_assignment.domain.model import SETTLED_STATUSES, WORKLOAD_STATUSES, Case
+from gridcase_assignment.domain.model import (
+    SETTLED_STATUSES,
+    WORKLOAD_STATUSES,
+    Case,
+    workload_moves,
+)
 from gridcase_assignment.domain.registry import Department, Handler
 from gridcase_assignment.domain.routing import (
     CatalogueEntry,
@@ -43,13 +48,6 @@ Document = dict[str, Any]
 
 DERIVED_FIELDS = ("priority", "cluster_size")
 """Kept by `set_cluster` alone, never by a case's own versioned writes."""
-
-
-def _workload_holder(case: Case | None) -> str | None:
-    """The handler whose open workload `case` counts in, if any."""
-    if case is None or case.handler is None or case.status not in WORKLOAD_STATUSES:
-        return None
-    return case.handler
 
 
 def _case_document(case: Case) -> Document:
@@ -354,18 +352,7 @@ class AssignmentRepository:
         and after) changed who works them, or whether they are open: one upsert by _id per
         handler, unordered. A crash between the decisions and this leaves counters off
         until `recount_workload` runs."""
-        changes: dict[str, int] = {}
-        latest: dict[str, datetime] = {}
-        for before, after in moves:
-            was, now = _workload_holder(before), _workload_holder(after)
-            if was == now:
-                continue
-            if was is not None:
-                changes[was] = changes.get(was, 0) - 1
-            if now is not None:
-                changes[now] = changes.get(now, 0) + 1
-                if after.assigned_at is not None:
-                    latest[now] = max(latest.get(now, after.assigned_at), after.assigned_at)
+        changes, latest = workload_moves(moves)
         statements = [
             {
                 "q": {"_id": handler},

@@ -3,7 +3,7 @@
 Every decision is a pure function of the case, its inputs and `now`; the events it emits
 get ids derived from their cause, so the same decision always yields the same events."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -330,3 +330,31 @@ LIFECYCLE: Mapping[str, tuple[str, tuple[Stage, ...]]] = {
     "CaseRejected": ("rejected", ALL_STAGES),
 }
 """Lifecycle events assignment follows: the status they lead to, the stages they complete."""
+
+
+def workload_moves(
+    moves: Sequence[tuple[Case | None, Case]],
+) -> tuple[dict[str, int], dict[str, datetime]]:
+    """How stored decisions (each case before and after) move open cases between the
+    handlers' counters: the change of each counter, and the latest assignment of each
+    handler that gained a case."""
+    changes: dict[str, int] = {}
+    latest: dict[str, datetime] = {}
+    for before, after in moves:
+        was, now = _workload_holder(before), _workload_holder(after)
+        if was == now:
+            continue
+        if was is not None:
+            changes[was] = changes.get(was, 0) - 1
+        if now is not None:
+            changes[now] = changes.get(now, 0) + 1
+            if after.assigned_at is not None:
+                latest[now] = max(latest.get(now, after.assigned_at), after.assigned_at)
+    return changes, latest
+
+
+def _workload_holder(case: Case | None) -> str | None:
+    """The handler whose open workload `case` counts in, if any."""
+    if case is None or case.handler is None or case.status not in WORKLOAD_STATUSES:
+        return None
+    return case.handler
