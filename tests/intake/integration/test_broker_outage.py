@@ -68,7 +68,12 @@ async def test_outage_gives_503_then_recovers_without_a_restart(
     assert (await client.get("/readyz")).status_code == 503
 
     proxy.restore()
-    retried = await client.post("/v1/reports", json=report_body(), headers={**auth, **key})
+    # within seconds, as a client would retry: the producer reconnects on its own backoff
+    for _ in range(20):
+        retried = await client.post("/v1/reports", json=report_body(), headers={**auth, **key})
+        if retried.status_code != 503:
+            break
+        await asyncio.sleep(0.5)
     assert retried.status_code == 201, retried.text
     fresh = await client.post("/v1/reports", json=report_body(), headers=auth)
     assert fresh.status_code == 201
