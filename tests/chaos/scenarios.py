@@ -102,6 +102,8 @@ async def run_scenario(
     print(f"\n{HEADER}\n{verdict.row(name, recovered_s)}\n answers: {dict(ledger.answers)}")
     for line in verdict.findings + verdict.differences[:10]:
         print(f"  {line}")
+    if system.revived:
+        print(f"  ended on their own and started again: {', '.join(system.revived)}")
     assert not ledger.server_errors(), f"5xx other than 503: {ledger.server_errors()}"
     assert (verdict.lost, verdict.duplicated, verdict.unexpected) == (0, 0, 0)
     assert verdict.differences == []

@@ -1,11 +1,13 @@
 """The four services as processes of the suite's own, on free ports, with their own topics
 and databases: started, killed (SIGKILL), stopped (SIGTERM) and started again while the
-workload runs, and more consumer instances added to a group and taken away."""
+workload runs, and more consumer instances added to a group and taken away. A process
+that ends on its own is started again, as `make up` and an orchestrator would."""
 
 import contextlib
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ class Instance:
     log: Path
     redelivered: float = 0.0
     """Redeliveries this process counted, as last read from its metrics."""
+    ready: bool = False
 
     @property
     def url(self) -> str:
@@ -65,6 +68,29 @@ class System:
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     ended: list[Instance] = field(default_factory=list)
     """Processes killed or stopped, with what they counted."""
+    revived: list[str] = field(default_factory=list)
+    """The processes that ended on their own and were started again, with their status."""
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    _closing: threading.Event = field(default_factory=threading.Event, init=False)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._keep, name=f"keep-{self.namespace}", daemon=True).start()
+
+    def _keep(self) -> None:
+        """Starts again, on its port, each process that ended without being told to."""
+        while not self._closing.wait(0.5):
+            with self._lock:
+                died = [i for i in self.running() if i.ready and i.process.poll() is not None]
+                for instance in died:
+                    self._ended(instance)
+            for instance in died:
+                what = f"{instance.service} exited with {instance.process.returncode}"
+                print(f"  {what}; starting it again")
+                self.revived.append(what)
+                try:
+                    self.start(instance.service, port=instance.port)
+                except RuntimeError as error:
+                    print(f"  {instance.service} did not start again: {error}")
 
     def database(self, service: str) -> str:
         return f"{self.namespace.replace('-', '_')}_{service.split('-')[0]}"
@@ -103,18 +129,24 @@ class System:
 
     def start(self, service: str, *, port: int | None = None, **extra: str) -> Instance:
         """A new process of `service` (on `port`, or a free one), once it is ready."""
-        instance = self._launch(service, port or free_port(), extra)
-        self.instances.setdefault(service, []).append(instance)
+        with self._lock:
+            if self._closing.is_set():
+                raise RuntimeError(f"{service} not started: the system is stopping")
+            instance = self._launch(service, port or free_port(), extra)
+            self.instances.setdefault(service, []).append(instance)
         launched = time.monotonic()
         deadline = launched + STARTUP_S
         while not _ready(instance.url):
             if instance.process.poll() is not None:
+                with self._lock:
+                    self._ended(instance)
                 raise RuntimeError(
                     f"{service} exited with {instance.process.returncode}; see {instance.log}"
                 )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{service} not ready after {STARTUP_S} s; see {instance.log}")
             time.sleep(0.25)
+        instance.ready = True
         print(
             f"  {service} ready in {time.monotonic() - launched:.1f} s, "
             f"{cpu_seconds(instance.process.pid):.1f} s of CPU (load {load():.1f})"
@@ -137,18 +169,20 @@ class System:
 
     def kill(self, instance: Instance) -> None:
         """SIGKILL, as a crash would, with what it counted read just before."""
-        self._count(instance)
-        instance.process.kill()
-        instance.process.wait()
-        self._ended(instance)
+        with self._lock:
+            self._count(instance)
+            instance.process.kill()
+            instance.process.wait()
+            self._ended(instance)
 
     def terminate(self, instance: Instance, timeout_s: float = 60) -> int:
         """SIGTERM; its exit code once it has shut down."""
-        self._count(instance)
-        instance.process.terminate()
-        code = instance.process.wait(timeout_s)
-        self._ended(instance)
-        return code
+        with self._lock:
+            self._count(instance)
+            instance.process.terminate()
+            code = instance.process.wait(timeout_s)
+            self._ended(instance)
+            return code
 
     def restart(self, instance: Instance, *, crash: bool = True) -> Instance:
         """The instance killed (or stopped) and started again on its port."""
@@ -179,6 +213,11 @@ class System:
             yield from instances
 
     def stop(self) -> None:
+        self._closing.set()
+        with self._lock:
+            self._stop_all()
+
+    def _stop_all(self) -> None:
         for instance in list(self.running()):
             instance.process.terminate()
         for instance in list(self.running()):

@@ -5,9 +5,11 @@ acknowledged only once its write is delivered."""
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.types import TP
 
 from gridcase_contracts.codec import encode
 from gridcase_contracts.codes import Service
@@ -177,3 +179,74 @@ async def test_unsigned_and_wrongly_signed_records_are_dead_lettered(
         b"the record is not signed",
         b"CaseReported is produced by intake, but the record is signed by assignment",
     ]
+
+
+async def test_a_record_after_a_gap_ends_the_process_unapplied(
+    tmp_path: Path, story: Any, may_day: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exits: list[int] = []
+
+    def exit_at_once(status: int) -> None:
+        exits.append(status)
+        raise RuntimeError("exited")
+
+    monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
+    case_stream = stream(tmp_path)
+    reported, assigned = story("GC-agent-12", may_day).assigned(1).events[:2]
+    async with case_stream.agent.test_context() as agent:
+        for event in (reported, assigned):
+            key, value, headers = encode(event)
+            signed = AsProducers().sign(key, value, headers)
+            await agent.put(value, key=key, headers=signed, wait=False)
+            agent.sent_offset += 1  # offset 1 never comes
+        await asyncio.sleep(0.05)
+    assert exits == [consumer.EXIT_STREAM_FAILED]
+    assert len(CaseState.from_json(case_stream.cases["GC-agent-12"]).event_ids) == 1
+
+
+class TestGaplessOffsets:
+    """Records are taken in offset order from the committed offset; read again is fine."""
+
+    @staticmethod
+    def message(offset: int, generation: int = 1, partition: int = 0) -> Any:
+        tp = TP("events", partition)
+        return SimpleNamespace(
+            tp=tp, topic=tp.topic, partition=partition, offset=offset, generation_id=generation
+        )
+
+    @pytest.fixture
+    def exits(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        exited: list[int] = []
+
+        def exit_at_once(status: int) -> None:
+            exited.append(status)
+            raise RuntimeError("exited")
+
+        monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
+        return exited
+
+    def test_from_the_committed_offset_on_and_read_again(self, exits: list[int]) -> None:
+        offsets = consumer.GaplessOffsets({TP("events", 0): 5}.get)
+        for offset in (5, 6, 4, 5, 6, 7):
+            offsets.take(self.message(offset))
+        offsets.take(self.message(0, partition=1))  # nothing committed: from where it starts
+        assert exits == []
+
+    @pytest.mark.parametrize(("committed", "taken"), [(5, [6]), (5, [5, 6, 8]), (None, [3, 5])])
+    def test_a_gap_exits(self, exits: list[int], committed: int | None, taken: list[int]) -> None:
+        offsets = consumer.GaplessOffsets({TP("events", 0): committed}.get)
+        *before, gap = taken
+        for offset in before:
+            offsets.take(self.message(offset))
+        with pytest.raises(RuntimeError, match="exited"):
+            offsets.take(self.message(gap))
+        assert exits == [consumer.EXIT_STREAM_FAILED]
+
+    def test_a_new_generation_starts_again_from_the_committed_offset(
+        self, exits: list[int]
+    ) -> None:
+        offsets = consumer.GaplessOffsets({TP("events", 0): 3}.get)
+        for offset in (3, 4, 5, 6):
+            offsets.take(self.message(offset))
+        offsets.take(self.message(3, generation=2))
+        assert exits == []

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any, cast
 
 import faust
@@ -41,6 +42,40 @@ def _headers(message: Any) -> dict[str, bytes]:
 
 EXIT_STREAM_FAILED = 70
 """The exit status when a table write failed for good, or faust crashed (EX_SOFTWARE)."""
+
+
+class GaplessOffsets:
+    """Checks that the agent takes each partition's records without a gap, from the offset
+    the consumer was sought to. faust's fetcher can move its read position past records it
+    never delivered: after a rebalance, records fetched before the seek still pass through
+    it while the flow is stopped, each setting the read position, so the same records read
+    again after the seek are dropped. And faust commits past one unacknowledged record
+    when the record after it is acknowledged. So nothing after a gap is applied or
+    acknowledged: the process exits, as a crash would, to be restarted from the committed
+    offset, which is then still the missing record's."""
+
+    def __init__(self, committed: Callable[[Any], int | None]) -> None:
+        self._committed = committed
+        self._generation: int | None = None
+        self._next: dict[Any, int] = {}
+
+    def take(self, message: Any) -> None:
+        """Exits unless `message` is the next record of its partition, or one read again."""
+        if message.generation_id != self._generation:
+            self._generation, self._next = message.generation_id, {}
+        expected = self._next.get(message.tp)
+        if expected is None:
+            expected = self._committed(message.tp)
+        if expected is not None and message.offset > expected:
+            log.critical(
+                "%s/%s: offset %s came where %s was due; exiting, to read it again",
+                message.topic,
+                message.partition,
+                message.offset,
+                expected,
+            )
+            os._exit(EXIT_STREAM_FAILED)
+        self._next[message.tp] = max(expected or 0, message.offset + 1)
 
 
 class InOrderAcks:
@@ -123,7 +158,10 @@ class CaseStream:
         with changelog records still in its buffer: a crash then left the table an event
         short of its committed offsets."""
         acks = InOrderAcks()
+        # faust's consumer keeps the committed offsets it sought to, and tells no one else
+        offsets = GaplessOffsets(cast(Any, self.app.consumer)._committed_offset.get)
         async for record in stream.noack().events():
+            offsets.take(record.message)
             acks.add(record, await self._handle(record))
 
     async def _handle(self, record: Any) -> "asyncio.Future[Any] | None":
