@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from unittest.mock import AsyncMock
 
 import pytest
 from faust.types import TP
@@ -32,6 +33,7 @@ def stream(tmp_path: Path) -> CaseStream:
     case_stream.app.conf.store = "memory://"
     case_stream.app.finalize()
     case_stream.app.flow_control.resume()
+    case_stream.start_offset = AsyncMock(return_value=0)  # type: ignore[method-assign]
     return case_stream
 
 
@@ -205,7 +207,8 @@ async def test_a_record_after_a_gap_ends_the_process_unapplied(
 
 
 class TestGaplessOffsets:
-    """Records are taken in offset order from the committed offset; read again is fine."""
+    """Records are taken in offset order from where the partition starts (the committed
+    offset, or its first); one read again is fine."""
 
     @staticmethod
     def message(offset: int, generation: int = 1, partition: int = 0) -> Any:
@@ -225,28 +228,52 @@ class TestGaplessOffsets:
         monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
         return exited
 
-    def test_from_the_committed_offset_on_and_read_again(self, exits: list[int]) -> None:
-        offsets = consumer.GaplessOffsets({TP("events", 0): 5}.get)
+    @staticmethod
+    def starts(**at: int) -> Any:
+        """Where each partition p<n> starts: its committed offset, or its first one."""
+        return AsyncMock(side_effect=lambda tp: at[f"p{tp.partition}"])
+
+    async def test_from_the_start_on_and_read_again(self, exits: list[int]) -> None:
+        offsets = consumer.GaplessOffsets(self.starts(p0=5, p1=0))
         for offset in (5, 6, 4, 5, 6, 7):
-            offsets.take(self.message(offset))
-        offsets.take(self.message(0, partition=1))  # nothing committed: from where it starts
+            await offsets.take(self.message(offset))
+        await offsets.take(self.message(0, partition=1))
         assert exits == []
 
-    @pytest.mark.parametrize(("committed", "taken"), [(5, [6]), (5, [5, 6, 8]), (None, [3, 5])])
-    def test_a_gap_exits(self, exits: list[int], committed: int | None, taken: list[int]) -> None:
-        offsets = consumer.GaplessOffsets({TP("events", 0): committed}.get)
+    @pytest.mark.parametrize(("start", "taken"), [(5, [6]), (5, [5, 6, 8]), (0, [28])])
+    async def test_a_gap_exits(self, exits: list[int], start: int, taken: list[int]) -> None:
+        offsets = consumer.GaplessOffsets(self.starts(p0=start))
         *before, gap = taken
         for offset in before:
-            offsets.take(self.message(offset))
+            await offsets.take(self.message(offset))
         with pytest.raises(RuntimeError, match="exited"):
-            offsets.take(self.message(gap))
+            await offsets.take(self.message(gap))
         assert exits == [consumer.EXIT_STREAM_FAILED]
 
-    def test_a_new_generation_starts_again_from_the_committed_offset(
-        self, exits: list[int]
-    ) -> None:
-        offsets = consumer.GaplessOffsets({TP("events", 0): 3}.get)
+    async def test_a_new_generation_starts_again_from_its_start(self, exits: list[int]) -> None:
+        starts = self.starts(p0=3)
+        offsets = consumer.GaplessOffsets(starts)
         for offset in (3, 4, 5, 6):
-            offsets.take(self.message(offset))
-        offsets.take(self.message(3, generation=2))
+            await offsets.take(self.message(offset))
+        await offsets.take(self.message(3, generation=2))
         assert exits == []
+        assert starts.await_count == 2
+
+
+async def test_a_partition_starts_at_its_committed_offset_else_at_its_first(
+    tmp_path: Path,
+) -> None:
+    case_stream = CaseStream(
+        StatsSettings(
+            KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1",
+            GRIDCASE_TOPIC_NAMESPACE="unit",
+            data_dir=tmp_path,
+        )
+    )
+    committed, fresh = TP("events", 0), TP("events", 1)
+    consumer_ = case_stream.app.consumer
+    consumer_._committed_offset[committed] = 41  # type: ignore[attr-defined]
+    consumer_.earliest_offsets = AsyncMock(return_value={fresh: 7})  # type: ignore[method-assign]
+    assert await case_stream.start_offset(committed) == 41
+    assert await case_stream.start_offset(fresh) == 7
+    consumer_.earliest_offsets.assert_awaited_once_with(fresh)

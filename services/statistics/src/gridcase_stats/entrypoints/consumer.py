@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import faust
@@ -54,19 +54,19 @@ class GaplessOffsets:
     acknowledged: the process exits, as a crash would, to be restarted from the committed
     offset, which is then still the missing record's."""
 
-    def __init__(self, committed: Callable[[Any], int | None]) -> None:
-        self._committed = committed
+    def __init__(self, start: Callable[[Any], Awaitable[int]]) -> None:
+        self._start = start
         self._generation: int | None = None
         self._next: dict[Any, int] = {}
 
-    def take(self, message: Any) -> None:
+    async def take(self, message: Any) -> None:
         """Exits unless `message` is the next record of its partition, or one read again."""
         if message.generation_id != self._generation:
             self._generation, self._next = message.generation_id, {}
         expected = self._next.get(message.tp)
         if expected is None:
-            expected = self._committed(message.tp)
-        if expected is not None and message.offset > expected:
+            expected = await self._start(message.tp)
+        if message.offset > expected:
             log.critical(
                 "%s/%s: offset %s came where %s was due; exiting, to read it again",
                 message.topic,
@@ -75,7 +75,7 @@ class GaplessOffsets:
                 expected,
             )
             os._exit(EXIT_STREAM_FAILED)
-        self._next[message.tp] = max(expected or 0, message.offset + 1)
+        self._next[message.tp] = max(expected, message.offset + 1)
 
 
 class InOrderAcks:
@@ -158,11 +158,19 @@ class CaseStream:
         with changelog records still in its buffer: a crash then left the table an event
         short of its committed offsets."""
         acks = InOrderAcks()
-        # faust's consumer keeps the committed offsets it sought to, and tells no one else
-        offsets = GaplessOffsets(cast(Any, self.app.consumer)._committed_offset.get)
+        offsets = GaplessOffsets(self.start_offset)
         async for record in stream.noack().events():
-            offsets.take(record.message)
+            await offsets.take(record.message)
             acks.add(record, await self._handle(record))
+
+    async def start_offset(self, tp: Any) -> int:
+        """Where the consumer reads `tp` from in this generation: the committed offset it
+        sought to (kept by faust's consumer alone), or with none the partition's first."""
+        consumer = self.app.consumer
+        committed: int | None = cast(Any, consumer)._committed_offset.get(tp)
+        if committed is not None:  # faust keeps a committed 0 as None
+            return committed
+        return (await consumer.earliest_offsets(tp))[tp]
 
     async def _handle(self, record: Any) -> "asyncio.Future[Any] | None":
         """Applies one record; returns the delivery of what it wrote, None if nothing."""
