@@ -26,7 +26,7 @@ from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.kafka_security import KafkaSecurity
 from gridcase_stats.config import StatsSettings
-from gridcase_stats.entrypoints.consumer import CASES_TABLE, EXIT_STREAM_FAILED
+from gridcase_stats.entrypoints.consumer import CASES_TABLE
 from gridcase_stats.entrypoints.reconcile import reconcile
 from identity import mint_token
 from producers import AsProducers
@@ -51,10 +51,6 @@ class Worker:
         self._log = log
 
     def __enter__(self) -> "Worker":
-        self._launch()
-        return self
-
-    def _launch(self) -> None:
         with self._log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gridcase_stats"],
@@ -62,6 +58,7 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        return self
 
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
@@ -73,12 +70,8 @@ class Worker:
         self.process.wait(timeout=10)
 
     def wait_ready(self, timeout_s: float = 90) -> None:
-        """Started again, as a supervisor would, if it exits to read a record faust passed
-        over (see consumer.GaplessOffsets)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.process.poll() == EXIT_STREAM_FAILED:
-                self._launch()
             assert self.process.poll() is None, self._log.read_text()[-3000:]
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:

@@ -11,6 +11,7 @@ from unittest.mock import AsyncMock
 
 import pytest
 from faust.types import TP
+from prometheus_client import REGISTRY
 
 from gridcase_contracts.codec import encode
 from gridcase_contracts.codes import Service
@@ -183,32 +184,49 @@ async def test_unsigned_and_wrongly_signed_records_are_dead_lettered(
     ]
 
 
-async def test_a_record_after_a_gap_ends_the_process_unapplied(
-    tmp_path: Path, story: Any, may_day: datetime, monkeypatch: pytest.MonkeyPatch
+async def test_records_faust_passed_over_are_read_again_and_taken_first(
+    tmp_path: Path, story: Any, may_day: datetime
 ) -> None:
-    exits: list[int] = []
-
-    def exit_at_once(status: int) -> None:
-        exits.append(status)
-        raise RuntimeError("exited")
-
-    monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
     case_stream = stream(tmp_path)
-    reported, assigned = story("GC-agent-12", may_day).assigned(1).events[:2]
+    reported, assigned, accepted = story("GC-agent-12", may_day).assigned(1).accepted(1).events[:3]
+    records = [record(offset, event) for offset, event in enumerate((reported, assigned))]
+    case_stream.reread = AsyncMock(  # type: ignore[method-assign]
+        side_effect=lambda tp, start, end: [
+            consumer.Reread(r, case_stream.app.consumer) for r in records[start:end]
+        ]
+    )
     async with case_stream.agent.test_context() as agent:
-        for event in (reported, assigned):
-            key, value, headers = encode(event)
-            signed = AsProducers().sign(key, value, headers)
-            await agent.put(value, key=key, headers=signed, wait=False)
-            agent.sent_offset += 1  # offset 1 never comes
-        await asyncio.sleep(0.05)
-    assert exits == [consumer.EXIT_STREAM_FAILED]
-    assert len(CaseState.from_json(case_stream.cases["GC-agent-12"]).event_ids) == 1
+        agent.sent_offset = 2  # faust passed over offsets 0 and 1
+        key, value, headers = encode(accepted)
+        await agent.put(value, key=key, headers=AsProducers().sign(key, value, headers))
+        delivered = case_stream.app.producer.buffer.pending
+        while not delivered.empty():
+            delivered.get_nowait().set_result(None)
+        await asyncio.sleep(0)
+    case_stream.reread.assert_awaited_once()
+    state = CaseState.from_json(case_stream.cases["GC-agent-12"])
+    assert (state.status, len(state.event_ids)) == ("accepted", 3)
+    assert REGISTRY.get_sample_value("gridcase_statistics_passed_over_total") >= 2
+
+
+def record(offset: int, event: Any) -> Any:
+    """A kafka-python ConsumerRecord's fields, for `event` at `offset` of partition 0."""
+    key, value, headers = encode(event)
+    return SimpleNamespace(
+        topic="unit.gridcase.case-events",
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        headers=AsProducers().sign(key, value, headers),
+        key=key,
+        value=value,
+    )
 
 
 class TestGaplessOffsets:
     """Records are taken in offset order from where the partition starts (the committed
-    offset, or its first); one read again is fine."""
+    offset, or its first); the ones passed over are read again; one read again is fine."""
 
     @staticmethod
     def message(offset: int, generation: int = 1, partition: int = 0) -> Any:
@@ -217,63 +235,37 @@ class TestGaplessOffsets:
             tp=tp, topic=tp.topic, partition=partition, offset=offset, generation_id=generation
         )
 
-    @pytest.fixture
-    def exits(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-        exited: list[int] = []
-
-        def exit_at_once(status: int) -> None:
-            exited.append(status)
-            raise RuntimeError("exited")
-
-        monkeypatch.setattr(consumer.os, "_exit", exit_at_once)
-        return exited
-
     @staticmethod
-    def starts(**at: int) -> Any:
-        """Where each partition p<n> starts: its committed offset, or its first one."""
-        return AsyncMock(side_effect=lambda tp: at[f"p{tp.partition}"])
+    def offsets(**starts: int) -> consumer.GaplessOffsets:
+        """Each partition p<n> starting at starts[p<n>]; the records read again by offset."""
+        return consumer.GaplessOffsets(
+            AsyncMock(side_effect=lambda tp: starts[f"p{tp.partition}"]),
+            AsyncMock(side_effect=lambda tp, start, end: list(range(start, end))),
+        )
 
-    async def test_from_the_start_on_and_read_again(self, exits: list[int]) -> None:
-        offsets = consumer.GaplessOffsets(self.starts(p0=5, p1=0))
+    async def test_from_the_start_on_and_read_again(self) -> None:
+        offsets = self.offsets(p0=5, p1=0)
         for offset in (5, 6, 4, 5, 6, 7):
-            await offsets.take(self.message(offset))
-        await offsets.take(self.message(0, partition=1))
-        assert exits == []
+            assert await offsets.take(self.message(offset)) == []
+        assert await offsets.take(self.message(0, partition=1)) == []
 
-    @pytest.mark.parametrize(("start", "taken"), [(5, [6]), (5, [5, 6, 8]), (0, [28])])
-    async def test_a_gap_exits(self, exits: list[int], start: int, taken: list[int]) -> None:
-        offsets = consumer.GaplessOffsets(self.starts(p0=start))
-        *before, gap = taken
+    @pytest.mark.parametrize(
+        ("start", "taken", "passed_over"),
+        [(5, [6], [5]), (5, [5, 6, 9], [7, 8]), (0, [28], list(range(28)))],
+    )
+    async def test_the_records_passed_over_are_read_again(
+        self, start: int, taken: list[int], passed_over: list[int]
+    ) -> None:
+        offsets = self.offsets(p0=start)
+        *before, after_the_gap = taken
         for offset in before:
-            await offsets.take(self.message(offset))
-        with pytest.raises(RuntimeError, match="exited"):
-            await offsets.take(self.message(gap))
-        assert exits == [consumer.EXIT_STREAM_FAILED]
+            assert await offsets.take(self.message(offset)) == []
+        assert await offsets.take(self.message(after_the_gap)) == passed_over
+        assert await offsets.take(self.message(after_the_gap + 1)) == []
 
-    async def test_a_new_generation_starts_again_from_its_start(self, exits: list[int]) -> None:
-        starts = self.starts(p0=3)
-        offsets = consumer.GaplessOffsets(starts)
+    async def test_a_new_generation_starts_again_from_its_start(self) -> None:
+        offsets = self.offsets(p0=3)
         for offset in (3, 4, 5, 6):
             await offsets.take(self.message(offset))
-        await offsets.take(self.message(3, generation=2))
-        assert exits == []
-        assert starts.await_count == 2
-
-
-async def test_a_partition_starts_at_its_committed_offset_else_at_its_first(
-    tmp_path: Path,
-) -> None:
-    case_stream = CaseStream(
-        StatsSettings(
-            KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1",
-            GRIDCASE_TOPIC_NAMESPACE="unit",
-            data_dir=tmp_path,
-        )
-    )
-    committed, fresh = TP("events", 0), TP("events", 1)
-    consumer_ = case_stream.app.consumer
-    consumer_._committed_offset[committed] = 41  # type: ignore[attr-defined]
-    consumer_.earliest_offsets = AsyncMock(return_value={fresh: 7})  # type: ignore[method-assign]
-    assert await case_stream.start_offset(committed) == 41
-    assert await case_stream.start_offset(fresh) == 7
-    consumer_.earliest_offsets.assert_awaited_once_with(fresh)
+        assert await offsets.take(self.message(3, generation=2)) == []
+        assert await offsets.take(self.message(5, generation=2)) == [4]

@@ -1,8 +1,10 @@
-"""Reads the case-events topic from its earliest offset with a plain kafka-python consumer
-(no faust, no consumer group), independent of the live service."""
+"""Reads the case-events topic with a plain kafka-python consumer (no faust, no consumer
+group): from its earliest offset, independent of the live service, or a range of one
+partition for the live service itself."""
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -12,6 +14,43 @@ from gridcase_runtime.kafka_security import KafkaSecurity
 from gridcase_runtime.signing import Verifier
 
 log = logging.getLogger(__name__)
+
+
+def _reader(bootstrap_servers: str, group_id: str | None = None) -> KafkaConsumer:
+    return KafkaConsumer(
+        **KafkaSecurity().client_config(),
+        bootstrap_servers=bootstrap_servers,
+        client_id="gridcase-stats-reread",
+        group_id=group_id,
+        enable_auto_commit=False,
+    )
+
+
+def starting_offset(bootstrap_servers: str, group_id: str, tp: TopicPartition) -> int:
+    """Where the consumer group `group_id` starts reading `tp`: its committed offset, or
+    with none the partition's first (asked of the broker, the group left as it is)."""
+    consumer = _reader(bootstrap_servers, group_id)
+    try:
+        committed: int | None = consumer.committed(tp)
+        return committed if committed is not None else consumer.beginning_offsets([tp])[tp]
+    finally:
+        consumer.close()
+
+
+def read_range(bootstrap_servers: str, tp: TopicPartition, start: int, end: int) -> list[Any]:
+    """The records of `tp` from offset `start` up to `end` (excluded), as kafka-python's
+    ConsumerRecords."""
+    consumer = _reader(bootstrap_servers)
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        records: list[Any] = []
+        while consumer.position(tp) < end:
+            for batch in consumer.poll(timeout_ms=500, max_records=end - start).values():
+                records.extend(record for record in batch if record.offset < end)
+        return records
+    finally:
+        consumer.close()
 
 
 class TopicReplay:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import faust
+from faust.types.tuples import ConsumerMessage
+from kafka import TopicPartition
 from prometheus_client import Counter
 
 from gridcase_contracts.topics import CASE_EVENTS, Headers
@@ -23,6 +25,7 @@ from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_runtime.kafka_consumer import dead_letter_headers
 from gridcase_runtime.signing import UntrustedRecordError
 from gridcase_runtime.streams import faust_app_settings
+from gridcase_stats.adapters.replay import read_range, starting_offset
 from gridcase_stats.config import SERVICE, StatsSettings
 from gridcase_stats.handlers import applied
 
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 
 CASES_TABLE = "case-stats"
 
+PASSED_OVER = Counter(
+    "gridcase_statistics_passed_over_total",
+    "Records faust's fetcher passed over after a rebalance, read again from the topic.",
+)
 REDELIVERIES = Counter(
     "gridcase_statistics_redeliveries_total",
     "Events delivered again (after a crash or rebalance) and skipped by their event_id.",
@@ -44,38 +51,67 @@ EXIT_STREAM_FAILED = 70
 """The exit status when a table write failed for good, or faust crashed (EX_SOFTWARE)."""
 
 
-class GaplessOffsets:
-    """Checks that the agent takes each partition's records without a gap, from the offset
-    the consumer was sought to. faust's fetcher can move its read position past records it
-    never delivered: after a rebalance, records fetched before the seek still pass through
-    it while the flow is stopped, each setting the read position, so the same records read
-    again after the seek are dropped. And faust commits past one unacknowledged record
-    when the record after it is acknowledged. So nothing after a gap is applied or
-    acknowledged: the process exits, as a crash would, to be restarted from the committed
-    offset, which is then still the missing record's."""
+class Reread:
+    """A record read again from the topic, standing in for the event faust passed over;
+    acknowledged to faust's consumer like any."""
 
-    def __init__(self, start: Callable[[Any], Awaitable[int]]) -> None:
+    def __init__(self, record: Any, consumer: Any) -> None:
+        self.message = ConsumerMessage(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.timestamp,
+            record.timestamp_type,
+            record.headers,
+            record.key,
+            record.value,
+            None,
+        )
+        self.value = record.value
+        self._consumer = consumer
+
+    def ack(self) -> bool:
+        return bool(self.message.ack(self._consumer))
+
+
+class GaplessOffsets:
+    """Hands the agent each partition's records without a gap, from where the consumer
+    started reading it. faust's fetcher can move its read position past records it never
+    delivered: after a rebalance, records fetched before the seek to the committed offsets
+    still pass through it while the flow is stopped, each setting the read position, so the
+    same records read again after the seek are dropped. (faust would then commit past them:
+    its commit passes one unacknowledged record when the record after it is acknowledged.)
+    So the records passed over are read again from the topic, and taken first."""
+
+    def __init__(
+        self,
+        start: Callable[[Any], Awaitable[int]],
+        reread: Callable[[Any, int, int], Awaitable[list[Any]]],
+    ) -> None:
         self._start = start
+        self._reread = reread
         self._generation: int | None = None
         self._next: dict[Any, int] = {}
 
-    async def take(self, message: Any) -> None:
-        """Exits unless `message` is the next record of its partition, or one read again."""
+    async def take(self, message: Any) -> list[Any]:
+        """The records passed over before `message`, read again, in offset order."""
         if message.generation_id != self._generation:
             self._generation, self._next = message.generation_id, {}
         expected = self._next.get(message.tp)
         if expected is None:
             expected = await self._start(message.tp)
-        if message.offset > expected:
-            log.critical(
-                "%s/%s: offset %s came where %s was due; exiting, to read it again",
-                message.topic,
-                message.partition,
-                message.offset,
-                expected,
-            )
-            os._exit(EXIT_STREAM_FAILED)
         self._next[message.tp] = max(expected, message.offset + 1)
+        if message.offset <= expected:
+            return []
+        log.warning(
+            "%s/%s: faust passed over offsets %s to %s; reading them again",
+            message.topic,
+            message.partition,
+            expected,
+            message.offset - 1,
+        )
+        PASSED_OVER.inc(message.offset - expected)
+        return await self._reread(message.tp, expected, message.offset)
 
 
 class InOrderAcks:
@@ -126,6 +162,7 @@ class CaseStream:
 
     def __init__(self, settings: StatsSettings) -> None:
         self.verifier = settings.verifier()
+        self.bootstrap_servers = settings.kafka_bootstrap_servers
         data_dir = settings.data_dir / settings.group_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
@@ -158,19 +195,25 @@ class CaseStream:
         with changelog records still in its buffer: a crash then left the table an event
         short of its committed offsets."""
         acks = InOrderAcks()
-        offsets = GaplessOffsets(self.start_offset)
+        offsets = GaplessOffsets(self.start_offset, self.reread)
         async for record in stream.noack().events():
-            await offsets.take(record.message)
+            for passed_over in await offsets.take(record.message):
+                acks.add(passed_over, await self._handle(passed_over))
             acks.add(record, await self._handle(record))
 
     async def start_offset(self, tp: Any) -> int:
-        """Where the consumer reads `tp` from in this generation: the committed offset it
-        sought to (kept by faust's consumer alone), or with none the partition's first."""
-        consumer = self.app.consumer
-        committed: int | None = cast(Any, consumer)._committed_offset.get(tp)
-        if committed is not None:  # faust keeps a committed 0 as None
-            return committed
-        return (await consumer.earliest_offsets(tp))[tp]
+        """Where the consumer reads `tp` from in this generation: the committed offset faust
+        sought to, or with none the partition's first."""
+        return await asyncio.to_thread(
+            starting_offset, self.bootstrap_servers, self.app.conf.id, TopicPartition(*tp)
+        )
+
+    async def reread(self, tp: Any, start: int, end: int) -> list[Reread]:
+        """`tp`'s records from `start` up to `end` (excluded), read from the topic."""
+        records = await asyncio.to_thread(
+            read_range, self.bootstrap_servers, TopicPartition(*tp), start, end
+        )
+        return [Reread(record, self.app.consumer) for record in records]
 
     async def _handle(self, record: Any) -> "asyncio.Future[Any] | None":
         """Applies one record; returns the delivery of what it wrote, None if nothing."""
