@@ -13,14 +13,14 @@ from gridcase_contracts.codec import encode
 from gridcase_runtime.kafka_admin import ensure_topics
 from gridcase_runtime.kafka_producer import EventPublisher
 from gridcase_runtime.kafka_security import KafkaSecurity
-from gridcase_stats.adapters.replay import read_range, starting_offset
+from gridcase_stats.adapters.replay import read_range, starting_offsets
 from gridcase_stats.config import StatsSettings
 from producers import AsProducers
 
 pytestmark = pytest.mark.integration
 
 
-async def test_a_partition_starts_at_its_first_offset_then_at_the_committed_one(
+async def test_partitions_start_at_their_first_offsets_then_at_the_committed_ones(
     service_env: dict[str, str], story: Any, may_day: datetime
 ) -> None:
     namespace = f"reread-{uuid.uuid4().hex[:8]}"
@@ -32,7 +32,9 @@ async def test_a_partition_starts_at_its_first_offset_then_at_the_committed_one(
     await publisher.publish_many(events)
     publisher.close()
     tp = TopicPartition(topic.name, next(iter(partitions_of(bootstrap, topic.name))))
-    assert starting_offset(bootstrap, settings.group_id, tp) == 0
+    assert starting_offsets(bootstrap, settings.group_id, topic) == dict.fromkeys(
+        range(topic.partitions), 0
+    )
 
     group = KafkaConsumer(
         **KafkaSecurity().client_config(),
@@ -42,7 +44,7 @@ async def test_a_partition_starts_at_its_first_offset_then_at_the_committed_one(
     )
     group.commit({tp: OffsetAndMetadata(2, "", -1)})
     group.close()
-    assert starting_offset(bootstrap, settings.group_id, tp) == 2
+    assert starting_offsets(bootstrap, settings.group_id, topic)[tp.partition] == 2
 
     records = read_range(bootstrap, tp, 1, 3)
     assert [record.offset for record in records] == [1, 2]

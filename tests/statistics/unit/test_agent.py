@@ -34,7 +34,7 @@ def stream(tmp_path: Path) -> CaseStream:
     case_stream.app.conf.store = "memory://"
     case_stream.app.finalize()
     case_stream.app.flow_control.resume()
-    case_stream.start_offset = AsyncMock(return_value=0)  # type: ignore[method-assign]
+    case_stream.start_offsets = AsyncMock(return_value={0: 0})  # type: ignore[method-assign]
     return case_stream
 
 
@@ -239,7 +239,7 @@ class TestGaplessOffsets:
     def offsets(**starts: int) -> consumer.GaplessOffsets:
         """Each partition p<n> starting at starts[p<n>]; the records read again by offset."""
         return consumer.GaplessOffsets(
-            AsyncMock(side_effect=lambda tp: starts[f"p{tp.partition}"]),
+            AsyncMock(return_value={int(p[1:]): start for p, start in starts.items()}),
             AsyncMock(side_effect=lambda tp, start, end: list(range(start, end))),
         )
 

@@ -26,13 +26,19 @@ def _reader(bootstrap_servers: str, group_id: str | None = None) -> KafkaConsume
     )
 
 
-def starting_offset(bootstrap_servers: str, group_id: str, tp: TopicPartition) -> int:
-    """Where the consumer group `group_id` starts reading `tp`: its committed offset, or
-    with none the partition's first (asked of the broker, the group left as it is)."""
+def starting_offsets(bootstrap_servers: str, group_id: str, topic: TopicSpec) -> dict[int, int]:
+    """Where the consumer group `group_id` starts reading each partition of `topic`: its
+    committed offset, or with none the partition's first (asked of the broker, the group
+    left as it is)."""
     consumer = _reader(bootstrap_servers, group_id)
     try:
-        committed: int | None = consumer.committed(tp)
-        return committed if committed is not None else consumer.beginning_offsets([tp])[tp]
+        tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        first = consumer.beginning_offsets(tps)
+        starts = {}
+        for tp in tps:
+            committed: int | None = consumer.committed(tp)
+            starts[tp.partition] = first[tp] if committed is None else committed
+        return starts
     finally:
         consumer.close()
 

@@ -25,7 +25,7 @@ from gridcase_runtime.kafka_admin import ensure_case_topics
 from gridcase_runtime.kafka_consumer import dead_letter_headers
 from gridcase_runtime.signing import UntrustedRecordError
 from gridcase_runtime.streams import faust_app_settings
-from gridcase_stats.adapters.replay import read_range, starting_offset
+from gridcase_stats.adapters.replay import read_range, starting_offsets
 from gridcase_stats.config import SERVICE, StatsSettings
 from gridcase_stats.handlers import applied
 
@@ -85,22 +85,22 @@ class GaplessOffsets:
 
     def __init__(
         self,
-        start: Callable[[Any], Awaitable[int]],
+        starts: Callable[[], Awaitable[dict[int, int]]],
         reread: Callable[[Any, int, int], Awaitable[list[Any]]],
     ) -> None:
-        self._start = start
+        self._starts = starts
         self._reread = reread
         self._generation: int | None = None
-        self._next: dict[Any, int] = {}
+        self._next: dict[int, int] = {}
 
     async def take(self, message: Any) -> list[Any]:
         """The records passed over before `message`, read again, in offset order."""
-        if message.generation_id != self._generation:
-            self._generation, self._next = message.generation_id, {}
-        expected = self._next.get(message.tp)
-        if expected is None:
-            expected = await self._start(message.tp)
-        self._next[message.tp] = max(expected, message.offset + 1)
+        if message.generation_id != self._generation or not self._next:
+            self._next = dict(await self._starts())
+            self._generation = message.generation_id
+        partition = message.partition
+        expected = self._next[partition]
+        self._next[partition] = max(expected, message.offset + 1)
         if message.offset <= expected:
             return []
         log.warning(
@@ -163,6 +163,7 @@ class CaseStream:
     def __init__(self, settings: StatsSettings) -> None:
         self.verifier = settings.verifier()
         self.bootstrap_servers = settings.kafka_bootstrap_servers
+        self.topic = settings.case_events_topic
         data_dir = settings.data_dir / settings.group_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
@@ -195,17 +196,17 @@ class CaseStream:
         with changelog records still in its buffer: a crash then left the table an event
         short of its committed offsets."""
         acks = InOrderAcks()
-        offsets = GaplessOffsets(self.start_offset, self.reread)
+        offsets = GaplessOffsets(self.start_offsets, self.reread)
         async for record in stream.noack().events():
             for passed_over in await offsets.take(record.message):
                 acks.add(passed_over, await self._handle(passed_over))
             acks.add(record, await self._handle(record))
 
-    async def start_offset(self, tp: Any) -> int:
-        """Where the consumer reads `tp` from in this generation: the committed offset faust
-        sought to, or with none the partition's first."""
+    async def start_offsets(self) -> dict[int, int]:
+        """Where the consumer reads each partition from in this generation: the committed
+        offset faust sought to, or with none the partition's first."""
         return await asyncio.to_thread(
-            starting_offset, self.bootstrap_servers, self.app.conf.id, TopicPartition(*tp)
+            starting_offsets, self.bootstrap_servers, self.app.conf.id, self.topic
         )
 
     async def reread(self, tp: Any, start: int, end: int) -> list[Reread]:
