@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(90
 
 SERVICES = ["intake", "assignment", "remediation-tracking", "statistics"]
 CI_KILLED = ("assignment", "statistics")
-MAX_KILLS = 10
+MAX_KILLS = 16
 CATCH_UP_GUESS_S = 2.0
 """How long a restarted consumer takes to work off what piled up, until one is seen."""
 
@@ -44,7 +44,7 @@ CATCH_UP_GUESS_S = 2.0
     ],
 )
 async def test_each_service_sigkilled_three_times(system: System, service: str) -> None:
-    """Killed at a random moment, then again, three times and more (up to ten kills)
+    """Killed at a random moment, then again, three times and more (up to sixteen kills)
     until a kill has fallen between a write and its offset commit.
 
     Statistics commits once a second, so a kill at any moment may land in that window.
