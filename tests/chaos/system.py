@@ -36,7 +36,6 @@ PREFIXES = {
 DATABASES = ("intake", "assignment", "remediation-tracking")
 STARTUP_S = 300
 """A process's start, imports included, takes minutes on a host busy with other work."""
-START_ATTEMPTS = 3
 
 
 @dataclass
@@ -50,6 +49,7 @@ class Instance:
     redelivered: float = 0.0
     """Redeliveries this process counted, as last read from its metrics."""
     ready: bool = False
+    """Started and ready: from then on, ending on its own makes it start again."""
 
     @property
     def url(self) -> str:
@@ -129,43 +129,28 @@ class System:
         return Instance(service, port, process, log)
 
     def start(self, service: str, *, port: int | None = None, **extra: str) -> Instance:
-        """A new process of `service` (on `port`, or a free one), once it is ready; started
-        again if it ends on its own while starting, up to START_ATTEMPTS times."""
-        port = port or free_port()
-        for _ in range(START_ATTEMPTS):
-            with self._lock:
-                if self._closing.is_set():
-                    raise RuntimeError(f"{service} not started: the system is stopping")
-                instance = self._launch(service, port, extra)
-                self.instances.setdefault(service, []).append(instance)
-            if self._ready(instance):
-                return instance
-            with self._lock:
-                self._ended(instance)
-            what = f"{service} exited with {instance.process.returncode} while starting"
-            print(f"  {what}; see {instance.log}")
-            self.revived.append(what)
-        raise RuntimeError(f"{service} did not start in {START_ATTEMPTS} attempts")
-
-    @staticmethod
-    def _ready(instance: Instance) -> bool:
-        """Waits until `instance` is ready (True) or has ended (False)."""
+        """A new process of `service` (on `port`, or a free one), once it is ready."""
+        with self._lock:
+            if self._closing.is_set():
+                raise RuntimeError(f"{service} not started: the system is stopping")
+            instance = self._launch(service, port or free_port(), extra)
+            self.instances.setdefault(service, []).append(instance)
         launched = time.monotonic()
         deadline = launched + STARTUP_S
         while not _ready(instance.url):
             if instance.process.poll() is not None:
-                return False
-            if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"{instance.service} not ready after {STARTUP_S} s; see {instance.log}"
+                    f"{service} exited with {instance.process.returncode}; see {instance.log}"
                 )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service} not ready after {STARTUP_S} s; see {instance.log}")
             time.sleep(0.25)
         instance.ready = True
         print(
-            f"  {instance.service} ready in {time.monotonic() - launched:.1f} s, "
+            f"  {service} ready in {time.monotonic() - launched:.1f} s, "
             f"{cpu_seconds(instance.process.pid):.1f} s of CPU (load {load():.1f})"
         )
-        return True
+        return instance
 
     def crash_at(self, service: str, point: str, timeout_s: float = 120) -> int:
         """`service` stopped and started again with the fault point `point` switched on

@@ -16,13 +16,15 @@ from gridcase_runtime.signing import Verifier
 log = logging.getLogger(__name__)
 
 
-def _reader(bootstrap_servers: str, group_id: str | None = None) -> KafkaConsumer:
+def _reader(bootstrap_servers: str, client_id: str, group_id: str | None = None) -> KafkaConsumer:
+    """A consumer that joins no group (`group_id` only names whose offsets to ask for)."""
     return KafkaConsumer(
         **KafkaSecurity().client_config(),
         bootstrap_servers=bootstrap_servers,
-        client_id="gridcase-stats-reread",
+        client_id=client_id,
         group_id=group_id,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
 
 
@@ -30,15 +32,16 @@ def starting_offsets(bootstrap_servers: str, group_id: str, topic: TopicSpec) ->
     """Where the consumer group `group_id` starts reading each partition of `topic`: its
     committed offset, or with none the partition's first (asked of the broker, the group
     left as it is)."""
-    consumer = _reader(bootstrap_servers, group_id)
+    consumer = _reader(bootstrap_servers, "gridcase-stats-reread", group_id)
     try:
         tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        first = consumer.beginning_offsets(tps)
-        starts = {}
-        for tp in tps:
-            committed: int | None = consumer.committed(tp)
-            starts[tp.partition] = first[tp] if committed is None else committed
-        return starts
+        committed: dict[TopicPartition, int | None] = {tp: consumer.committed(tp) for tp in tps}
+        uncommitted = [tp for tp, offset in committed.items() if offset is None]
+        first = consumer.beginning_offsets(uncommitted) if uncommitted else {}
+        return {
+            tp.partition: first[tp] if offset is None else offset
+            for tp, offset in committed.items()
+        }
     finally:
         consumer.close()
 
@@ -46,7 +49,7 @@ def starting_offsets(bootstrap_servers: str, group_id: str, topic: TopicSpec) ->
 def read_range(bootstrap_servers: str, tp: TopicPartition, start: int, end: int) -> list[Any]:
     """The records of `tp` from offset `start` up to `end` (excluded), as kafka-python's
     ConsumerRecords."""
-    consumer = _reader(bootstrap_servers)
+    consumer = _reader(bootstrap_servers, "gridcase-stats-reread")
     try:
         consumer.assign([tp])
         consumer.seek(tp, start)
@@ -65,14 +68,7 @@ class TopicReplay:
 
     def __init__(self, bootstrap_servers: str, topic: TopicSpec, verifier: Verifier) -> None:
         self.verifier = verifier
-        self._consumer = KafkaConsumer(
-            **KafkaSecurity().client_config(),
-            bootstrap_servers=bootstrap_servers,
-            client_id="gridcase-stats-reconcile",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        self._consumer = _reader(bootstrap_servers, "gridcase-stats-reconcile")
         self._partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
         self._consumer.assign(self._partitions)
         self._consumer.seek_to_beginning(*self._partitions)
